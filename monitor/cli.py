@@ -1,0 +1,129 @@
+"""The command line: a click group of thin commands. The one place errors become messages (exit 1)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import sys
+from collections.abc import Callable
+from functools import cached_property
+from typing import IO, Any, TypeVar
+
+import click
+
+from monitor import __version__
+from monitor.errors import MonitorError
+from monitor.settings import Settings
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class MonitorGroup(click.Group):
+    """Turns domain errors into `Error: …` on stderr and exit 1; never prints a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except MonitorError as exc:
+            click.echo(f"Error: {exc.user_message()}", err=True)
+            sys.exit(1)
+        except (click.exceptions.Exit, click.ClickException, click.Abort, SystemExit):
+            raise
+        except KeyboardInterrupt:
+            click.echo("Interrupted.", err=True)
+            sys.exit(130)
+        except BrokenPipeError:  # `… | head`: the reader left; not an error
+            sys.stderr.close()
+            sys.exit(0)
+        except Exception as exc:
+            if os.environ.get("CEASEFIRE_MONITOR_DEBUG"):
+                raise
+            click.echo(f"Error: internal error: {type(exc).__name__}: {str(exc)[:300]}\n"
+                       "Hint: set CEASEFIRE_MONITOR_DEBUG=1 to see the traceback, and please report it",
+                       err=True)
+            sys.exit(1)
+
+
+class App:
+    """Lazily built dependencies of one CLI invocation."""
+
+    def __init__(self, config_path: str | None) -> None:
+        self.config_path = config_path
+
+    @cached_property
+    def settings(self) -> Settings:
+        from monitor.config import find_config_path, load_settings
+
+        return load_settings(find_config_path(self.config_path, os.environ), os.environ)
+
+    def configure_logging(self) -> None:
+        from monitor.logs import configure
+
+        configure(self.settings.log.level, self.settings.log.format)
+
+    def store(self, *, migrate: bool = False, check: bool = True) -> Any:
+        """The store; migrated to the newest schema when `migrate`, else checked to be current."""
+        from monitor.store import Store
+
+        store = Store.open(self.settings.database)
+        if migrate:
+            store.upgrade()
+        elif check:
+            store.ensure_current()
+        return store
+
+    def classifier(self) -> Any:
+        from monitor.classify import Classifier
+
+        return Classifier.from_settings(self.settings.classify)
+
+    def owner(self) -> str:
+        return self.settings.daemon.instance or f"{socket.gethostname()}:{os.getpid()}"
+
+    def deps(self, *, migrate: bool = True) -> Any:
+        from monitor.pipeline import Deps
+
+        return Deps(settings=self.settings, store=self.store(migrate=migrate), classifier=self.classifier(),
+                    owner=self.owner())
+
+
+pass_app = click.make_pass_decorator(App)
+
+
+@click.group(cls=MonitorGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.option("--config", "config_path", metavar="PATH", type=click.Path(dir_okay=False),
+              help="TOML configuration file (default: $CEASEFIRE_MONITOR_CONFIG, else built-in defaults).")
+@click.version_option(__version__, "--version", prog_name="ceasefire-monitor")
+@click.pass_context
+def main(ctx: click.Context, config_path: str | None) -> None:
+    """Watch news feeds for shelling, air strikes, armed clashes and ceasefire violations.
+
+    \b
+    Examples:
+      ceasefire-monitor run                      # the daemon, on the built-in defaults
+      ceasefire-monitor --config /etc/ceasefire-monitor/config.toml run --once
+      ceasefire-monitor incidents --since 7d
+    """
+    ctx.obj = App(config_path)
+
+
+def _register() -> None:
+    # Commands live in small modules; importing them registers them on `main`.
+    from monitor import cli_commands, cli_query  # noqa: F401
+
+
+def open_input(path: str) -> IO[str]:
+    if path == "-":
+        return sys.stdin
+    try:
+        return open(path, encoding="utf-8")  # noqa: SIM115 - closed by the caller
+    except OSError as exc:
+        raise MonitorError(f"{path}: cannot read: {exc.strerror}") from exc
+
+
+def run_async(coro: Any) -> Any:
+    return asyncio.run(coro)
+
+
+_register()

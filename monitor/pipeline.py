@@ -1,0 +1,219 @@
+"""The pipeline: fetch -> parse -> classify -> group/store/outbox, and outbox -> deliver.
+
+`run --once`, `ingest` and the daemon all go through `process_items` (and the daemon and `run --once`
+through `run_cycle`). Blocking work (parsing, classifying, SQL) runs in worker threads so the event loop
+stays free for fetches and the API.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import random
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from monitor.alerts import LOG_TARGET
+from monitor.classify import Classifier
+from monitor.deliver import send_async
+from monitor.errors import DatabaseError, DeliveryError, FeedError
+from monitor.fetch import Fetcher, next_fetch_delay
+from monitor.group import ArticleDraft
+from monitor.logs import event
+from monitor.models import FeedItem, IncidentView
+from monitor.parse import fingerprint, parse_feed
+from monitor.render import Message, body_format_for, render_incident
+from monitor.settings import Settings
+from monitor.store import FeedRow, FetchOutcome, OutboxRow, SaveReport, Store
+
+log = logging.getLogger("monitor.pipeline")
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class Deps:
+    """What the stages need, built once by the CLI or the service."""
+
+    settings: Settings
+    store: Store
+    classifier: Classifier
+    owner: str  # lease owner: this instance's name
+    clock: Callable[[], datetime] = utcnow
+    rng: random.Random = field(default_factory=random.Random)
+
+
+@dataclass
+class CycleReport:
+    feeds: int = 0
+    fetched: int = 0
+    unchanged: int = 0
+    failed: int = 0
+    saved: SaveReport = field(default_factory=SaveReport)
+
+
+def render_alert(view: IncidentView, kind: str, reasons: Sequence[str], target_url: str) -> tuple[str, str, str]:
+    fmt = body_format_for(target_url)
+    msg = render_incident(view, kind=kind, reasons=reasons, body_format=fmt)
+    return msg.title, msg.body, msg.body_format
+
+
+def classify_items(items: Sequence[FeedItem], deps: Deps, now: datetime) -> list[ArticleDraft]:
+    drafts = []
+    for item in items:
+        published = item.published_at or now
+        classification = deps.classifier.classify(item if item.published_at else
+                                                  FeedItem(**{**item.__dict__, "published_at": published}))
+        drafts.append(ArticleDraft(item=item, fingerprint=fingerprint(item), classification=classification,
+                                   published_at=published, first_seen_at=now))
+    return drafts
+
+
+def process_items(items: Sequence[FeedItem], deps: Deps, *, feed: FeedRow | None = None,
+                  outcome: FetchOutcome | None = None, dry_run: bool = False) -> SaveReport:
+    """Classify items and store them with their incidents and alerts (one transaction; rolled back
+    when `dry_run`, so the report says what would have happened)."""
+    now = deps.clock()
+    drafts = classify_items(items, deps, now)
+    report = deps.store.save_feed_items(feed, deps.owner, drafts, outcome, alerts=deps.settings.alerts,
+                                        ceasefires=deps.settings.ceasefires, render=render_alert, now=now,
+                                        dry_run=dry_run)
+    if dry_run:
+        return report
+    for incident_id in report.incident_ids:
+        event(log, "incident_saved", incident=incident_id, feed=feed.id if feed else None)
+    return report
+
+
+def _interval(feed: FeedRow, deps: Deps) -> float:
+    return feed.interval_s or deps.settings.fetch.default_interval_s
+
+
+def _failure_outcome(feed: FeedRow, deps: Deps, err: FeedError, now: datetime) -> FetchOutcome:
+    f = deps.settings.fetch
+    delay = next_fetch_delay(feed.consecutive_failures + 1, interval_s=_interval(feed, deps),
+                             base_s=f.backoff_base_s, max_s=f.backoff_max_s, retry_after_s=err.retry_after,
+                             rng=deps.rng)
+    return FetchOutcome(ok=False, now=now, next_fetch_at=now + timedelta(seconds=delay), status=err.status,
+                        error=err.message[:500], error_kind=err.kind, retired=err.kind == "gone")
+
+
+async def poll_feed(feed: FeedRow, fetcher: Fetcher, deps: Deps, report: CycleReport) -> None:
+    """Fetch one leased feed and process it. Never raises for a feed problem: it is recorded on the feed."""
+    now = deps.clock()
+    try:
+        result = await fetcher.fetch(feed.url, etag=feed.etag, last_modified=feed.last_modified)
+        body_hash = None if result.not_modified else hashlib.sha256(result.body).hexdigest()
+        ok = FetchOutcome(ok=True, now=now, status=result.status,
+                          next_fetch_at=now + timedelta(seconds=_interval(feed, deps)),
+                          etag=result.etag, last_modified=result.last_modified, body_hash=body_hash,
+                          new_url=result.permanent_url)
+        if result.not_modified or body_hash == feed.body_hash:
+            report.unchanged += 1
+            await asyncio.to_thread(deps.store.record_fetch, feed, deps.owner, ok)
+            event(log, "feed_unchanged", feed=feed.id, status=result.status)
+            return
+        items = await asyncio.to_thread(parse_feed, result.body, result.headers, source=feed.name,
+                                        lang=feed.language, url=feed.url)
+        outcome = FetchOutcome(**{**ok.__dict__, "items": len(items)})
+        saved = await asyncio.to_thread(process_items, items, deps, feed=feed, outcome=outcome)
+        report.fetched += 1
+        report.saved.add(saved)
+        event(log, "feed_polled", feed=feed.id, status=result.status, items=len(items), new=saved.new,
+              relevant=saved.relevant, incidents_created=saved.incidents_created,
+              incidents_updated=saved.incidents_updated, alerts_queued=saved.alerts_queued)
+    except FeedError as err:
+        report.failed += 1
+        outcome = _failure_outcome(feed, deps, err, now)
+        await asyncio.to_thread(deps.store.record_fetch, feed, deps.owner, outcome)
+        event(log, "feed_failed", logging.WARNING, feed=feed.id, kind=err.kind, status=err.status,
+              error=err.message[:200], failures=feed.consecutive_failures + 1,
+              next_fetch_at=outcome.next_fetch_at.isoformat())
+
+
+async def run_cycle(deps: Deps, fetcher: Fetcher, *, limit: int = 500) -> CycleReport:
+    """Claim the due feeds and poll them concurrently; one bad feed never blocks the others."""
+    report = CycleReport()
+    f = deps.settings.fetch
+    feeds = await asyncio.to_thread(deps.store.claim_due_feeds, deps.owner, deps.clock(), f.lease_s, limit)
+    report.feeds = len(feeds)
+    results = await asyncio.gather(*(poll_feed(feed, fetcher, deps, report) for feed in feeds),
+                                   return_exceptions=True)
+    for feed, result in zip(feeds, results, strict=True):
+        if isinstance(result, DatabaseError):
+            event(log, "feed_store_failed", logging.ERROR, feed=feed.id, error=result.message)
+        elif isinstance(result, BaseException):
+            # A bug, not a feed problem: log it; the lease expires and the feed is retried.
+            log.error("feed_crashed feed=%s", feed.id, exc_info=result)
+    return report
+
+
+# -- delivery -----------------------------------------------------------------------------------------
+
+
+@dataclass
+class DeliveryReport:
+    sent: int = 0
+    failed: int = 0
+    given_up: int = 0
+
+
+def retry_delay(attempts: int, deps: Deps) -> float:
+    a = deps.settings.alerts
+    cap = min(a.retry_max_s, a.retry_base_s * (2 ** min(attempts, 20)))
+    return cap / 2 + deps.rng.uniform(0, cap / 2)
+
+
+async def _deliver_row(row: OutboxRow, deps: Deps, report: DeliveryReport) -> bool:
+    """Send one alert and record the outcome; False when it failed (to be retried or given up)."""
+    targets = {t.name: t for t in deps.settings.alerts.targets}
+    try:
+        if row.target == LOG_TARGET.name and not targets:
+            event(log, "alert", kind=row.kind, alert=row.idempotency_key, title=row.title)
+        elif row.target not in targets:
+            raise DeliveryError(f"target {row.target!r} is no longer configured", permanent=True)
+        else:
+            await send_async(targets[row.target], Message(row.title, row.body, row.body_format),
+                             timeout_s=deps.settings.alerts.send_timeout_s)
+    except DeliveryError as err:
+        final = err.permanent or row.attempts + 1 >= deps.settings.alerts.max_attempts
+        now = deps.clock()
+        nxt = now + timedelta(seconds=retry_delay(row.attempts, deps))
+        await asyncio.to_thread(deps.store.mark_alert_failed, row.id, deps.owner, error=err.message,
+                                next_attempt_at=nxt, final=final)
+        report.given_up += final
+        report.failed += not final
+        event(log, "alert_failed", logging.WARNING, alert=row.idempotency_key, target=row.target,
+              attempts=row.attempts + 1, final=final, error=err.message[:200],
+              next_attempt_at=None if final else nxt.isoformat())
+        return False
+    await asyncio.to_thread(deps.store.mark_alert_sent, row.id, deps.owner, deps.clock())
+    report.sent += 1
+    event(log, "alert_sent", alert=row.idempotency_key, target=row.target, kind=row.kind)
+    return True
+
+
+async def deliver_due(deps: Deps, *, limit: int = 200) -> DeliveryReport:
+    """Send due outbox rows: targets in parallel, each target's alerts in order."""
+    report = DeliveryReport()
+    lease = deps.settings.alerts.send_timeout_s * 4 + 60
+    rows = await asyncio.to_thread(deps.store.claim_due_alerts, deps.owner, deps.clock(), lease, limit)
+    by_target: dict[str, list[OutboxRow]] = {}
+    for row in rows:
+        by_target.setdefault(row.target, []).append(row)
+
+    async def drain(target_rows: list[OutboxRow]) -> None:
+        for i, row in enumerate(target_rows):
+            if not await _deliver_row(row, deps, report):
+                # The target is failing: keep its later alerts queued, in order, for the next round.
+                rest = [r.id for r in target_rows[i + 1:]]
+                if rest:
+                    await asyncio.to_thread(deps.store.release_alerts, rest, deps.owner)
+                return
+
+    await asyncio.gather(*(drain(r) for r in by_target.values()))
+    return report

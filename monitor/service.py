@@ -1,0 +1,152 @@
+"""The daemon: APScheduler jobs that call the pipeline, signals, readiness. Holds no pipeline logic.
+
+A tick job claims due feeds and starts one task per feed (bounded by fetch.concurrency, so one slow feed
+never delays the next tick); a delivery job drains the outbox. SIGTERM/SIGINT stop the scheduler, wait
+for in-flight polls and deliveries, and exit 0.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import socket
+import time
+from datetime import UTC, datetime
+from dataclasses import dataclass, field
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from monitor import __version__
+from monitor.fetch import Fetcher
+from monitor.logs import event
+from monitor.pipeline import CycleReport, Deps, deliver_due, poll_feed
+from monitor.store import FeedRow
+
+log = logging.getLogger("monitor.service")
+SHUTDOWN_GRACE_S = 30.0
+
+
+def sd_notify(message: str) -> None:
+    """Tell systemd (Type=notify) about readiness and liveness; a no-op outside systemd."""
+    address = os.environ.get("NOTIFY_SOCKET")
+    if not address:
+        return
+    if address.startswith("@"):
+        address = "\0" + address[1:]
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
+            sock.connect(address)
+            sock.sendall(message.encode())
+    except OSError as exc:
+        event(log, "sd_notify_failed", logging.WARNING, error=str(exc))
+
+
+@dataclass
+class Health:
+    """What /healthz reports: liveness and readiness of the daemon."""
+
+    started_at: float = field(default_factory=time.time)
+    last_tick_at: float | None = None
+    last_delivery_at: float | None = None
+    scheduler_running: bool = False
+    inflight_feeds: int = 0
+
+
+class Daemon:
+    def __init__(self, deps: Deps) -> None:
+        self.deps = deps
+        self.health = Health()
+        self.fetcher = Fetcher(deps.settings.fetch, version=__version__)
+        self.scheduler = AsyncIOScheduler(timezone="UTC")
+        self._inflight: dict[int, asyncio.Task[None]] = {}
+        self._delivering: asyncio.Task[None] | None = None
+        self._stop = asyncio.Event()
+
+    async def tick(self) -> None:
+        """Claim due feeds (as many as free slots) and poll each in its own task."""
+        self.health.last_tick_at = time.time()
+        sd_notify("WATCHDOG=1")
+        if self._stop.is_set():
+            return
+        free = self.deps.settings.fetch.concurrency - len(self._inflight)
+        if free <= 0:
+            return
+        f = self.deps.settings.fetch
+        feeds = await asyncio.to_thread(self.deps.store.claim_due_feeds, self.deps.owner, self.deps.clock(),
+                                        f.lease_s, free)
+        for feed in feeds:
+            self._inflight[feed.id] = asyncio.create_task(self._poll(feed))
+        self.health.inflight_feeds = len(self._inflight)
+
+    async def _poll(self, feed: FeedRow) -> None:
+        try:
+            await poll_feed(feed, self.fetcher, self.deps, CycleReport())
+        except Exception:  # a bug or a database outage: logged; the lease expires and the feed is retried
+            log.exception("feed_poll_crashed feed=%s", feed.id)
+        finally:
+            self._inflight.pop(feed.id, None)
+
+    async def deliver(self) -> None:
+        self.health.last_delivery_at = time.time()
+        if self._stop.is_set() or (self._delivering and not self._delivering.done()):
+            return
+        self._delivering = asyncio.create_task(self._deliver())
+
+    async def _deliver(self) -> None:
+        try:
+            report = await deliver_due(self.deps)
+            if report.sent or report.failed or report.given_up:
+                event(log, "delivery_round", sent=report.sent, failed=report.failed, given_up=report.given_up)
+        except Exception:
+            log.exception("delivery_crashed")
+
+    def request_stop(self, signame: str) -> None:
+        if not self._stop.is_set():
+            event(log, "stopping", signal=signame, inflight_feeds=len(self._inflight))
+            self._stop.set()
+
+    async def run(self) -> int:
+        """Run until SIGTERM/SIGINT. Returns the exit status."""
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, self.request_stop, sig.name)
+        d = self.deps.settings.daemon
+        self.scheduler.add_job(self.tick, "interval", seconds=d.tick_s, id="tick", max_instances=1,
+                               coalesce=True, next_run_time=_now())
+        self.scheduler.add_job(self.deliver, "interval", seconds=d.delivery_s, id="deliver", max_instances=1,
+                               coalesce=True, next_run_time=_now())
+        self.scheduler.start()
+        self.health.scheduler_running = True
+        api_task = await self._start_api()
+        event(log, "started", version=__version__, owner=self.deps.owner, feeds=len(self.deps.settings.feeds),
+              targets=len(self.deps.settings.alerts.targets), database=self.deps.store.dialect)
+        sd_notify("READY=1")
+        await self._stop.wait()
+        sd_notify("STOPPING=1")
+        self.scheduler.shutdown(wait=False)
+        self.health.scheduler_running = False
+        pending = list(self._inflight.values()) + ([self._delivering] if self._delivering else [])
+        if pending:
+            _, late = await asyncio.wait(pending, timeout=SHUTDOWN_GRACE_S)
+            for task in late:
+                task.cancel()
+        if api_task is not None:
+            api_task.cancel()
+            await asyncio.gather(api_task, return_exceptions=True)
+        await self.fetcher.aclose()
+        event(log, "stopped", finished=len(pending))
+        return 0
+
+    async def _start_api(self) -> asyncio.Task[None] | None:
+        api = self.deps.settings.api
+        if not api.enabled:
+            return None
+        from monitor.api import serve_api  # imported lazily: the CLI's short commands need no web stack
+
+        return asyncio.create_task(serve_api(self.deps, self.health))
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)

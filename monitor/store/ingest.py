@@ -1,0 +1,215 @@
+"""Writing new articles, grouping them into incidents and queueing alerts, in ONE transaction.
+
+Insert-if-new by fingerprint (ON CONFLICT DO NOTHING ... RETURNING) means two instances that fetch the
+same story never both process it. Incidents touched by a batch get one revision each, and the alerts of
+that revision are written to the outbox before the transaction commits: an alert exists iff its revision does.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
+
+from monitor.alerts import plan_alerts
+from monitor.ceasefires import active_ceasefire
+from monitor.group import ArticleDraft, IncidentState, best_match, geo_bucket, merge, new_incident, severity
+from monitor.models import IncidentView
+from monitor.settings import AlertSettings, CeasefireSettings
+from monitor.store.queries import incident_view
+from monitor.store.schema import articles, incident_articles, incident_revisions, incidents, outbox
+
+_ALPHABET = "23456789ABCDEFGHJKMNPQRSTVWXYZ"  # no 0/O, 1/I/L: ids are read aloud and typed
+SIGNATURE_CAP = 400  # tokens kept per incident for similarity
+
+
+@dataclass
+class SaveReport:
+    read: int = 0
+    new: int = 0
+    duplicates: int = 0
+    relevant: int = 0
+    incidents_created: int = 0
+    incidents_updated: int = 0
+    alerts_queued: int = 0
+    incident_ids: list[str] = field(default_factory=list)
+
+    def add(self, other: SaveReport) -> None:
+        for name in ("read", "new", "duplicates", "relevant", "incidents_created", "incidents_updated",
+                     "alerts_queued"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.incident_ids.extend(other.incident_ids)
+
+
+# A renderer turns (incident, kind, reasons, target url) into (title, body, body_format).
+Renderer = Callable[[IncidentView, str, Sequence[str], str], tuple[str, str, str]]
+
+
+@dataclass
+class _Touched:
+    state: IncidentState
+    created: bool
+    reasons: list[str]
+    links: list[tuple[int, float]]  # (article id, similarity)
+
+
+def new_public_id() -> str:
+    return "INC-" + "".join(secrets.choice(_ALPHABET) for _ in range(6))
+
+
+def _insert_if_new(conn: Connection, rows: list[dict[str, Any]]) -> dict[str, int]:
+    """Insert rows whose fingerprint is unseen; returns {fingerprint: id} of the rows inserted."""
+    if not rows:
+        return {}
+    known = {r.fingerprint for r in conn.execute(
+        select(articles.c.fingerprint).where(articles.c.fingerprint.in_([r["fingerprint"] for r in rows])))}
+    fresh = [r for r in rows if r["fingerprint"] not in known]
+    if not fresh:
+        return {}
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    stmt = dialect.insert(articles).on_conflict_do_nothing(index_elements=["fingerprint"])
+    result = conn.execute(stmt.returning(articles.c.id, articles.c.fingerprint), fresh)
+    return {r.fingerprint: r.id for r in result}
+
+
+def _article_row(draft: ArticleDraft, feed_id: int | None) -> dict[str, Any]:
+    c = draft.classification
+    extraction = c.to_json(draft.item.external_id)
+    for key in ("id", "relevant", "labels", "score"):
+        extraction.pop(key)
+    return {
+        "fingerprint": draft.fingerprint, "feed_id": feed_id, "external_id": draft.item.external_id,
+        "source": draft.item.source[:200], "url": draft.item.url, "guid": draft.item.guid,
+        "title": draft.item.title, "summary": draft.item.text, "lang": draft.item.lang,
+        "published_at": draft.published_at, "first_seen_at": draft.first_seen_at, "relevant": c.relevant,
+        "score": c.score, "labels": [hit.to_json() for hit in c.labels], "extraction": extraction,
+        "incident_id": None,
+    }
+
+
+def _state_from_row(conn: Connection, row: Any) -> IncidentState:
+    m = row._mapping
+    sources = frozenset(s for (s,) in conn.execute(
+        select(articles.c.source).where(articles.c.incident_id == m["id"]).distinct()))
+    return IncidentState(
+        id=m["id"], event_date=m["event_date"], country=m["country"], admin1=m["admin1"], place=m["place"],
+        geonameid=m["geonameid"], lat=m["lat"], lon=m["lon"], geo_precision=m["geo_precision"],
+        labels=tuple(m["labels"]), killed=m["killed"], injured=m["injured"],
+        killed_civilian=m["killed_civilian"], killed_military=m["killed_military"],
+        injured_civilian=m["injured_civilian"], injured_military=m["injured_military"],
+        sources=sources, ceasefire=m["ceasefire"], title=m["title"], evidence=tuple(m["evidence"]),
+        signature=frozenset(m["signature"].split()),
+    )
+
+
+def _candidates(conn: Connection, draft: ArticleDraft) -> list[Any]:
+    """Incidents in the draft's country dated within a day: an indexed range scan, flat in store size."""
+    place = draft.classification.place
+    country = place.country if place and place.country else (
+        draft.classification.countries[0] if draft.classification.countries else None)
+    day = draft.event_date
+    cond = incidents.c.country == country if country else incidents.c.country.is_(None)
+    return list(conn.execute(select(incidents).where(
+        cond, incidents.c.event_date.between(day - timedelta(days=1), day + timedelta(days=1))).limit(200)))
+
+
+def _incident_values(state: IncidentState) -> dict[str, Any]:
+    sig = " ".join(sorted(state.signature)[:SIGNATURE_CAP])
+    return {
+        "event_date": state.event_date, "country": state.country, "admin1": state.admin1, "place": state.place,
+        "geonameid": state.geonameid, "lat": state.lat, "lon": state.lon, "geo_precision": state.geo_precision,
+        "geo_bucket": geo_bucket(state.lat, state.lon), "labels": list(state.labels), "killed": state.killed,
+        "injured": state.injured, "killed_civilian": state.killed_civilian,
+        "killed_military": state.killed_military, "injured_civilian": state.injured_civilian,
+        "injured_military": state.injured_military, "severity": severity(state),
+        "source_count": state.source_count, "ceasefire": state.ceasefire, "title": state.title[:1000],
+        "evidence": list(state.evidence), "signature": sig,
+    }
+
+
+def save_drafts(conn: Connection, drafts: Sequence[ArticleDraft], *, feed_id: int | None, now: datetime,
+                alerts: AlertSettings, ceasefires: Sequence[CeasefireSettings], render: Renderer) -> SaveReport:
+    """Store new articles, group the relevant ones, revise incidents and queue alerts. Caller commits."""
+    report = SaveReport(read=len(drafts))
+    unique = list({d.fingerprint: d for d in drafts}.values())
+    inserted = _insert_if_new(conn, [_article_row(d, feed_id) for d in unique])
+    report.new = len(inserted)
+    report.duplicates = report.read - report.new
+    touched: dict[int, _Touched] = {}
+    for draft in unique:
+        article_id = inserted.get(draft.fingerprint)
+        if article_id is None or not draft.classification.relevant:
+            continue
+        report.relevant += 1
+        _group_one(conn, draft, article_id, touched, ceasefires, now)
+    for incident_id, t in touched.items():
+        _write_revision(conn, incident_id, t, now, alerts, render, report)
+    return report
+
+
+def _group_one(conn: Connection, draft: ArticleDraft, article_id: int, touched: dict[int, _Touched],
+               ceasefires: Sequence[CeasefireSettings], now: datetime) -> None:
+    rows = _candidates(conn, draft)
+    states = [touched[r.id].state if r.id in touched else _state_from_row(conn, r) for r in rows]
+    match = best_match(draft, states)
+    place = draft.classification.place
+    if match is None:
+        state = new_incident(draft, None)
+        state = replace(state, ceasefire=active_ceasefire(ceasefires, country=state.country,
+                                                          admin1=state.admin1, event_date=state.event_date))
+        incident_id = conn.execute(insert(incidents).values(
+            public_id=new_public_id(), revision=0, first_seen_at=now, updated_at=now,
+            **_incident_values(state)).returning(incidents.c.id)).scalar_one()
+        touched[incident_id] = _Touched(state=replace(state, id=incident_id), created=True, reasons=[], links=[(article_id, 1.0)])
+        return
+    old, sim = match
+    assert old.id is not None
+    cf = active_ceasefire(ceasefires, country=old.country, admin1=(place.admin1 if place else None) or old.admin1,
+                          event_date=draft.event_date)
+    state, reasons = merge(old, draft, cf)
+    t = touched.setdefault(old.id, _Touched(state=old, created=False, reasons=[], links=[]))
+    t.state = replace(state, id=old.id)
+    t.reasons.extend(r for r in reasons if r not in t.reasons)
+    t.links.append((article_id, sim))
+    conn.execute(update(incidents).where(incidents.c.id == old.id).values(**_incident_values(t.state)))
+
+
+def _write_revision(conn: Connection, incident_id: int, t: _Touched, now: datetime, alerts: AlertSettings,
+                    render: Renderer, report: SaveReport) -> None:
+    for article_id, sim in t.links:
+        conn.execute(update(articles).where(articles.c.id == article_id).values(incident_id=incident_id))
+        conn.execute(insert(incident_articles).values(incident_id=incident_id, article_id=article_id,
+                                                      joined_at=now, similarity=round(sim, 3)))
+    if not t.created and not t.reasons:
+        return
+    revision = conn.execute(
+        update(incidents).where(incidents.c.id == incident_id)
+        .values(revision=incidents.c.revision + 1, updated_at=now).returning(incidents.c.revision)).scalar_one()
+    view = incident_view(conn, incident_id)
+    reasons = ["new incident"] if t.created else t.reasons
+    conn.execute(insert(incident_revisions).values(incident_id=incident_id, revision=revision, created_at=now,
+                                                   reasons=reasons, snapshot=view.to_json()))
+    if t.created:
+        report.incidents_created += 1
+    else:
+        report.incidents_updated += 1
+    report.incident_ids.append(view.id)
+    alerted = frozenset(r.target for r in conn.execute(
+        select(outbox.c.target).where(outbox.c.incident_id == incident_id).distinct()))
+    for plan in plan_alerts(view, reasons, alerts, alerted):
+        title, body, body_format = render(view, plan.kind, reasons, plan.target.url)
+        conn.execute(insert(outbox).values(
+            kind=plan.kind, incident_id=incident_id, revision=revision, target=plan.target.name,
+            idempotency_key=plan.idempotency_key, title=title, body=body, body_format=body_format,
+            status="pending", attempts=0, next_attempt_at=now, created_at=now))
+        report.alerts_queued += 1
+
+
+def count_articles(conn: Connection) -> int:
+    return int(conn.execute(select(func.count()).select_from(articles)).scalar_one())
