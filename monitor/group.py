@@ -18,6 +18,7 @@ from monitor.models import Classification, FeedItem, Place
 
 JOIN_KM = 30.0  # two place-level reports closer than this are the same area
 REGION_MIN_SIMILARITY = 0.2  # region/country-level reports must also read alike
+UNPLACED_MIN_SIMILARITY = 0.5  # with no place at all, only the text says it is the same event
 DAY_WINDOW = 1  # days either side
 
 _TOKEN = re.compile(r"[^\W\d_]{3,}", re.UNICODE)
@@ -105,11 +106,14 @@ def primary_place(c: Classification) -> Place | None:
 
 
 def _area_score(draft: ArticleDraft, inc: IncidentState) -> float | None:
-    """1.0 same place, 0.5 same region/country with imprecise places, None when the areas differ."""
+    """1.0 same place, 0.5 same region/country with imprecise places, 0.25 neither has a place,
+    None when the areas differ."""
     place = primary_place(draft.classification)
     country = place.country if place and place.country else _country(draft)
     if country != inc.country:
         return None
+    if country is None:
+        return 0.25
     precise_a = place is not None and place.precision == "place" and place.lat is not None
     precise_b = inc.geo_precision == "place" and inc.lat is not None
     if precise_a and precise_b:
@@ -141,7 +145,7 @@ def best_match(draft: ArticleDraft, candidates: Iterable[IncidentState]) -> tupl
         if area is None:
             continue
         sim = similarity(sig, inc.signature)
-        if area < 1.0 and sim < REGION_MIN_SIMILARITY:
+        if area < 1.0 and sim < (REGION_MIN_SIMILARITY if area >= 0.5 else UNPLACED_MIN_SIMILARITY):
             continue
         score = area + sim
         if score > best_score:
