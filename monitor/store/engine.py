@@ -20,6 +20,7 @@ from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
 
 from monitor.errors import DatabaseError
+from monitor.logs import event as log_event
 from monitor.redact import redact_url
 
 log = logging.getLogger("monitor.store")
@@ -118,7 +119,7 @@ def upgrade(engine: Engine) -> tuple[str | None, str | None]:
     except SQLAlchemyError as exc:
         raise DatabaseError(f"database migration failed: {describe_db_error(exc)}") from exc
     if before != after:
-        log.info("db_upgraded from=%s to=%s", before, after)
+        log_event(log, "db_upgraded", before=before or "empty", after=after)
     return before, after
 
 
