@@ -1,0 +1,294 @@
+"""Feed bytes -> FeedItems, plus canonical URLs and article fingerprints (DESIGN §3).     [pure]
+
+feedparser does the XML and character-set work; this module decides what is usable, turns HTML
+into plain text and gives every item the identity the store deduplicates on.
+"""
+
+from __future__ import annotations
+
+import calendar
+import hashlib
+import html
+import io
+import re
+import time
+import urllib.parse
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from html.parser import HTMLParser
+from typing import Any
+
+import feedparser
+
+from monitor.errors import FeedError
+from monitor.models import FeedItem
+
+MAX_TITLE_CHARS = 500
+MAX_TEXT_CHARS = 10_000
+# Publishers' clocks and time zones are sloppy; beyond this a date is wrong, not early.
+MAX_FUTURE = timedelta(days=2)
+# Only these response headers mean anything to feedparser once the body is decoded bytes.
+_PASSED_HEADERS = ("content-type", "content-location", "content-language")
+_WORD_WITH_8BIT = re.compile(rb"[A-Za-z\xc0-\xff]*[\xc0-\xff][A-Za-z\xc0-\xff]*")
+_CLOSING_ROOT = re.compile(rb"</(?:[\w.-]+:)?(?:rss|feed|RDF)\s*>")
+_HTML_START = re.compile(rb"^\s*(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html|head|body)[\s>]", re.I | re.S)
+
+TRACKING_PARAMS = frozenset({
+    "fbclid", "gclid", "gclsrc", "dclid", "msclkid", "mc_cid", "mc_eid", "ocid", "cmpid", "_ga", "_gl",
+    "yclid", "igshid", "ref_src", "ref_url", "wt.mc_id", "_hsenc", "_hsmi", "mkt_tok", "smid", "s_cid",
+    "__twitter_impression", "ito", "cmp", "oly_enc_id", "oly_anon_id", "vero_id", "twclid", "ttclid",
+    "wbraid", "gbraid",
+})
+TRACKING_PREFIXES = ("utm_", "ns_", "at_", "pk_", "mtm_", "hsa_")
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def parse_feed(body: bytes, headers: Mapping[str, str], *, source: str, lang: str | None = None,
+               url: str = "", now: datetime | None = None) -> list[FeedItem]:
+    """Parse RSS/Atom `body` (as fetched, with its response `headers`) into FeedItems, in feed order.
+
+    The charset in Content-Type is honoured. `url` (the feed's URL) resolves relative links;
+    `lang` overrides the feed's declared language; `now` (UTC, default: the clock) bounds dates.
+    Entries with neither title nor text are skipped; duplicates (same fingerprint) are kept once.
+    A valid feed without entries gives []. Raises FeedError("not_a_feed") for an empty body or a
+    non-feed document (an HTML page) and FeedError("parse_error") for XML nothing usable can be
+    recovered from; it raises nothing else. A truncated document yields its entries except the
+    last one, which may be cut short.
+    """
+    if not body.removeprefix(b"\xef\xbb\xbf").strip():  # a lone UTF-8 BOM is still empty
+        raise FeedError("not_a_feed", f"{source}: empty body")
+    parsed = _feedparser(body, headers, url)
+    if _mislabelled_cyrillic(parsed, body):
+        parsed = _feedparser(body, {"content-type": "application/xml; charset=windows-1251"}, url)
+    entries: list[Any] = list(parsed.get("entries") or [])
+    bozo = bool(parsed.get("bozo"))
+    if not entries and not parsed.get("version"):
+        if bozo and not _looks_like_html(body, headers):
+            raise FeedError("parse_error", f"{source}: unreadable XML: {parsed.get('bozo_exception')}")
+        raise FeedError("not_a_feed", f"{source}: not an RSS or Atom document")
+    if bozo and not _CLOSING_ROOT.search(body[-1024:]):
+        entries = entries[:-1]  # truncated: the last entry may be a fragment of itself
+        if not entries:
+            raise FeedError("parse_error", f"{source}: truncated document: {parsed.get('bozo_exception')}")
+    feed_lang = normalise_lang(lang) if lang else normalise_lang(parsed.get("feed", {}).get("language"))
+    now = now or datetime.now(UTC)
+    items: dict[str, FeedItem] = {}
+    for entry in entries:
+        item = _item(entry, source=source, lang=feed_lang, now=now)
+        if item is not None:
+            items.setdefault(fingerprint(item), item)
+    return list(items.values())
+
+
+def _feedparser(body: bytes, headers: Mapping[str, str], url: str) -> Any:
+    wanted = {k.lower(): v for k, v in headers.items() if k.lower() in _PASSED_HEADERS}
+    if url and "content-location" not in wanted:
+        wanted["content-location"] = url
+    try:
+        # A file object, never the bytes themselves: feedparser treats a bytes/str argument as a
+        # file name first, so a body like b"/etc/passwd" would make it read a local file.
+        return feedparser.parse(io.BytesIO(body), response_headers=wanted,
+                                sanitize_html=False, resolve_relative_uris=False)
+    except Exception as exc:  # feedparser is not ours: whatever it raises is a parse failure
+        raise FeedError("parse_error", f"feed parser failed: {type(exc).__name__}: {exc}") from None
+
+
+def _mislabelled_cyrillic(parsed: Any, body: bytes) -> bool:
+    """True when feedparser fell back to a Western 8-bit charset on what is really windows-1251.
+
+    Russian feeds that declare utf-8 but send windows-1251 are common. Checked only after such a
+    fallback. In windows-1251 Russian, words are made wholly of 8-bit letters; in a Western 8-bit
+    text (French, German) the 8-bit letters are a few accents inside otherwise ASCII words.
+    """
+    if str(parsed.get("encoding", "")).lower() not in ("windows-1252", "iso-8859-1", "cp1252"):
+        return False
+    high = letters = 0
+    for word in _WORD_WITH_8BIT.findall(body[:50_000]):
+        letters += len(word)
+        high += sum(1 for byte in word if byte >= 0xC0)
+    return high >= 20 and high > 0.7 * letters
+
+
+def _looks_like_html(body: bytes, headers: Mapping[str, str]) -> bool:
+    content_type = next((v for k, v in headers.items() if k.lower() == "content-type"), "")
+    return "html" in content_type.lower() or bool(_HTML_START.match(body[:2048]))
+
+
+def _item(entry: Any, *, source: str, lang: str | None, now: datetime) -> FeedItem | None:
+    title = _cap(_detail_text(entry, "title"), MAX_TITLE_CHARS)
+    text = _cap(_detail_text(entry, "summary") or _content_text(entry), MAX_TEXT_CHARS)
+    if not title and not text:
+        return None
+    guid = str(entry.get("id") or "").strip() or None
+    return FeedItem(title=title, text=text, url=_entry_url(entry), guid=guid,
+                    published_at=_published_at(entry, now), source=source, lang=lang)
+
+
+def _detail_text(entry: Any, key: str) -> str:
+    value = entry.get(key)
+    detail = entry.get(f"{key}_detail") or {}
+    return _as_text(value, detail.get("type")) if isinstance(value, str) else ""
+
+
+def _content_text(entry: Any) -> str:
+    for content in entry.get("content") or ():
+        text = _as_text(content.get("value"), content.get("type"))
+        if text:
+            return text
+    return ""
+
+
+def _as_text(value: object, content_type: object) -> str:
+    """Plain text of a feedparser value; HTML unless feedparser says it is plain (it sniffs RSS)."""
+    if not isinstance(value, str):
+        return ""
+    if "html" in str(content_type or "text/html"):
+        return html_to_text(value)
+    return " ".join(value.split())
+
+
+def _entry_url(entry: Any) -> str | None:
+    link = entry.get("link")
+    if not isinstance(link, str) or not link.strip():
+        return None
+    canonical = canonical_url(link)
+    return canonical if canonical.startswith(("http://", "https://")) else None
+
+
+def _published_at(entry: Any, now: datetime) -> datetime | None:
+    """The entry's publication (else update) time in UTC; None if absent, invalid or absurdly future."""
+    for key in ("published_parsed", "updated_parsed"):
+        parsed = entry.get(key)
+        if isinstance(parsed, time.struct_time):
+            try:
+                # feedparser's struct_time is already UTC; timegm avoids local-time interpretation.
+                when = datetime.fromtimestamp(calendar.timegm(parsed), UTC)
+            except (OverflowError, ValueError, OSError):
+                continue
+            return when if when <= now + MAX_FUTURE else None
+    return None
+
+
+def _cap(text: str, limit: int) -> str:
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    space = cut.rfind(" ")
+    # Prefer a word boundary, unless that would throw away a large part of the text.
+    return (cut[:space] if space > limit * 0.8 else cut).rstrip() + "…"
+
+
+def normalise_lang(value: object) -> str | None:
+    """'en-US', 'EN', 'ru_RU' -> 'en' / 'ru'; anything else (or None) -> None."""
+    if not isinstance(value, str):
+        return None
+    primary = value.strip().lower().replace("_", "-").split("-", 1)[0]
+    return primary if primary in ("en", "ru") else None
+
+
+class _TextExtractor(HTMLParser):
+    _SKIP = frozenset({"script", "style", "noscript", "template", "head", "title"})
+    _BLOCK = frozenset({"p", "br", "div", "li", "tr", "td", "th", "h1", "h2", "h3", "h4", "h5", "h6",
+                        "blockquote", "section", "article", "ul", "ol", "table", "hr", "figcaption"})
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self._skipping = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in self._SKIP:
+            self._skipping += 1
+        elif tag in self._BLOCK:
+            self.parts.append(" ")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in self._SKIP:
+            self._skipping = max(0, self._skipping - 1)
+        elif tag in self._BLOCK:
+            self.parts.append(" ")
+
+    def handle_data(self, data: str) -> None:
+        if not self._skipping:
+            self.parts.append(data)
+
+
+_TAG = re.compile(r"<[^>]*>")
+
+
+def html_to_text(markup: str) -> str:
+    """Plain text of an HTML fragment: tags and script/style content dropped, entities unescaped,
+    block boundaries kept as spaces, all whitespace collapsed to single spaces."""
+    if "<" not in markup:
+        return " ".join(html.unescape(markup).split())
+    extractor = _TextExtractor()
+    try:
+        extractor.feed(markup)
+        extractor.close()
+        text = "".join(extractor.parts)
+    except Exception:  # html.parser can still trip on pathological markup; degrade, never fail
+        text = html.unescape(_TAG.sub(" ", markup))
+    return " ".join(text.split())
+
+
+def canonical_url(url: str) -> str:
+    """The form of `url` used for deduplication (DESIGN §3); idempotent.
+
+    Surrounding whitespace stripped; scheme and host lower-cased (trailing dot dropped); default
+    port dropped; empty path becomes "/"; fragment dropped; tracking parameters (utm_*, fbclid,
+    gclid, mc_cid, … see TRACKING_PARAMS / TRACKING_PREFIXES) dropped while the other parameters
+    are kept byte for byte, in order. A string that is not an absolute URL comes back stripped.
+    """
+    url = url.strip()
+    try:
+        parts = urllib.parse.urlsplit(url)
+    except ValueError:
+        return url
+    if not parts.scheme or not parts.netloc:
+        return url
+    scheme = parts.scheme.lower()
+    result = urllib.parse.urlunsplit((scheme, _netloc(scheme, parts), parts.path or "/",
+                                      _clean_query(parts.query), ""))
+    # Dropping the fragment or a parameter can expose trailing whitespace; go again until stable.
+    return result if result == result.strip() else canonical_url(result)
+
+
+def _netloc(scheme: str, parts: urllib.parse.SplitResult) -> str:
+    userinfo, _, hostport = parts.netloc.rpartition("@")
+    host, port = hostport, ""
+    if not hostport.endswith("]") and ":" in hostport:  # a port, not the inside of an IPv6 literal
+        host, _, port = hostport.rpartition(":")
+    host = host.lower().rstrip(".")
+    if port == "" or (port.isdigit() and int(port) == _DEFAULT_PORTS.get(scheme)):
+        netloc = host
+    else:
+        netloc = f"{host}:{port}"
+    return f"{userinfo}@{netloc}" if userinfo else netloc
+
+
+def _clean_query(query: str) -> str:
+    kept = []
+    for pair in query.split("&"):
+        if not pair:
+            continue
+        key = urllib.parse.unquote_plus(pair.split("=", 1)[0]).strip().lower()
+        if key in TRACKING_PARAMS or key.startswith(TRACKING_PREFIXES):
+            continue
+        kept.append(pair)
+    return "&".join(kept)
+
+
+def fingerprint(item: FeedItem) -> str:
+    """SHA-256 hex identity of an article (DESIGN §3).
+
+    Of the canonical URL when the item has one; else of (source, guid); else of (source,
+    normalised title, published date). The kinds are tagged so one can never collide with another.
+    """
+    if item.url:
+        key = canonical_url(item.url)
+    elif item.guid:
+        key = f"guid\x1f{item.source}\x1f{item.guid.strip()}"
+    else:
+        day = item.published_at.astimezone(UTC).date().isoformat() if item.published_at else ""
+        key = f"title\x1f{item.source}\x1f{' '.join(item.title.casefold().split())}\x1f{day}"
+    return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
