@@ -41,7 +41,7 @@ def rule_matches(rule: RuleSettings, incident: IncidentView) -> bool:
 
 
 def _wants_update(rule: RuleSettings, reasons: list[str]) -> bool:
-    wanted = {"sources": "new source"}
+    wanted = {"sources": "new source", "labels": "label"}  # config names -> revision reasons
     return any(wanted.get(trigger, trigger) in reasons for trigger in rule.update_on)
 
 

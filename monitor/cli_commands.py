@@ -10,6 +10,7 @@ import click
 from monitor.cli import App, main, open_input, pass_app, run_async
 from monitor.cli_io import BadLine, item_from_json, read_jsonl, write_json_line
 from monitor.errors import InputError, MonitorError
+from monitor.models import FeedItem
 
 INGEST_BATCH = 500
 
@@ -179,7 +180,8 @@ def ingest(app: App, file: str, dry_run: bool) -> None:
 
     app.configure_logging()
     deps = app.deps(migrate=True)
-    total, errors, batch = SaveReport(), 0, []
+    total, errors = SaveReport(), 0
+    batch: list[FeedItem] = []
 
     def flush() -> None:
         if batch:

@@ -165,7 +165,7 @@ class DeliveryReport:
 def retry_delay(attempts: int, deps: Deps) -> float:
     a = deps.settings.alerts
     cap = min(a.retry_max_s, a.retry_base_s * (2 ** min(attempts, 20)))
-    return cap / 2 + deps.rng.uniform(0, cap / 2)
+    return float(cap / 2 + deps.rng.uniform(0, cap / 2))
 
 
 async def _deliver_row(row: OutboxRow, deps: Deps, report: DeliveryReport) -> bool:

@@ -37,8 +37,9 @@ def parse_filter(params: Mapping[str, str | None], *, now: datetime | None = Non
     unknown = sorted(k for k in params if k not in known and params[k] is not None)
     if unknown:
         raise InputError(f"{unknown[0]}: unknown parameter (known: {', '.join(sorted(known))})")
-    since = parse_when(params["since"], "since", now=now) if params.get("since") else None
-    until = parse_when(params["until"], "until", now=now) if params.get("until") else None
+    since_raw, until_raw = params.get("since"), params.get("until")
+    since = parse_when(since_raw, "since", now=now) if since_raw else None
+    until = parse_when(until_raw, "until", now=now) if until_raw else None
     country = params.get("country")
     if country is not None:
         country = country.strip().upper()

@@ -88,7 +88,7 @@ class RuleSettings:
     quiet_hours: QuietHours | None = None
     cooldown_s: float = 0.0
     max_per_hour: int | None = None
-    update_on: tuple[str, ...] = ("casualties", "ceasefire", "label")  # also "sources", "place"
+    update_on: tuple[str, ...] = ("casualties", "ceasefire", "labels")  # also "sources", "place"
     digest_cron: str | None = None  # a crontab expression, e.g. "0 8 * * *"
 
 

@@ -95,7 +95,7 @@ def _article_row(draft: ArticleDraft, feed_id: int | None) -> dict[str, Any]:
 
 def _state_from_row(conn: Connection, row: Any) -> IncidentState:
     m = row._mapping
-    sources = frozenset(s for (s,) in conn.execute(
+    sources = frozenset(str(s) for (s,) in conn.execute(
         select(articles.c.source).where(articles.c.incident_id == m["id"]).distinct()))
     return IncidentState(
         id=m["id"], event_date=m["event_date"], country=m["country"], admin1=m["admin1"], place=m["place"],
@@ -163,7 +163,7 @@ def _group_one(conn: Connection, draft: ArticleDraft, article_id: int, touched: 
         state = new_incident(draft, None)
         state = replace(state, ceasefire=active_ceasefire(ceasefires, country=state.country,
                                                           admin1=state.admin1, event_date=state.event_date))
-        incident_id = conn.execute(insert(incidents).values(
+        incident_id: int = conn.execute(insert(incidents).values(
             public_id=new_public_id(), revision=0, first_seen_at=now, updated_at=now,
             **_incident_values(state)).returning(incidents.c.id)).scalar_one()
         touched[incident_id] = _Touched(state=replace(state, id=incident_id), created=True, reasons=[], links=[(article_id, 1.0)])
@@ -188,7 +188,7 @@ def _write_revision(conn: Connection, incident_id: int, t: _Touched, now: dateti
                                                       joined_at=now, similarity=round(sim, 3)))
     if not t.created and not t.reasons:
         return
-    revision = conn.execute(
+    revision: int = conn.execute(
         update(incidents).where(incidents.c.id == incident_id)
         .values(revision=incidents.c.revision + 1, updated_at=now).returning(incidents.c.revision)).scalar_one()
     view = incident_view(conn, incident_id)
