@@ -117,7 +117,7 @@ def open_input(path: str) -> IO[str]:
     if path == "-":
         return sys.stdin
     try:
-        return open(path, encoding="utf-8")  # noqa: SIM115 - closed by the caller
+        return open(path, encoding="utf-8")
     except OSError as exc:
         raise MonitorError(f"{path}: cannot read: {exc.strerror}") from exc
 

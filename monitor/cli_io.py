@@ -82,8 +82,8 @@ def item_from_json(obj: dict[str, Any], *, line: int, default_source: str) -> tu
                     external_id=None if ext is None else str(ext)), warnings
 
 
-def write_json_line(obj: Any, out: IO[str] = sys.stdout) -> None:
-    out.write(json.dumps(obj, ensure_ascii=False, default=str) + "\n")
+def write_json_line(obj: Any, out: IO[str] | None = None) -> None:
+    (out or sys.stdout).write(json.dumps(obj, ensure_ascii=False, default=str) + "\n")
 
 
 def render_table(headers: Sequence[str], rows: Iterable[Sequence[Any]], *, width: int | None = None) -> str:

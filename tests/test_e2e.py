@@ -14,7 +14,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import pytest
 from feed_server import FeedServer, make_rss
 from sink_server import SinkServer
 

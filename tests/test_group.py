@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-from monitor.group import ArticleDraft, distance_km, group_batch, merge, new_incident, severity, similarity, tokens
+from monitor.group import (
+    ArticleDraft,
+    distance_km,
+    group_batch,
+    merge,
+    new_incident,
+    severity,
+    similarity,
+    tokens,
+)
 from monitor.models import Casualties, Classification, FeedItem, LabelHit, Place
 
 T0 = datetime(2022, 9, 13, 8, tzinfo=UTC)

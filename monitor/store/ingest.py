@@ -166,7 +166,8 @@ def _group_one(conn: Connection, draft: ArticleDraft, article_id: int, touched: 
         incident_id: int = conn.execute(insert(incidents).values(
             public_id=new_public_id(), revision=0, first_seen_at=now, updated_at=now,
             **_incident_values(state)).returning(incidents.c.id)).scalar_one()
-        touched[incident_id] = _Touched(state=replace(state, id=incident_id), created=True, reasons=[], links=[(article_id, 1.0)])
+        touched[incident_id] = _Touched(state=replace(state, id=incident_id), created=True, reasons=[],
+                                        links=[(article_id, 1.0)])
         return
     old, sim = match
     assert old.id is not None
