@@ -110,7 +110,7 @@ def main(ctx: click.Context, config_path: str | None) -> None:
 
 def _register() -> None:
     # Commands live in small modules; importing them registers them on `main`.
-    from monitor import cli_commands, cli_query  # noqa: F401
+    from monitor import cli_alerts, cli_commands, cli_query  # noqa: F401
 
 
 def open_input(path: str) -> IO[str]:
