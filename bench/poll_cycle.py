@@ -111,7 +111,8 @@ def main() -> None:
           f"({cold.fetched} fetched, {cold.saved.new} new, {cold.failed} failed)")  # type: ignore[attr-defined]
     print(f"warm cycle : wall {warm_wall:7.2f} s  cpu {warm_cpu:7.2f} s  ({warm.unchanged} unchanged, "  # type: ignore[attr-defined]
           f"{warm.fetched} fetched, {warm.saved.new} new)  peak RSS +{max(0.0, rss2 - rss1):.0f} MB")  # type: ignore[attr-defined]
-    print(f"bare HTTP round trips (conditional GET x {args.feeds}): {rt:.2f} s;  warm/round-trips = {warm_wall / rt:.2f}")
+    print(f"bare HTTP round trips (conditional GET x {args.feeds}): {rt:.2f} s;  "
+          f"warm/round-trips = {warm_wall / rt:.2f}")
 
 
 if __name__ == "__main__":

@@ -129,7 +129,7 @@ def test_sigkill_at_random_points_loses_nothing_and_repeats_nothing(tmp_path: Pa
         store.close()
     assert survived >= KILLS // 2, "most runs should have been killed mid-flight"
     assert len(views) == len(EVENTS), [v.title for v in views]
-    assert all(len(v.articles) == 2 for v in views), [(v.title, v.source_count, [a.source for a in v.articles]) for v in views]
+    assert all(len(v.articles) == 2 for v in views), [(v.title, [a.source for a in v.articles]) for v in views]
     assert counts.get("pending", 0) == 0 and counts.get("failed", 0) == 0, counts
     keys = _alert_keys(sink)
     duplicates = {k: n for k, n in Counter(keys).items() if n > 1}
