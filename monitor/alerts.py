@@ -1,17 +1,54 @@
-"""Routing: which targets get an alert for an incident change. Pure; the store calls it inside the
-transaction that writes the incident, so the outbox rows commit with it.
+"""Routing and timing: which targets get an alert for an incident change, and when. Pure.
+
+The store calls `plan_alerts` inside the transaction that writes the incident, so the outbox rows commit
+with it. Rules are combined per target so that *the most permissive matching rule wins*: a target gets
+an alert if any rule addressing it matches; it is held (quiet hours, cooldown) only as long as every
+matching rule holds it; and it is capped only if every matching rule has a per-hour cap (the largest
+applies). With no rules, every incident goes to every target at once.
+
+Timing never drops an alert: a held alert is written with a later `send_at`; a capped one is recorded
+(status `capped`) and summarised in a burst digest instead of being sent on its own.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from monitor.models import IncidentView
-from monitor.settings import AlertSettings, RuleSettings, TargetSettings
+from monitor.settings import AlertSettings, QuietHours, RuleSettings, TargetSettings
 
 # With no [[alerts.targets]] configured, alerts are "sent" to the log through this pseudo-target,
 # so they still pass through the outbox and are never lost or repeated.
 LOG_TARGET = TargetSettings(name="log", url="log://", tags=())
+CAP_WINDOW = timedelta(hours=1)
+
+# Config names of update triggers (update_on) -> the revision reasons group.merge records.
+_TRIGGERS = {"sources": "new source", "labels": "label", "casualties": "casualties", "ceasefire": "ceasefire",
+             "place": "place"}
+
+
+@dataclass(frozen=True)
+class TargetHistory:
+    """What the outbox says about one target: the times alerts to it were (or are to be) sent.
+
+    `times` holds the scheduled send times of its incident/update alerts that were not capped, newest
+    last; only the last `CAP_WINDOW` before now and anything later matter.
+    """
+
+    times: tuple[datetime, ...] = ()
+
+    @property
+    def last(self) -> datetime | None:
+        return max(self.times) if self.times else None
+
+    def count_within(self, start: datetime, end: datetime) -> int:
+        return sum(1 for t in self.times if start < t <= end)
+
+    def with_alert(self, at: datetime) -> TargetHistory:
+        return TargetHistory(self.times + (at,))
 
 
 @dataclass(frozen=True)
@@ -19,14 +56,19 @@ class PlannedAlert:
     kind: str  # "incident" | "update"
     target: TargetSettings
     idempotency_key: str
+    send_at: datetime | None = None  # None: now
+    held: str | None = None  # why it waits: "quiet hours" | "cooldown"
+    capped: bool = False  # over the per-hour cap: summarised in a digest instead
+    rules: tuple[str, ...] = field(default=())  # names of the matching rules
 
 
 def targets_of(settings: AlertSettings) -> tuple[TargetSettings, ...]:
     return settings.targets or (LOG_TARGET,)
 
 
-def _addresses(rule: RuleSettings, target: TargetSettings) -> bool:
-    return not rule.targets or any(t == target.name or t in target.tags for t in rule.targets)
+def addresses(names: Sequence[str], target: TargetSettings) -> bool:
+    """Whether a list of target names/tags (empty: all) includes this target."""
+    return not names or any(t == target.name or t in target.tags for t in names)
 
 
 def rule_matches(rule: RuleSettings, incident: IncidentView) -> bool:
@@ -40,37 +82,112 @@ def rule_matches(rule: RuleSettings, incident: IncidentView) -> bool:
     return not (rule.ceasefire and incident.ceasefire != rule.ceasefire)
 
 
-def _wants_update(rule: RuleSettings, reasons: list[str]) -> bool:
-    wanted = {"sources": "new source", "labels": "label"}  # config names -> revision reasons
-    return any(wanted.get(trigger, trigger) in reasons for trigger in rule.update_on)
+def matching_rules(settings: AlertSettings, target: TargetSettings,
+                   incident: IncidentView) -> list[RuleSettings] | None:
+    """The rules that route this incident to this target; None when it must not go there. With no rules
+    configured at all, [] (send, no timing constraints)."""
+    if not settings.rules:
+        return []
+    matching = [r for r in settings.rules if addresses(r.targets, target) and rule_matches(r, incident)]
+    return matching or None
 
 
-def plan_alerts(incident: IncidentView, reasons: list[str], settings: AlertSettings,
-                already_alerted: frozenset[str] = frozenset()) -> list[PlannedAlert]:
-    """Alerts for revision `incident.revision`: 'incident' for a target not yet alerted about it,
-    'update' for one that was, when the reasons hold a trigger it asked for.
+def wants_update(rules: Sequence[RuleSettings], reasons: Sequence[str]) -> bool:
+    """Whether a revision with these reasons is material for these rules (their `update_on`)."""
+    if not rules:  # no rules: a new figure, a broken truce or a new kind of attack is material
+        return bool({"casualties", "ceasefire", "label"} & set(reasons))
+    return any(_TRIGGERS.get(t, t) in reasons for r in rules for t in r.update_on)
 
-    `already_alerted` holds names of targets that already had an alert for this incident.
+
+# -- timing ------------------------------------------------------------------------------------------
+
+
+def _clock(text: str) -> time:
+    hours, minutes = text.split(":")
+    return time(int(hours), int(minutes))
+
+
+def quiet_until(quiet: QuietHours, now: datetime) -> datetime | None:
+    """When the quiet window that contains `now` ends (UTC), or None if `now` is outside it."""
+    zone = ZoneInfo(quiet.timezone)
+    local = now.astimezone(zone)
+    start, end, t = _clock(quiet.start), _clock(quiet.end), local.time()
+    inside = start <= t < end if start < end else (t >= start or t < end)
+    if not inside:
+        return None
+    day = local.date() if t < end else local.date() + timedelta(days=1)
+    return datetime.combine(day, end, tzinfo=zone).astimezone(now.tzinfo)
+
+
+def _rule_send_at(rule: RuleSettings, incident: IncidentView, now: datetime,
+                  history: TargetHistory) -> tuple[datetime, str | None]:
+    at, why = now, None
+    last = history.last
+    if rule.cooldown_s and last is not None and last + timedelta(seconds=rule.cooldown_s) > at:
+        at, why = last + timedelta(seconds=rule.cooldown_s), "cooldown"
+    quiet = rule.quiet_hours
+    overridden = quiet is not None and quiet.override_severity is not None and \
+        incident.severity >= quiet.override_severity
+    if quiet is not None and not overridden:
+        until = quiet_until(quiet, at)
+        if until is not None:
+            at, why = until, "quiet hours"
+    return at, why
+
+
+def _timing(rules: Sequence[RuleSettings], incident: IncidentView, now: datetime,
+            history: TargetHistory) -> tuple[datetime, str | None, bool]:
+    """(send_at, why held, capped) for one target under its matching rules."""
+    if not rules:
+        return now, None, False
+    at, why = min((_rule_send_at(r, incident, now, history) for r in rules), key=lambda x: x[0])
+    caps = [r.max_per_hour for r in rules]
+    capped = False
+    if all(c is not None for c in caps):
+        cap = max(c for c in caps if c is not None)
+        capped = history.count_within(at - CAP_WINDOW, at) >= cap
+    return at, why if at > now else None, capped
+
+
+def plan_alerts(incident: IncidentView, reasons: Sequence[str], settings: AlertSettings,
+                already_alerted: frozenset[str] = frozenset(), *, now: datetime | None = None,
+                history: Mapping[str, TargetHistory] | None = None) -> list[PlannedAlert]:
+    """Alerts for revision `incident.revision`, one per target at most:
+
+    - 'incident' for a target not yet alerted about it (`already_alerted` holds target names that were);
+    - 'update' for one that was, when the revision's `reasons` hold a trigger of a matching rule.
+
+    `history` (per target name) drives cooldown and the per-hour cap; `now` defaults to the incident's
+    `updated_at`.
     """
+    now = now or incident.updated_at
+    history = history or {}
     planned: list[PlannedAlert] = []
     for target in targets_of(settings):
-        rules = [r for r in settings.rules if _addresses(r, target)]
-        if settings.rules and not rules:
+        rules = matching_rules(settings, target, incident)
+        if rules is None:
             continue
-        matching = [r for r in rules if rule_matches(r, incident)]
-        if settings.rules and not matching:
-            continue
+        names = tuple(r.name for r in rules)
         if target.name not in already_alerted:
             kind = "incident"
-        elif (not settings.rules and _default_update(reasons)) or any(_wants_update(r, reasons) for r in matching):
+        elif wants_update(rules, reasons):
             kind = "update"
         else:
             continue
+        at, why, capped = _timing(rules, incident, now, history.get(target.name, TargetHistory()))
         key = f"{kind}:{incident.id}:{incident.revision}:{target.name}"
-        planned.append(PlannedAlert(kind=kind, target=target, idempotency_key=key))
+        planned.append(PlannedAlert(kind, target, key, at, why, capped, names))
     return planned
 
 
-def _default_update(reasons: list[str]) -> bool:
-    # Without rules: a new figure, a broken truce or a new kind of attack is material; a new source is not.
-    return bool({"casualties", "ceasefire", "label"} & set(reasons))
+def health_targets(settings: AlertSettings) -> tuple[TargetSettings, ...]:
+    """Targets that get feed down/up alerts (`alerts.feed_health_targets`, names or tags; empty: all)."""
+    chosen = tuple(t for t in settings.targets if addresses(settings.feed_health_targets, t))
+    return chosen or (() if settings.targets else (LOG_TARGET,))
+
+
+def digest_targets(settings: AlertSettings) -> list[tuple[RuleSettings, TargetSettings]]:
+    """(rule, target) pairs that get a scheduled digest: each rule with a `digest_cron`, each target it
+    addresses."""
+    return [(r, t) for r in settings.rules if r.digest_cron for t in targets_of(settings)
+            if addresses(r.targets, t)]

@@ -349,6 +349,8 @@ ALERTS = Section("alerts", AlertSettings, (
     Key("retry_base", "retry_base_s", v.duration()),
     Key("retry_max", "retry_max_s", v.duration()),
     Key("send_timeout", "send_timeout_s", v.duration()),
+    Key("feed_down_after", "feed_down_after", v.integer(1)),
+    Key("feed_health_targets", "feed_health_targets", v.str_list()),
 ), _finish_alerts)
 
 

@@ -1,7 +1,21 @@
 """Grouping labelled articles into incidents: pure functions over IncidentState values.
 
-An article joins an incident when both are in the same area (same place or within JOIN_KM; for region- or
-country-level places, the same region/country and similar text), dated within a day of each other.
+An article joins an incident when all of these hold (see `match_score`):
+
+- **time**: their event dates are within `DAY_WINDOW` day(s);
+- **area**: the same place (same GeoNames id, or within `JOIN_KM`), or, where one side only knows a
+  region or a country, the same region/country; two distinct places (> `JOIN_KM` apart) never join;
+- **labels**: compatible (they share one; shelling and air strikes are one family, as missile attacks are
+  reported as either; a ceasefire violation goes with anything); incompatible labels need text that says
+  it is the same event;
+- **text**: TF-IDF cosine over title and summary at least the threshold of the area's precision: none for
+  the same place, more for a shared region, more again for a shared country only.
+
+A copy of a member's text (SimHash within a few bits: wire copy, or one outlet re-publishing a story under
+a new URL or a retouched title) joins whatever the text similarity and labels say, as long as the dates fit
+and the places are not two distinct known places (a country mismatch is forgiven: border incidents). Sources
+are outlets: an outlet's second item about an incident is not a new source.
+
 The store finds candidates by indexed lookups (country, date window) and calls `best_match`; `merge`
 returns the new state and the reasons that make a revision.
 """
@@ -9,24 +23,25 @@ returns the new state and the reasons that make a revision.
 from __future__ import annotations
 
 import math
-import re
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
+from functools import cached_property
 
 from monitor.models import Classification, FeedItem, Place
+from monitor.similarity import Idf, add_counts, cosine, near_duplicate, simhash, term_counts
 
-JOIN_KM = 30.0  # two place-level reports closer than this are the same area
-REGION_MIN_SIMILARITY = 0.2  # region/country-level reports must also read alike
-UNPLACED_MIN_SIMILARITY = 0.5  # with no place at all, only the text says it is the same event
+JOIN_KM = 30.0  # two place-level reports closer than this are the same area; farther, different places
+REGION_KM = 150.0  # a place this close to a region-level incident's centre can be in that region
 DAY_WINDOW = 1  # days either side
+SIGNATURE_CAP = 300  # terms kept in an incident's centroid
+COPIES_CAP = 200  # member (source, simhash) pairs kept for copy checks
 
-_TOKEN = re.compile(r"[^\W\d_]{3,}", re.UNICODE)
-_STOP = frozenset(
-    "the and for with from that this was were are has have had said says after over into near its their "
-    "been than more also who which while when what where amid about against killed people least "
-    "и в во на по из за от до что как это для при его их был была были они она он".split()
-)
+# Minimum TF-IDF cosine by how precisely the two sides share an area.
+MIN_SIMILARITY = {"same": 0.0, "region": 0.2, "country": 0.3, "unknown": 0.4}
+INCOMPATIBLE_LABELS_MIN = 0.3  # e.g. an air strike alone vs a ground clash alone at one place
+_AREA_WEIGHT = {"same": 1.0, "region": 0.5, "country": 0.3, "unknown": 0.2}
+_FIRE = frozenset({"shelling", "air_strike"})
 
 
 @dataclass(frozen=True)
@@ -42,6 +57,28 @@ class ArticleDraft:
     @property
     def event_date(self) -> date:
         return self.classification.event_date or self.published_at.date()
+
+    @cached_property
+    def terms(self) -> dict[str, int]:
+        return term_counts(self.item.title, self.item.text)
+
+    @cached_property
+    def simhash(self) -> int:
+        return simhash(self.item.title, self.item.text)
+
+    @property
+    def country(self) -> str | None:
+        place = self.classification.place
+        if place and place.country:
+            return place.country
+        return self.classification.countries[0] if self.classification.countries else None
+
+    @property
+    def countries(self) -> tuple[str, ...]:
+        """Every country the article places the event in, primary first (for candidate lookups)."""
+        first = self.country
+        rest = tuple(c for c in self.classification.countries if c != first)
+        return ((first,) if first else ()) + rest
 
 
 @dataclass(frozen=True)
@@ -67,24 +104,15 @@ class IncidentState:
     ceasefire: str | None
     title: str
     evidence: tuple[str, ...]
-    signature: frozenset[str]
+    signature: Mapping[str, int] = field(default_factory=dict)  # centroid term bag of the members
+    copies: tuple[tuple[str, int], ...] = ()  # (outlet, simhash) of members: copies of their texts join
     id: int | None = None  # database id; None for an incident not stored yet
 
     @property
     def source_count(self) -> int:
+        """Independent sources: distinct outlets. Another item of an outlet already counted (an update, a
+        re-publication under a new URL or title) adds none."""
         return max(1, len(self.sources))
-
-
-def tokens(text: str) -> frozenset[str]:
-    """Lower-cased word stems (first 6 letters) minus stop words: cheap, language-agnostic similarity keys."""
-    return frozenset(t[:6] for t in _TOKEN.findall(text.lower()) if t not in _STOP)
-
-
-def similarity(a: frozenset[str], b: frozenset[str]) -> float:
-    """Overlap coefficient of two token sets: a short headline inside a long summary still scores high."""
-    if not a or not b:
-        return 0.0
-    return len(a & b) / min(len(a), len(b))
 
 
 def distance_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
@@ -105,51 +133,78 @@ def primary_place(c: Classification) -> Place | None:
     return c.place
 
 
-def _area_score(draft: ArticleDraft, inc: IncidentState) -> float | None:
-    """1.0 same place, 0.5 same region/country with imprecise places, 0.25 neither has a place,
-    None when the areas differ."""
+def area_kind(draft: ArticleDraft, inc: IncidentState) -> str | None:
+    """How precisely the article and the incident share an area: "same", "region", "country",
+    "unknown" (same country, neither placed), or None when the areas differ."""
     place = primary_place(draft.classification)
-    country = place.country if place and place.country else _country(draft)
+    country = draft.country
     if country != inc.country:
-        return None
-    if country is None:
-        return 0.25
+        # Border incidents: the article may name the incident's country second.
+        return "country" if inc.country and inc.country in draft.countries else None
     precise_a = place is not None and place.precision == "place" and place.lat is not None
     precise_b = inc.geo_precision == "place" and inc.lat is not None
     if precise_a and precise_b:
         assert place is not None and place.lat is not None and place.lon is not None
         assert inc.lat is not None and inc.lon is not None
-        same = (place.geonameid is not None and place.geonameid == inc.geonameid) or (
-            distance_km(place.lat, place.lon, inc.lat, inc.lon) <= JOIN_KM)
-        return 1.0 if same else None
+        if place.geonameid is not None and place.geonameid == inc.geonameid:
+            return "same"
+        return "same" if distance_km(place.lat, place.lon, inc.lat, inc.lon) <= JOIN_KM else None
     region_a = place.admin1 if place else None
-    if region_a and inc.admin1 and region_a != inc.admin1:
+    if region_a and inc.admin1:
+        return "region" if region_a.casefold() == inc.admin1.casefold() else None
+    prec_a, prec_b = (place.precision if place else None), inc.geo_precision
+    if prec_a in (None, "country") or prec_b in (None, "country"):
+        return "unknown" if prec_a is None and prec_b is None else "country"
+    # A region-level side without an admin1 name: compare centres.
+    assert place is not None
+    if place.lat is not None and place.lon is not None and inc.lat is not None and inc.lon is not None:
+        return "region" if distance_km(place.lat, place.lon, inc.lat, inc.lon) <= REGION_KM else None
+    return "country"
+
+
+def labels_compatible(a: Iterable[str], b: Iterable[str]) -> bool:
+    sa, sb = set(a) - {"ceasefire_violation"}, set(b) - {"ceasefire_violation"}
+    if not sa or not sb or sa & sb:
+        return True
+    return bool(sa <= _FIRE and sb <= _FIRE)
+
+
+def match_score(draft: ArticleDraft, inc: IncidentState, idf: Idf) -> tuple[float, float] | None:
+    """(score, similarity) when the article belongs to the incident, else None. Higher scores win."""
+    if abs((inc.event_date - draft.event_date).days) > DAY_WINDOW:
         return None
-    return 0.5
+    sim = cosine(draft.terms, inc.signature, idf)
+    kind = area_kind(draft, inc)
+    copy = any(near_duplicate(draft.simhash, h) for _, h in inc.copies)
+    if copy and (kind is not None or draft.country != inc.country):
+        return 3.0 + sim, max(sim, 0.9)
+    if kind is None:
+        return None
+    needed = MIN_SIMILARITY[kind]
+    if not labels_compatible(draft.classification.label_names, inc.labels):
+        needed = max(needed, INCOMPATIBLE_LABELS_MIN)
+    if sim < needed:
+        return None
+    return _AREA_WEIGHT[kind] + sim, sim
 
 
-def _country(draft: ArticleDraft) -> str | None:
-    countries = draft.classification.countries
-    return countries[0] if countries else None
+def best_match(draft: ArticleDraft, candidates: Iterable[IncidentState],
+               idf: Idf | None = None) -> tuple[IncidentState, float] | None:
+    """The candidate this article belongs to, with its similarity, or None for a new incident.
 
-
-def best_match(draft: ArticleDraft, candidates: Iterable[IncidentState]) -> tuple[IncidentState, float] | None:
-    """The candidate this article belongs to, with its similarity, or None for a new incident."""
-    sig = tokens(f"{draft.item.title} {draft.item.text}")
+    Ties go to the incident with the lower id (the older one), so the result does not depend on the order
+    the store returned candidates in.
+    """
+    idf = idf or Idf.uniform()
     best: tuple[IncidentState, float] | None = None
-    best_score = 0.0
+    best_key: tuple[float, float] | None = None
     for inc in candidates:
-        if abs((inc.event_date - draft.event_date).days) > DAY_WINDOW:
+        scored = match_score(draft, inc, idf)
+        if scored is None:
             continue
-        area = _area_score(draft, inc)
-        if area is None:
-            continue
-        sim = similarity(sig, inc.signature)
-        if area < 1.0 and sim < (REGION_MIN_SIMILARITY if area >= 0.5 else UNPLACED_MIN_SIMILARITY):
-            continue
-        score = area + sim
-        if score > best_score:
-            best, best_score = (inc, sim), score
+        key = (scored[0], -(inc.id if inc.id is not None else math.inf))
+        if best_key is None or key > best_key:
+            best, best_key = (inc, scored[1]), key
     return best
 
 
@@ -158,7 +213,7 @@ def new_incident(draft: ArticleDraft, ceasefire: str | None) -> IncidentState:
     place = primary_place(c)
     return IncidentState(
         event_date=draft.event_date,
-        country=(place.country if place and place.country else _country(draft)),
+        country=draft.country,
         admin1=place.admin1 if place else None,
         place=place.name if place else None,
         geonameid=place.geonameid if place else None,
@@ -176,7 +231,8 @@ def new_incident(draft: ArticleDraft, ceasefire: str | None) -> IncidentState:
         ceasefire=ceasefire,
         title=draft.item.title or draft.item.text[:160],
         evidence=tuple(dict.fromkeys(e for hit in c.labels for e in hit.evidence))[:10],
-        signature=tokens(f"{draft.item.title} {draft.item.text}"),
+        signature=add_counts({}, draft.terms, SIGNATURE_CAP),
+        copies=((draft.item.source, draft.simhash),),
     )
 
 
@@ -192,37 +248,40 @@ def _max(a: int | None, b: int | None) -> int | None:
 
 
 def merge(inc: IncidentState, draft: ArticleDraft, ceasefire: str | None) -> tuple[IncidentState, list[str]]:
-    """Fold one more report into an incident. Returns the new state and the reasons for a revision.
+    """Fold one more report into an incident. Returns the new state and the reasons for a revision:
+    "new source" (one more *independent* source), "label", "casualties" (a higher figure), "place"
+    (a more precise one), "ceasefire" (it now falls under a declared ceasefire).
 
-    A figure repeated by several sources counts once; a higher figure supersedes a lower one.
+    A figure repeated by several sources counts once; a higher figure supersedes a lower one. Another item
+    of an outlet already counted (an update, a re-titled re-publication) adds no source.
     """
     add = new_incident(draft, ceasefire)
     reasons: list[str] = []
-    if add.sources - inc.sources:
-        reasons.append("new source")
-    labels = tuple(dict.fromkeys(inc.labels + add.labels))
-    if set(labels) != set(inc.labels):
-        reasons.append("label")
-    killed, injured = _max(inc.killed, add.killed), _max(inc.injured, add.injured)
-    if killed != inc.killed or injured != inc.injured:
-        reasons.append("casualties")
     merged = replace(
         inc,
-        labels=labels,
-        killed=killed,
-        injured=injured,
+        labels=tuple(dict.fromkeys(inc.labels + add.labels)),
+        killed=_max(inc.killed, add.killed),
+        injured=_max(inc.injured, add.injured),
         killed_civilian=_max(inc.killed_civilian, add.killed_civilian),
         killed_military=_max(inc.killed_military, add.killed_military),
         injured_civilian=_max(inc.injured_civilian, add.injured_civilian),
         injured_military=_max(inc.injured_military, add.injured_military),
         sources=inc.sources | add.sources,
         evidence=tuple(dict.fromkeys(inc.evidence + add.evidence))[:10],
-        signature=inc.signature | add.signature,
+        signature=add_counts(inc.signature, add.signature, SIGNATURE_CAP),
+        copies=(inc.copies + add.copies)[:COPIES_CAP],
         event_date=min(inc.event_date, add.event_date),
     )
-    if _PRECISION_RANK[add.geo_precision] > _PRECISION_RANK[inc.geo_precision]:
+    if merged.source_count > inc.source_count:
+        reasons.append("new source")
+    if set(merged.labels) != set(inc.labels):
+        reasons.append("label")
+    if merged.killed != inc.killed or merged.injured != inc.injured:
+        reasons.append("casualties")
+    if _PRECISION_RANK.get(add.geo_precision, 0) > _PRECISION_RANK.get(inc.geo_precision, 0):
         merged = replace(merged, admin1=add.admin1 or inc.admin1, place=add.place, geonameid=add.geonameid,
-                         lat=add.lat, lon=add.lon, geo_precision=add.geo_precision)
+                         lat=add.lat, lon=add.lon, geo_precision=add.geo_precision,
+                         country=add.country or inc.country)
         reasons.append("place")
     if ceasefire and not inc.ceasefire:
         merged = replace(merged, ceasefire=ceasefire)
@@ -234,7 +293,8 @@ _LABEL_WEIGHT = {"air_strike": 2.0, "shelling": 2.0, "armed_clash": 1.5, "ceasef
 
 
 def severity(inc: IncidentState) -> float:
-    """0–10: what happened, how many died or were hurt (civilians weigh more), truce broken, confirmation."""
+    """0–10: what happened (labels), how many died or were hurt (civilians weigh more), whether a truce
+    was broken (by the text or the ceasefire registry), and how many independent sources confirm it."""
     score = sum(_LABEL_WEIGHT.get(label, 1.0) for label in inc.labels)
     if inc.ceasefire and "ceasefire_violation" not in inc.labels:
         score += _LABEL_WEIGHT["ceasefire_violation"]
@@ -245,15 +305,29 @@ def severity(inc: IncidentState) -> float:
     return round(min(10.0, score), 2)
 
 
-def group_batch(drafts: Sequence[ArticleDraft]) -> list[list[ArticleDraft]]:
-    """Split a batch into clusters that would join each other (for tests and dry runs)."""
+def canonical_order(drafts: Iterable[ArticleDraft]) -> list[ArticleDraft]:
+    """The order a batch is grouped in, whatever order it came in: precisely placed reports first (they
+    seed incidents that vaguer reports of the same event can then join by area and text), then by event
+    date, publication time and fingerprint."""
+    def key(d: ArticleDraft) -> tuple[int, date, datetime, str]:
+        place = d.classification.place
+        return -_PRECISION_RANK.get(place.precision if place else None, 0), d.event_date, d.published_at, \
+            d.fingerprint
+    return sorted(drafts, key=key)
+
+
+def group_batch(drafts: Sequence[ArticleDraft], idf: Idf | None = None) -> list[list[ArticleDraft]]:
+    """Split a batch into clusters that would join each other (for tests and dry runs). The result does
+    not depend on the order of `drafts` (see `canonical_order`)."""
     clusters: list[tuple[IncidentState, list[ArticleDraft]]] = []
-    for draft in drafts:
-        match = best_match(draft, [state for state, _ in clusters])
+    for draft in canonical_order(drafts):
+        states = [replace(state, id=i) for i, (state, _) in enumerate(clusters)]
+        match = best_match(draft, states, idf)
         if match is None:
             clusters.append((new_incident(draft, None), [draft]))
             continue
-        index = next(i for i, (state, _) in enumerate(clusters) if state is match[0])
+        index = match[0].id
+        assert index is not None
         state, members = clusters[index]
         clusters[index] = (merge(state, draft, None)[0], [*members, draft])
     return [members for _, members in clusters]

@@ -15,9 +15,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from monitor.alerts import LOG_TARGET
+from monitor.alerts import LOG_TARGET, digest_targets
 from monitor.classify import Classifier
 from monitor.deliver import send_async
+from monitor.digest import cron_period
 from monitor.errors import DatabaseError, DeliveryError, FeedError
 from monitor.fetch import Fetcher, next_fetch_delay
 from monitor.group import ArticleDraft
@@ -114,7 +115,7 @@ async def poll_feed(feed: FeedRow, fetcher: Fetcher, deps: Deps, report: CycleRe
                           new_url=result.permanent_url)
         if result.not_modified or body_hash == feed.body_hash:
             report.unchanged += 1
-            await asyncio.to_thread(deps.store.record_fetch, feed, deps.owner, ok)
+            await asyncio.to_thread(deps.store.record_fetch, feed, deps.owner, ok, deps.settings.alerts)
             event(log, "feed_unchanged", feed=feed.id, status=result.status)
             return
         items = await asyncio.to_thread(parse_feed, result.body, result.headers, source=feed.name,
@@ -129,7 +130,7 @@ async def poll_feed(feed: FeedRow, fetcher: Fetcher, deps: Deps, report: CycleRe
     except FeedError as err:
         report.failed += 1
         outcome = _failure_outcome(feed, deps, err, now)
-        await asyncio.to_thread(deps.store.record_fetch, feed, deps.owner, outcome)
+        await asyncio.to_thread(deps.store.record_fetch, feed, deps.owner, outcome, deps.settings.alerts)
         event(log, "feed_failed", logging.WARNING, feed=feed.id, kind=err.kind, status=err.status,
               error=err.message[:200], failures=feed.consecutive_failures + 1,
               next_fetch_at=outcome.next_fetch_at.isoformat())
@@ -149,7 +150,25 @@ async def run_cycle(deps: Deps, fetcher: Fetcher, *, limit: int = 500) -> CycleR
         elif isinstance(result, BaseException):
             # A bug, not a feed problem: log it; the lease expires and the feed is retried.
             log.error("feed_crashed feed=%s", feed.id, exc_info=result)
+    # `run --once` from cron has no scheduler: queue any digest whose period has ended (idempotent).
+    await asyncio.to_thread(queue_digests, deps)
     return report
+
+
+def queue_digests(deps: Deps, now: datetime | None = None) -> int:
+    """Write the digest of the latest completed period of every (rule, target) with a `digest_cron`,
+    unless written already (by key and once-only lock). Returns how many were written."""
+    now = now or deps.clock()
+    written = 0
+    for rule, target in digest_targets(deps.settings.alerts):
+        assert rule.digest_cron is not None
+        period = cron_period(rule.digest_cron, now)
+        if period is None:
+            continue
+        if deps.store.queue_digest(rule, target, period[0], period[1], deps.owner, now):
+            written += 1
+            event(log, "digest_queued", target=target.name, rule=rule.name, period_start=period[0].isoformat())
+    return written
 
 
 # -- delivery -----------------------------------------------------------------------------------------
@@ -197,8 +216,29 @@ async def _deliver_row(row: OutboxRow, deps: Deps, report: DeliveryReport) -> bo
     return True
 
 
+def _covered(rows: list[OutboxRow]) -> set[int]:
+    """Ids of update rows that need no message of their own: a later update about the same incident, or
+    an unsent first alert refreshed with at least their revision, is in the same batch and says it all."""
+    latest: dict[int, int] = {}  # incident id -> newest revision shown by a row in the batch
+    for row in rows:
+        if row.incident_id is not None and row.kind in ("incident", "update"):
+            shown = row.content_revision or 0
+            latest[row.incident_id] = max(latest.get(row.incident_id, 0), shown)
+    covered = set()
+    for row in rows:
+        if row.kind == "update" and row.incident_id is not None and (row.revision or 0) < latest[row.incident_id]:
+            covered.add(row.id)
+        elif row.kind == "update" and row.incident_id is not None and any(
+                r.kind == "incident" and r.incident_id == row.incident_id and (r.content_revision or 0) >= (
+                    row.revision or 0) for r in rows):
+            covered.add(row.id)
+    return covered
+
+
 async def deliver_due(deps: Deps, *, limit: int = 200) -> DeliveryReport:
-    """Send due outbox rows: targets in parallel, each target's alerts in order."""
+    """Send due outbox rows: targets in parallel, each target's alerts in order. Updates covered by a
+    newer message about the same incident in the same batch are recorded as sent without a message of
+    their own (a sink that was down gets one current message per incident, not the whole history)."""
     report = DeliveryReport()
     lease = deps.settings.alerts.send_timeout_s * 4 + 60
     rows = await asyncio.to_thread(deps.store.claim_due_alerts, deps.owner, deps.clock(), lease, limit)
@@ -207,7 +247,12 @@ async def deliver_due(deps: Deps, *, limit: int = 200) -> DeliveryReport:
         by_target.setdefault(row.target, []).append(row)
 
     async def drain(target_rows: list[OutboxRow]) -> None:
+        covered = _covered(target_rows)
         for i, row in enumerate(target_rows):
+            if row.id in covered:
+                await asyncio.to_thread(deps.store.mark_alert_sent, row.id, deps.owner, deps.clock())
+                event(log, "alert_coalesced", alert=row.idempotency_key, target=row.target)
+                continue
             if not await _deliver_row(row, deps, report):
                 # The target is failing: keep its later alerts queued, in order, for the next round.
                 rest = [r.id for r in target_rows[i + 1:]]

@@ -170,6 +170,12 @@ def _formatter(body_format: str) -> _Formatter:
     raise ValueError(f"unknown body format {body_format!r}; expected one of {', '.join(BODY_FORMATS)}")
 
 
+# Public names for the other renderers (monitor.digest).
+Block = _Block
+Formatter = _Formatter
+formatter = _formatter
+
+
 # --- small helpers ----------------------------------------------------------------------------------
 
 

@@ -19,9 +19,11 @@ from datetime import UTC, datetime
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from monitor import __version__
+from monitor.alerts import digest_targets
+from monitor.digest import trigger
 from monitor.fetch import Fetcher
 from monitor.logs import event
-from monitor.pipeline import CycleReport, Deps, deliver_due, poll_feed
+from monitor.pipeline import CycleReport, Deps, deliver_due, poll_feed, queue_digests
 from monitor.store import FeedRow
 
 log = logging.getLogger("monitor.service")
@@ -102,6 +104,21 @@ class Daemon:
         except Exception:
             log.exception("delivery_crashed")
 
+    async def digest(self) -> None:
+        """Cron job: queue the digests whose period just ended. Every instance runs it; the outbox key and a
+        once-only lock make exactly one digest per target and period."""
+        if self._stop.is_set():
+            return
+        try:
+            await asyncio.to_thread(queue_digests, self.deps)
+        except Exception:
+            log.exception("digest_crashed")
+
+    def _schedule_digests(self) -> None:
+        for cron in sorted({r.digest_cron for r, _ in digest_targets(self.deps.settings.alerts) if r.digest_cron}):
+            self.scheduler.add_job(self.digest, trigger(cron), id=f"digest:{cron}", max_instances=1, coalesce=True,
+                                   misfire_grace_time=3600)
+
     def request_stop(self, signame: str) -> None:
         if not self._stop.is_set():
             event(log, "stopping", signal=signame, inflight_feeds=len(self._inflight))
@@ -117,6 +134,7 @@ class Daemon:
                                coalesce=True, next_run_time=_now())
         self.scheduler.add_job(self.deliver, "interval", seconds=d.delivery_s, id="deliver", max_instances=1,
                                coalesce=True, next_run_time=_now())
+        self._schedule_digests()
         self.scheduler.start()
         self.health.scheduler_running = True
         api_task = await self._start_api()

@@ -100,6 +100,8 @@ class AlertSettings:
     retry_base_s: float = 30.0
     retry_max_s: float = 3600.0
     send_timeout_s: float = 30.0
+    feed_down_after: int = 3  # consecutive failed polls after which a feed is reported down (once)
+    feed_health_targets: tuple[str, ...] = ()  # target names or tags for feed down/up alerts; empty: all
 
 
 @dataclass(frozen=True)

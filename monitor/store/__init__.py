@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Engine
@@ -14,7 +14,15 @@ from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from monitor.errors import DatabaseError
 from monitor.group import ArticleDraft
 from monitor.models import IncidentView
-from monitor.settings import AlertSettings, CeasefireSettings, DatabaseSettings, FeedSettings
+from monitor.settings import (
+    AlertSettings,
+    CeasefireSettings,
+    DatabaseSettings,
+    FeedSettings,
+    RuleSettings,
+    TargetSettings,
+)
+from monitor.store import alerting
 from monitor.store import feeds as feed_rows
 from monitor.store import outbox as outbox_rows
 from monitor.store.engine import create_store_engine, current_revision, describe_db_error, head_revision, upgrade
@@ -82,9 +90,11 @@ class Store:
         with self.write() as conn:
             return feed_rows.claim_due(conn, owner, now, lease_s, limit)
 
-    def record_fetch(self, feed: FeedRow, owner: str, outcome: FetchOutcome) -> None:
+    def record_fetch(self, feed: FeedRow, owner: str, outcome: FetchOutcome,
+                     alerts: AlertSettings | None = None) -> None:
+        """Record a poll's outcome; with `alerts`, queue feed down/up alerts in the same transaction."""
         with self.write() as conn:
-            feed_rows.record_outcome(conn, feed, owner, outcome)
+            feed_rows.record_outcome(conn, feed, owner, outcome, alerts)
 
     def save_feed_items(self, feed: FeedRow | None, owner: str, drafts: Sequence[ArticleDraft],
                         outcome: FetchOutcome | None, *, alerts: AlertSettings,
@@ -96,7 +106,7 @@ class Store:
             report = save_drafts(conn, drafts, feed_id=feed.id if feed else None, now=now, alerts=alerts,
                                  ceasefires=ceasefires, render=render)
             if feed is not None and outcome is not None:
-                feed_rows.record_outcome(conn, feed, owner, outcome)
+                feed_rows.record_outcome(conn, feed, owner, outcome, alerts)
             if dry_run:
                 conn.rollback()
             return report
@@ -123,6 +133,31 @@ class Store:
     def release_alerts(self, row_ids: list[int], owner: str) -> None:
         with self.write() as conn:
             outbox_rows.release(conn, row_ids, owner)
+
+    def queue_digest(self, rule: RuleSettings, target: TargetSettings, start: datetime, end: datetime,
+                     owner: str, now: datetime) -> bool:
+        """Write the scheduled digest of [start, end) for (rule, target) unless it exists. True if written."""
+        with self.write() as conn:
+            return alerting.queue_scheduled_digest(conn, rule, target, start, end, owner, now)
+
+    def ceasefire_violations(self, since: date, until: date | None = None) -> dict[str, int]:
+        """Incidents per ceasefire name with event dates in [since, until]."""
+        with self.read() as conn:
+            return alerting.violation_counts(conn, since, until)
+
+    def outbox_rows(self, *, kind: str | None = None, target: str | None = None) -> list[dict[str, Any]]:
+        """Every outbox row (optionally of one kind/target), oldest first: for tests and `rules test`."""
+        from sqlalchemy import select
+
+        from monitor.store.schema import outbox
+
+        q = select(outbox).order_by(outbox.c.id)
+        if kind is not None:
+            q = q.where(outbox.c.kind == kind)
+        if target is not None:
+            q = q.where(outbox.c.target == target)
+        with self.read() as conn:
+            return [dict(r._mapping) for r in conn.execute(q)]
 
     def outbox_counts(self) -> dict[str, int]:
         with self.read() as conn:

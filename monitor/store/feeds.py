@@ -7,11 +7,17 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, or_, select, text, update
 from sqlalchemy.engine import Connection
 
-from monitor.settings import FeedSettings
+from monitor.alerts import health_targets
+from monitor.redact import redact_url
+from monitor.render import Message, render_feed_health
+from monitor.settings import AlertSettings, FeedSettings
+from monitor.store.alerting import queue_feed_health
 from monitor.store.schema import feeds
+
+SYNC_FEEDS_LOCK_KEY = 0x6366736663  # any constant: serialises feed sync between instances
 
 
 @dataclass(frozen=True)
@@ -63,7 +69,12 @@ class FetchOutcome:
 
 def sync_feeds(conn: Connection, configured: Sequence[FeedSettings], now: datetime) -> None:
     """Insert configured feeds that are new, update name/tags/interval of known ones, and disable the feeds
-    no longer configured (kept, with their history). Fetch state is never reset here."""
+    no longer configured (kept, with their history). Fetch state is never reset here.
+
+    Instances starting together each sync: on PostgreSQL they take turns under a transaction advisory lock
+    (SQLite's write lock already serialises them), so none inserts a feed another has just inserted."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": SYNC_FEEDS_LOCK_KEY})
     rows = {r.config_url: r for r in conn.execute(select(feeds.c.id, feeds.c.config_url, feeds.c.url))}
     wanted = {f.url for f in configured}
     for feed in configured:
@@ -105,9 +116,11 @@ def claim_due(conn: Connection, owner: str, now: datetime, lease_s: float, limit
     return sorted((FeedRow.from_row(r) for r in claimed), key=lambda f: f.next_fetch_at)
 
 
-def record_outcome(conn: Connection, feed: FeedRow, owner: str, outcome: FetchOutcome) -> dict[str, Any]:
+def record_outcome(conn: Connection, feed: FeedRow, owner: str, outcome: FetchOutcome,
+                   alerts: AlertSettings | None = None) -> dict[str, Any]:
     """Write the poll's outcome and release the lease. A failure never touches etag/body_hash, so what was
-    seen is never reset. Returns the values written (for logging)."""
+    seen is never reset. With `alerts`, queue feed health alerts in the same transaction (see
+    `_health_alerts`). Returns the values written (for logging)."""
     values: dict[str, Any] = {"last_fetch_at": outcome.now, "next_fetch_at": outcome.next_fetch_at,
                               "last_status": outcome.status, "lease_owner": None, "lease_until": None}
     if outcome.ok:
@@ -129,7 +142,37 @@ def record_outcome(conn: Connection, feed: FeedRow, owner: str, outcome: FetchOu
         if taken is None:
             values["url"] = outcome.new_url
     conn.execute(update(feeds).where(and_(feeds.c.id == feed.id)).values(**values))
+    if alerts is not None:
+        _health_alerts(conn, feed, outcome, alerts)
     return values
+
+
+def _health_alerts(conn: Connection, feed: FeedRow, outcome: FetchOutcome, alerts: AlertSettings) -> None:
+    """A feed whose failures reach `alerts.feed_down_after` in a row (or that is retired by a 410) is
+    reported down once per failure episode; its first success after that, recovered once. The episode is
+    named by when its failures began (`down_since`), which keys both alerts."""
+    threshold = alerts.feed_down_after
+    failures = feed.consecutive_failures + (0 if outcome.ok else 1)
+    episode = feed.down_since or outcome.now
+    if outcome.ok:
+        if feed.consecutive_failures < threshold or feed.down_since is None:
+            return
+        down, reason = False, feed.last_error or ""
+    elif failures == threshold or (outcome.retired and failures < threshold):
+        down = True
+        reason = f"{failures} failed polls in a row; last: {outcome.error_kind or 'error'}: {outcome.error or ''}"
+        if outcome.retired:
+            reason = f"retired: the feed answered 410 Gone; {reason}"
+    else:
+        return
+    since = episode if down else outcome.now
+
+    def render(body_format: str) -> Message:
+        return render_feed_health(feed.name, redact_url(feed.url), down=down, reason=reason[:300], since=since,
+                                  body_format=body_format)
+
+    queue_feed_health(conn, feed_id=feed.id, down=down, episode_start=episode, targets=health_targets(alerts),
+                      now=outcome.now, render=render)
 
 
 def list_feeds(conn: Connection) -> list[FeedRow]:

@@ -17,16 +17,29 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
-from monitor.alerts import plan_alerts
+from monitor.alerts import CAP_WINDOW, TargetHistory, plan_alerts
 from monitor.ceasefires import active_ceasefire
-from monitor.group import ArticleDraft, IncidentState, best_match, geo_bucket, merge, new_incident, severity
+from monitor.group import (
+    COPIES_CAP,
+    ArticleDraft,
+    IncidentState,
+    best_match,
+    canonical_order,
+    geo_bucket,
+    merge,
+    new_incident,
+    severity,
+)
 from monitor.models import IncidentView
+from monitor.render import Message
 from monitor.settings import AlertSettings, CeasefireSettings
+from monitor.similarity import decode_counts, encode_counts
+from monitor.store import alerting
 from monitor.store.queries import incident_view
-from monitor.store.schema import articles, incident_articles, incident_revisions, incidents, outbox
+from monitor.store.schema import articles, incident_articles, incident_revisions, incidents
 
 _ALPHABET = "23456789ABCDEFGHJKMNPQRSTVWXYZ"  # no 0/O, 1/I/L: ids are read aloud and typed
-SIGNATURE_CAP = 400  # tokens kept per incident for similarity
+CANDIDATE_LIMIT = 200  # incidents of one country within a day either side: more would be a war, not a day
 
 
 @dataclass
@@ -89,38 +102,38 @@ def _article_row(draft: ArticleDraft, feed_id: int | None) -> dict[str, Any]:
         "title": draft.item.title, "summary": draft.item.text, "lang": draft.item.lang,
         "published_at": draft.published_at, "first_seen_at": draft.first_seen_at, "relevant": c.relevant,
         "score": c.score, "labels": [hit.to_json() for hit in c.labels], "extraction": extraction,
-        "incident_id": None,
+        "incident_id": None, "simhash": draft.simhash if c.relevant else None,
     }
 
 
 def _state_from_row(conn: Connection, row: Any) -> IncidentState:
     m = row._mapping
-    sources = frozenset(str(s) for (s,) in conn.execute(
-        select(articles.c.source).where(articles.c.incident_id == m["id"]).distinct()))
+    members = conn.execute(select(articles.c.source, articles.c.simhash).where(articles.c.incident_id == m["id"])
+                           .order_by(articles.c.id).limit(COPIES_CAP)).all()
     return IncidentState(
         id=m["id"], event_date=m["event_date"], country=m["country"], admin1=m["admin1"], place=m["place"],
         geonameid=m["geonameid"], lat=m["lat"], lon=m["lon"], geo_precision=m["geo_precision"],
         labels=tuple(m["labels"]), killed=m["killed"], injured=m["injured"],
         killed_civilian=m["killed_civilian"], killed_military=m["killed_military"],
         injured_civilian=m["injured_civilian"], injured_military=m["injured_military"],
-        sources=sources, ceasefire=m["ceasefire"], title=m["title"], evidence=tuple(m["evidence"]),
-        signature=frozenset(m["signature"].split()),
+        sources=frozenset(str(r.source) for r in members), ceasefire=m["ceasefire"], title=m["title"],
+        evidence=tuple(m["evidence"]), signature=decode_counts(m["signature"]),
+        copies=tuple((str(r.source), int(r.simhash)) for r in members if r.simhash is not None),
     )
 
 
 def _candidates(conn: Connection, draft: ArticleDraft) -> list[Any]:
-    """Incidents in the draft's country dated within a day: an indexed range scan, flat in store size."""
-    place = draft.classification.place
-    country = place.country if place and place.country else (
-        draft.classification.countries[0] if draft.classification.countries else None)
+    """Incidents in the draft's countries dated within a day: indexed (country, event_date) range scans,
+    so the cost per article stays flat however large the store grows."""
+    countries = draft.countries
     day = draft.event_date
-    cond = incidents.c.country == country if country else incidents.c.country.is_(None)
+    cond = incidents.c.country.in_(countries) if countries else incidents.c.country.is_(None)
     return list(conn.execute(select(incidents).where(
-        cond, incidents.c.event_date.between(day - timedelta(days=1), day + timedelta(days=1))).limit(200)))
+        cond, incidents.c.event_date.between(day - timedelta(days=1), day + timedelta(days=1)))
+        .order_by(incidents.c.id).limit(CANDIDATE_LIMIT)))
 
 
 def _incident_values(state: IncidentState) -> dict[str, Any]:
-    sig = " ".join(sorted(state.signature)[:SIGNATURE_CAP])
     return {
         "event_date": state.event_date, "country": state.country, "admin1": state.admin1, "place": state.place,
         "geonameid": state.geonameid, "lat": state.lat, "lon": state.lon, "geo_precision": state.geo_precision,
@@ -129,27 +142,31 @@ def _incident_values(state: IncidentState) -> dict[str, Any]:
         "killed_military": state.killed_military, "injured_civilian": state.injured_civilian,
         "injured_military": state.injured_military, "severity": severity(state),
         "source_count": state.source_count, "ceasefire": state.ceasefire, "title": state.title[:1000],
-        "evidence": list(state.evidence), "signature": sig,
+        "evidence": list(state.evidence), "signature": encode_counts(state.signature),
     }
 
 
 def save_drafts(conn: Connection, drafts: Sequence[ArticleDraft], *, feed_id: int | None, now: datetime,
                 alerts: AlertSettings, ceasefires: Sequence[CeasefireSettings], render: Renderer) -> SaveReport:
-    """Store new articles, group the relevant ones, revise incidents and queue alerts. Caller commits."""
+    """Store new articles, group the relevant ones, revise incidents and queue alerts. Caller commits.
+
+    Drafts are grouped in `group.canonical_order` (precise places first, then by date), so a batch gives
+    the same incidents whatever order the feed listed its items in.
+    """
     report = SaveReport(read=len(drafts))
     unique = list({d.fingerprint: d for d in drafts}.values())
     inserted = _insert_if_new(conn, [_article_row(d, feed_id) for d in unique])
     report.new = len(inserted)
     report.duplicates = report.read - report.new
     touched: dict[int, _Touched] = {}
-    for draft in unique:
-        article_id = inserted.get(draft.fingerprint)
-        if article_id is None or not draft.classification.relevant:
-            continue
+    fresh = canonical_order(d for d in unique if d.fingerprint in inserted and d.classification.relevant)
+    for draft in fresh:
         report.relevant += 1
-        _group_one(conn, draft, article_id, touched, ceasefires, now)
+        _group_one(conn, draft, inserted[draft.fingerprint], touched, ceasefires, now)
+    alerting.bump_df(conn, [d.terms for d in fresh])
+    histories: dict[str, TargetHistory] = {}
     for incident_id, t in touched.items():
-        _write_revision(conn, incident_id, t, now, alerts, render, report)
+        _write_revision(conn, incident_id, t, now, alerts, render, report, histories)
     return report
 
 
@@ -157,12 +174,12 @@ def _group_one(conn: Connection, draft: ArticleDraft, article_id: int, touched: 
                ceasefires: Sequence[CeasefireSettings], now: datetime) -> None:
     rows = _candidates(conn, draft)
     states = [touched[r.id].state if r.id in touched else _state_from_row(conn, r) for r in rows]
-    match = best_match(draft, states)
+    match = best_match(draft, states, alerting.load_idf(conn, draft.terms))
     place = draft.classification.place
     if match is None:
         state = new_incident(draft, None)
-        state = replace(state, ceasefire=active_ceasefire(ceasefires, country=state.country,
-                                                          admin1=state.admin1, event_date=state.event_date))
+        state = replace(state, ceasefire=active_ceasefire(ceasefires, country=state.country, admin1=state.admin1,
+                                                          event_date=state.event_date, place=state.place))
         incident_id: int = conn.execute(insert(incidents).values(
             public_id=new_public_id(), revision=0, first_seen_at=now, updated_at=now,
             **_incident_values(state)).returning(incidents.c.id)).scalar_one()
@@ -172,7 +189,8 @@ def _group_one(conn: Connection, draft: ArticleDraft, article_id: int, touched: 
     old, sim = match
     assert old.id is not None
     cf = active_ceasefire(ceasefires, country=old.country, admin1=(place.admin1 if place else None) or old.admin1,
-                          event_date=draft.event_date)
+                          event_date=min(old.event_date, draft.event_date),
+                          place=(place.name if place else None) or old.place)
     state, reasons = merge(old, draft, cf)
     t = touched.setdefault(old.id, _Touched(state=old, created=False, reasons=[], links=[]))
     t.state = replace(state, id=old.id)
@@ -182,13 +200,13 @@ def _group_one(conn: Connection, draft: ArticleDraft, article_id: int, touched: 
 
 
 def _write_revision(conn: Connection, incident_id: int, t: _Touched, now: datetime, alerts: AlertSettings,
-                    render: Renderer, report: SaveReport) -> None:
+                    render: Renderer, report: SaveReport, histories: dict[str, TargetHistory]) -> None:
     for article_id, sim in t.links:
         conn.execute(update(articles).where(articles.c.id == article_id).values(incident_id=incident_id))
         conn.execute(insert(incident_articles).values(incident_id=incident_id, article_id=article_id,
                                                       joined_at=now, similarity=round(sim, 3)))
     if not t.created and not t.reasons:
-        return
+        return  # another copy or item of an outlet already counted: nothing new to say
     revision: int = conn.execute(
         update(incidents).where(incidents.c.id == incident_id)
         .values(revision=incidents.c.revision + 1, updated_at=now).returning(incidents.c.revision)).scalar_one()
@@ -201,15 +219,46 @@ def _write_revision(conn: Connection, incident_id: int, t: _Touched, now: dateti
     else:
         report.incidents_updated += 1
     report.incident_ids.append(view.id)
-    alerted = frozenset(r.target for r in conn.execute(
-        select(outbox.c.target).where(outbox.c.incident_id == incident_id).distinct()))
-    for plan in plan_alerts(view, reasons, alerts, alerted):
-        title, body, body_format = render(view, plan.kind, reasons, plan.target.url)
-        conn.execute(insert(outbox).values(
-            kind=plan.kind, incident_id=incident_id, revision=revision, target=plan.target.name,
-            idempotency_key=plan.idempotency_key, title=title, body=body, body_format=body_format,
-            status="pending", attempts=0, next_attempt_at=now, created_at=now))
-        report.alerts_queued += 1
+    report.alerts_queued += queue_incident_alerts(conn, view, incident_id, reasons, now, alerts, render, histories)
+
+
+def queue_incident_alerts(conn: Connection, view: IncidentView, incident_id: int, reasons: Sequence[str],
+                          now: datetime, alerts: AlertSettings, render: Renderer,
+                          histories: dict[str, TargetHistory]) -> int:
+    """Plan and write the alerts of one revision (see alerts.plan_alerts). Returns the number of rows
+    written to be sent on their own (capped rows go into a burst digest instead).
+
+    A target whose first alert about the incident is still unsent (sink down, quiet hours, or simply not
+    delivered yet) gets that alert re-rendered with this revision, so the first message it receives is
+    current; the update row is still written, and delivery skips it as covered.
+    """
+    unsent = alerting.unsent_first_alerts(conn, incident_id, now)
+    alerted = alerting.alerted_targets(conn, incident_id)
+    for target in {t.name for t in alerts.targets} | {"log"}:
+        if target not in histories:
+            histories[target] = alerting.history(conn, target, now, alerts)
+    queued = 0
+    for plan in plan_alerts(view, reasons, alerts, alerted, now=now, history=histories):
+        url = plan.target.url
+        if plan.kind == "update" and plan.target.name in unsent:
+            alerting.refresh(conn, unsent[plan.target.name], Message(*render(view, "incident", (), url)),
+                             view.revision)
+        title, body, body_format = render(view, plan.kind, reasons, url)
+        send_at = plan.send_at or now
+        if not alerting.insert_alert(conn, kind=plan.kind, target=plan.target.name, key=plan.idempotency_key,
+                                     message=Message(title, body, body_format), now=now, send_at=send_at,
+                                     status="capped" if plan.capped else "pending", incident_id=incident_id,
+                                     revision=view.revision, detail={"held": plan.held} if plan.held else None):
+            continue
+        hist = histories[plan.target.name]
+        if plan.capped:
+            window = [x for x in hist.times if send_at - CAP_WINDOW < x <= send_at]
+            due = (min(window) if window else send_at) + CAP_WINDOW
+            alerting.queue_burst_digest(conn, plan.target, now, due)
+            continue
+        histories[plan.target.name] = hist.with_alert(send_at)
+        queued += 1
+    return queued
 
 
 def count_articles(conn: Connection) -> int:

@@ -25,6 +25,12 @@ class OutboxRow:
     body_format: str
     attempts: int
     created_at: datetime
+    detail: dict[str, Any] | None = None
+
+    @property
+    def content_revision(self) -> int | None:
+        """The incident revision the message shows (a first alert may be refreshed with a newer one)."""
+        return int((self.detail or {}).get("content_revision", self.revision or 0)) if self.incident_id else None
 
     @classmethod
     def from_row(cls, row: Any) -> OutboxRow:

@@ -119,7 +119,7 @@ incidents = Table(
     Column("ceasefire", String(200)),
     Column("title", Text, nullable=False),
     Column("evidence", JSON, nullable=False),
-    Column("signature", Text, nullable=False, default=""),  # space-separated token set for similarity
+    Column("signature", Text, nullable=False, default=""),  # centroid term bag "term:n …" (similarity.py)
     Index("ix_incidents_country_event_date", "country", "event_date"),
     Index("ix_incidents_event_date", "event_date"),
     Index("ix_incidents_updated_at", "updated_at"),
@@ -146,6 +146,7 @@ articles = Table(
     Column("labels", JSON, nullable=False),  # [{"label", "score", "evidence"}]
     Column("extraction", JSON, nullable=False),  # the classify JSON minus id/labels
     Column("incident_id", Id, ForeignKey("incidents.id", ondelete="SET NULL")),
+    Column("simhash", BigInteger),  # 64-bit SimHash of title + summary (signed): copies of one text
     Index("ix_articles_incident_id", "incident_id"),
     Index("ix_articles_published_at", "published_at"),
 )
@@ -189,8 +190,19 @@ outbox = Table(
     Column("sent_at", UTCDateTime()),
     Column("lease_owner", String(200)),
     Column("lease_until", UTCDateTime()),
+    Column("detail", JSON),  # digests: period and incidents; feed health: the feed and episode
     Index("ix_outbox_status_next_attempt_at", "status", "next_attempt_at"),
     Index("ix_outbox_incident_id", "incident_id"),
+    Index("ix_outbox_target_created_at", "target", "created_at"),  # cooldown and per-hour caps
+)
+
+# Document frequencies of terms over relevant articles, for TF-IDF similarity; the row with term "*"
+# holds the number of documents.
+term_df = Table(
+    "term_df",
+    metadata,
+    Column("term", String(64), primary_key=True),
+    Column("df", BigInteger, nullable=False),
 )
 
 locks = Table(

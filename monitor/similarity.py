@@ -1,0 +1,157 @@
+"""Text similarity for grouping: TF-IDF cosine over title and summary, and SimHash for copies. Pure.
+
+- `term_counts(title, text)` turns an item into a bag of terms: lower-cased word stems (the first
+  `STEM` letters, which folds most English and Russian inflection), numbers as `#n`, stop words out.
+  The title is counted twice: it is the densest statement of what happened.
+- `cosine(a, b, idf)` is the cosine of the two TF-IDF vectors. The IDF comes from the store's document
+  frequencies over *relevant* articles, so the vocabulary every conflict report shares ("shelling",
+  "killed", "forces") weighs little and what tells events apart (places, actors, figures) weighs much.
+  With no statistics (`Idf.uniform()`), it is plain TF cosine.
+- `simhash(title, text)` is a 64-bit SimHash over word pairs of the summary (or, when that is short, of
+  title and summary): wire copy republished by another outlet, or one outlet's item re-published under a
+  new URL or a retouched title, lands within a few bits.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import re
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+STEM = 6
+NEAR_DUPLICATE_BITS = 6  # SimHash distance (of 64) under which two texts are copies of one story
+
+_WORD = re.compile(r"[^\W_]+", re.UNICODE)
+_STOP = frozenset(
+    "the and for with from that this was were are has have had said says say after over into near its their "
+    "been than more also who which while when what where amid about against people least there they them "
+    "will would could should not but new one two out off all any can did does our his her him she you "
+    "a an of in on at to by as is it be or if no so up we he i "
+    "и в во на по из за от до что как это для при его их был была были они она он не но же к с со у о об "
+    "а то ли бы уже ещё еще также этом этой этого после около более".split()
+)
+
+
+def _terms(text: str) -> list[str]:
+    out: list[str] = []
+    for word in _WORD.findall(text.lower()):
+        if word.isdigit():
+            if len(word) <= 6:  # figures and years: "#49"; longer digit runs are ids, not content
+                out.append("#" + (word.lstrip("0") or "0"))
+        elif len(word) >= 3 and word not in _STOP and not any(ch.isdigit() for ch in word):
+            out.append(word[:STEM])
+    return out
+
+
+def term_counts(title: str, text: str) -> dict[str, int]:
+    """The bag of terms of an item (title counted twice)."""
+    counts = Counter(_terms(title))
+    for term in counts:
+        counts[term] *= 2
+    counts.update(_terms(text))
+    return dict(counts)
+
+
+@dataclass(frozen=True)
+class Idf:
+    """Inverse document frequencies: `docs` relevant articles seen, `df[term]` of them held the term.
+
+    Smoothed as log((1 + docs) / (1 + df)) + 1, so an unseen term weighs most and none weighs zero.
+    """
+
+    docs: int = 0
+    df: Mapping[str, int] = field(default_factory=dict)
+
+    @classmethod
+    def uniform(cls) -> Idf:
+        return cls()
+
+    def weight(self, term: str) -> float:
+        return math.log((1 + self.docs) / (1 + self.df.get(term, 0))) + 1.0
+
+
+def _vector(counts: Mapping[str, int], idf: Idf) -> dict[str, float]:
+    # Sub-linear TF: a term repeated in a long text should not drown the others.
+    return {t: (1.0 + math.log(n)) * idf.weight(t) for t, n in counts.items() if n > 0}
+
+
+def cosine(a: Mapping[str, int], b: Mapping[str, int], idf: Idf) -> float:
+    """Cosine similarity (0..1) of two term bags under TF-IDF weighting; 0 when either is empty."""
+    if not a or not b:
+        return 0.0
+    va, vb = _vector(a, idf), _vector(b, idf)
+    if len(va) > len(vb):
+        va, vb = vb, va
+    dot = sum(w * vb[t] for t, w in va.items() if t in vb)
+    if dot == 0.0:
+        return 0.0
+    norm = math.sqrt(sum(w * w for w in va.values())) * math.sqrt(sum(w * w for w in vb.values()))
+    return min(1.0, dot / norm)
+
+
+def add_counts(a: Mapping[str, int], b: Mapping[str, int], cap: int) -> dict[str, int]:
+    """The sum of two bags, keeping the `cap` most frequent terms (ties broken by term, so it is
+    deterministic): an incident's centroid stays bounded however many reports join it."""
+    total = Counter(a)
+    total.update(b)
+    if len(total) <= cap:
+        return dict(total)
+    return dict(sorted(total.items(), key=lambda kv: (-kv[1], kv[0]))[:cap])
+
+
+def _hash64(feature: str) -> int:
+    return int.from_bytes(hashlib.blake2b(feature.encode(), digest_size=8).digest(), "big")
+
+
+MIN_BODY_TERMS = 12  # a summary at least this long identifies the story without its (often rewritten) title
+
+
+def simhash(title: str, text: str) -> int:
+    """A 64-bit SimHash (as a signed integer, to fit a BIGINT column) of the item's word pairs: of the
+    summary alone when it is long enough (outlets re-title wire copy and their own updates), else of
+    title and summary."""
+    words = _terms(text)
+    if len(words) < MIN_BODY_TERMS:
+        words = _terms(f"{title} {text}")
+    features: Iterable[str] = (f"{a} {b}" for a, b in zip(words, words[1:], strict=False)) if len(words) > 1 \
+        else words
+    acc = [0] * 64
+    any_feature = False
+    for feature in features:
+        any_feature = True
+        h = _hash64(feature)
+        for bit in range(64):
+            acc[bit] += 1 if h >> bit & 1 else -1
+    if not any_feature:
+        return 0
+    value = sum(1 << bit for bit in range(64) if acc[bit] > 0)
+    return value - (1 << 64) if value >= 1 << 63 else value
+
+
+def hamming(a: int, b: int) -> int:
+    return ((a ^ b) & ((1 << 64) - 1)).bit_count()
+
+
+def near_duplicate(a: int, b: int) -> bool:
+    """Whether two SimHashes are of copies of one text (0 means 'no text' and matches nothing)."""
+    return a != 0 and b != 0 and hamming(a, b) <= NEAR_DUPLICATE_BITS
+
+
+def encode_counts(counts: Mapping[str, int]) -> str:
+    """Serialise a bag for the incidents.signature column: "term:n term:n …", sorted."""
+    return " ".join(f"{t}:{n}" for t, n in sorted(counts.items()))
+
+
+def decode_counts(text: str) -> dict[str, int]:
+    """Read `encode_counts` output; a bare "term" (the first schema's token sets) counts once."""
+    out: dict[str, int] = {}
+    for part in text.split():
+        term, sep, n = part.rpartition(":")
+        if sep and n.isdigit() and term:
+            out[term] = int(n)
+        else:
+            out[part] = 1
+    return out

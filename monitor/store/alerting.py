@@ -1,0 +1,209 @@
+"""The alert lifecycle's writes and reads, inside the caller's transaction: timing history, replacing
+unsent first alerts, capped alerts and their burst digest, scheduled digests, feed health alerts, once-only
+locks, and the document frequencies that TF-IDF similarity reads.
+
+Every row goes through the outbox with a unique idempotency key (DESIGN §6), inserted with ON CONFLICT DO
+NOTHING, so a repeated call (another instance, a retry after a crash) writes nothing twice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, func, or_, select, text, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
+
+from monitor.alerts import CAP_WINDOW, TargetHistory
+from monitor.digest import digest_key, render_digest
+from monitor.models import IncidentView
+from monitor.render import Message, body_format_for
+from monitor.settings import AlertSettings, TargetSettings
+from monitor.similarity import Idf
+from monitor.store.queries import incident_view
+from monitor.store.schema import incidents, locks, outbox, term_df
+
+ALERT_KINDS = ("incident", "update")
+DOCS_TERM = "*"  # the term_df row counting documents
+
+
+def _insert(conn: Connection) -> Any:
+    return postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+
+
+def insert_alert(conn: Connection, *, kind: str, target: str, key: str, message: Message, now: datetime,
+                 send_at: datetime | None = None, status: str = "pending", incident_id: int | None = None,
+                 revision: int | None = None, detail: Mapping[str, Any] | None = None) -> bool:
+    """Write one outbox row unless its idempotency key exists. True if written."""
+    stmt = _insert(conn)(outbox).values(
+        kind=kind, incident_id=incident_id, revision=revision, target=target, idempotency_key=key,
+        title=message.title, body=message.body, body_format=message.body_format, status=status, attempts=0,
+        next_attempt_at=send_at or now, created_at=now, detail=dict(detail) if detail else None,
+    ).on_conflict_do_nothing(index_elements=["idempotency_key"])
+    return bool(conn.execute(stmt).rowcount)
+
+
+# -- incident alerts -----------------------------------------------------------------------------------
+
+
+def history(conn: Connection, target: str, now: datetime, settings: AlertSettings) -> TargetHistory:
+    """Scheduled times of the target's recent incident/update alerts (cooldown and cap windows)."""
+    longest = max((r.cooldown_s for r in settings.rules), default=0.0)
+    since = now - CAP_WINDOW - timedelta(seconds=longest) - timedelta(days=1)  # held rows: up to a day
+    at = func.coalesce(outbox.c.sent_at, outbox.c.next_attempt_at)
+    rows = conn.execute(select(at.label("at")).where(
+        outbox.c.target == target, outbox.c.created_at >= since, outbox.c.kind.in_(ALERT_KINDS),
+        outbox.c.status.in_(("pending", "sent"))).order_by(at))
+    return TargetHistory(tuple(r.at for r in rows))
+
+
+def alerted_targets(conn: Connection, incident_id: int) -> frozenset[str]:
+    """Targets that had (or have queued) an incident/update alert about this incident."""
+    return frozenset(r.target for r in conn.execute(
+        select(outbox.c.target).where(outbox.c.incident_id == incident_id, outbox.c.kind.in_(ALERT_KINDS))
+        .distinct()))
+
+
+def unsent_first_alerts(conn: Connection, incident_id: int, now: datetime) -> dict[str, int]:
+    """Row ids, by target, of this incident's first alerts that are still unsent and unleased, locked for
+    this transaction (FOR UPDATE SKIP LOCKED on PostgreSQL; SQLite's write lock does the same)."""
+    q = select(outbox.c.id, outbox.c.target).where(
+        outbox.c.incident_id == incident_id, outbox.c.status == "pending", outbox.c.kind == "incident",
+        or_(outbox.c.lease_until.is_(None), outbox.c.lease_until < now)).order_by(outbox.c.id)
+    if conn.dialect.name == "postgresql":
+        q = q.with_for_update(skip_locked=True)
+    return {r.target: r.id for r in conn.execute(q)}
+
+
+def refresh(conn: Connection, row_id: int, message: Message, revision: int) -> None:
+    """Re-render an unsent first alert with a newer revision's content. Its key stays (it is still the
+    first alert); `detail.content_revision` lets delivery skip the updates it already covers."""
+    conn.execute(update(outbox).where(outbox.c.id == row_id, outbox.c.status == "pending").values(
+        title=message.title, body=message.body, body_format=message.body_format,
+        detail={"content_revision": revision}))
+
+
+def queue_burst_digest(conn: Connection, target: TargetSettings, now: datetime, send_at: datetime) -> None:
+    """Summarise the target's capped alerts in one pending burst digest: re-rendered while it waits, a
+    new one once it was sent. `send_at` is when the cap window has room again."""
+    waiting = [r for r in conn.execute(select(outbox).where(
+        outbox.c.target == target.name, outbox.c.kind == "digest", outbox.c.status == "pending",
+        or_(outbox.c.lease_until.is_(None), outbox.c.lease_until < now)))
+        if (r.detail or {}).get("burst")]
+    start = datetime.fromisoformat(waiting[0].detail["period_start"]) if waiting else now
+    ids = [r.incident_id for r in conn.execute(select(outbox.c.incident_id).where(
+        outbox.c.target == target.name, outbox.c.status == "capped", outbox.c.created_at >= start).distinct())
+        if r.incident_id is not None]
+    views = [incident_view(conn, i) for i in sorted(ids)]
+    msg = render_digest(views, period_start=start, period_end=now, body_format=body_format_for(target.url),
+                        burst=True)
+    detail = {"burst": True, "period_start": start.isoformat(), "period_end": now.isoformat(),
+              "incidents": [v.id for v in views]}
+    if waiting:
+        conn.execute(update(outbox).where(outbox.c.id == waiting[0].id).values(
+            title=msg.title, body=msg.body, detail=detail))
+        return
+    insert_alert(conn, kind="digest", target=target.name, key=digest_key(target.name, start), message=msg,
+                 now=now, send_at=send_at, detail=detail)
+
+
+# -- scheduled digests ---------------------------------------------------------------------------------
+
+
+def try_lock(conn: Connection, name: str, owner: str, now: datetime, ttl: timedelta) -> bool:
+    """Take a once-only lock for the rest of this transaction: a PostgreSQL advisory lock, or a `locks`
+    row elsewhere (an expired row may be taken over)."""
+    if conn.dialect.name == "postgresql":
+        key = int.from_bytes(hashlib.blake2b(name.encode(), digest_size=8).digest(), "big", signed=True)
+        return bool(conn.execute(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": key}).scalar_one())
+    stmt = sqlite.insert(locks).values(name=name, owner=owner, until=now + ttl)
+    conn.execute(stmt.on_conflict_do_update(index_elements=["name"],
+                                            set_={"owner": owner, "until": now + ttl},
+                                            where=locks.c.until < now))
+    return conn.execute(select(locks.c.owner).where(locks.c.name == name)).scalar_one() == owner
+
+
+def digest_exists(conn: Connection, key: str) -> bool:
+    return conn.execute(select(outbox.c.id).where(outbox.c.idempotency_key == key)).first() is not None
+
+
+def incidents_updated(conn: Connection, start: datetime, end: datetime, limit: int = 5000) -> list[IncidentView]:
+    """Incidents created or revised in [start, end), by the indexed updated_at."""
+    ids = [r.id for r in conn.execute(select(incidents.c.id).where(
+        incidents.c.updated_at >= start, incidents.c.updated_at < end).order_by(incidents.c.id).limit(limit))]
+    return [incident_view(conn, i) for i in ids]
+
+
+# -- feed health ---------------------------------------------------------------------------------------
+
+
+def queue_feed_health(conn: Connection, *, feed_id: int, down: bool, episode_start: datetime,
+                      targets: Sequence[TargetSettings], now: datetime, render: Any) -> int:
+    """Queue a feed_down/feed_up alert per target for one failure episode (once each, by key).
+    `render(body_format) -> Message`. Returns the number of rows written."""
+    kind = "feed_down" if down else "feed_up"
+    stamp = episode_start.strftime("%Y-%m-%dT%H:%M:%SZ")
+    written = 0
+    for t in targets:
+        written += insert_alert(conn, kind=kind, target=t.name, key=f"{kind}:{feed_id}:{stamp}:{t.name}",
+                                message=render(body_format_for(t.url)), now=now,
+                                detail={"feed": feed_id, "episode_start": episode_start.isoformat()})
+    return written
+
+
+# -- document frequencies ------------------------------------------------------------------------------
+
+
+def load_idf(conn: Connection, terms: Iterable[str]) -> Idf:
+    """Document frequencies of these terms (one indexed IN lookup) and the document count."""
+    wanted = sorted(set(terms) | {DOCS_TERM})
+    got = {r.term: int(r.df) for r in conn.execute(select(term_df).where(term_df.c.term.in_(wanted)))}
+    return Idf(docs=got.pop(DOCS_TERM, 0), df=got)
+
+
+def bump_df(conn: Connection, bags: Sequence[Iterable[str]]) -> None:
+    """Count one more document for each bag's terms. One statement, terms in sorted order, so concurrent
+    transactions on PostgreSQL take the row locks in the same order and cannot deadlock."""
+    if not bags:
+        return
+    counts: dict[str, int] = {DOCS_TERM: len(bags)}
+    for bag in bags:
+        for term in set(bag):
+            if len(term) <= 64:
+                counts[term] = counts.get(term, 0) + 1
+    stmt = _insert(conn)(term_df)
+    stmt = stmt.on_conflict_do_update(index_elements=["term"], set_={"df": term_df.c.df + stmt.excluded.df})
+    conn.execute(stmt, [{"term": t, "df": n} for t, n in sorted(counts.items())])
+
+
+def violation_counts(conn: Connection, since: Any, until: Any = None) -> dict[str, int]:
+    """Incidents per ceasefire with event_date in [since, until] (dates), by the event_date index."""
+    cond = [incidents.c.ceasefire.is_not(None), incidents.c.event_date >= since]
+    if until is not None:
+        cond.append(incidents.c.event_date <= until)
+    return {r.ceasefire: int(r.n) for r in conn.execute(
+        select(incidents.c.ceasefire, func.count().label("n")).where(and_(*cond)).group_by(incidents.c.ceasefire))}
+
+
+def queue_scheduled_digest(conn: Connection, rule: Any, target: TargetSettings, start: datetime, end: datetime,
+                           owner: str, now: datetime) -> bool:
+    """Write the digest of [start, end) for one (rule, target), once: the key `digest:{target}:{start}`
+    and a once-only lock keep several instances from both writing it. An empty period sends nothing.
+    True if a digest row was written."""
+    from monitor.alerts import rule_matches  # here: the pure router, only needed for digests
+
+    key = digest_key(target.name, start)
+    if digest_exists(conn, key) or not try_lock(conn, key, owner, now, timedelta(minutes=10)):
+        return False
+    if digest_exists(conn, key):  # written by the instance that held the lock before us
+        return False
+    views = [v for v in incidents_updated(conn, start, end) if rule_matches(rule, v)]
+    if not views:
+        return False
+    msg = render_digest(views, period_start=start, period_end=end, body_format=body_format_for(target.url))
+    return insert_alert(conn, kind="digest", target=target.name, key=key, message=msg, now=now,
+                        detail={"rule": rule.name, "period_start": start.isoformat(),
+                                "period_end": end.isoformat(), "incidents": [v.id for v in views]})

@@ -1,0 +1,148 @@
+"""Alert routing and timing, pure: rules by target/tag, quiet hours, cooldown, per-hour cap, updates."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+from monitor.alerts import TargetHistory, digest_targets, health_targets, plan_alerts, quiet_until
+from monitor.ceasefires import active_ceasefire
+from monitor.digest import cron_period, digest_key, render_digest
+from monitor.models import ArticleRef, IncidentView
+from monitor.settings import AlertSettings, CeasefireSettings, QuietHours, RuleSettings, TargetSettings
+
+T0 = datetime(2022, 9, 13, 12, 0, tzinfo=UTC)  # 16:00 in Yerevan
+SLACK = TargetSettings(name="desk-slack", url="slack://a/b/c", tags=("desk",))
+MAIL = TargetSettings(name="desk-mail", url="mailtos://u:p@example.org", tags=("desk",))
+OPS = TargetSettings(name="ops", url="json://127.0.0.1:9/ops", tags=("ops",))
+
+
+def view(severity: float = 5.0, *, country: str = "AM", labels: tuple[str, ...] = ("shelling",),
+         sources: int = 1, ceasefire: str | None = None, revision: int = 1, killed: int | None = 4) -> IncidentView:
+    return IncidentView(id="INC-ABC234", revision=revision, title="Jermuk shelled", event_date=date(2022, 9, 13),
+                        first_seen_at=T0, updated_at=T0, country=country, admin1="Vayots Dzor", place="Jermuk",
+                        lat=39.84, lon=45.67, geo_precision="place", labels=labels, killed=killed, injured=None,
+                        severity=severity, source_count=sources, ceasefire=ceasefire,
+                        articles=(ArticleRef("x", "https://news.example/a", "Outlet", "Jermuk shelled", T0),))
+
+
+def settings(*rules: RuleSettings, targets: tuple[TargetSettings, ...] = (SLACK, MAIL, OPS)) -> AlertSettings:
+    return AlertSettings(targets=targets, rules=rules)
+
+
+def test_without_rules_every_target_gets_one_alert_keyed_per_incident_revision_target() -> None:
+    plans = plan_alerts(view(), ["new incident"], settings(), now=T0)
+    assert [p.idempotency_key for p in plans] == ["incident:INC-ABC234:1:desk-slack", "incident:INC-ABC234:1:desk-mail",
+                                                  "incident:INC-ABC234:1:ops"]
+    assert all(p.send_at == T0 and not p.held and not p.capped for p in plans)
+
+
+def test_rules_route_by_tag_country_label_severity_sources_and_ceasefire() -> None:
+    desk = RuleSettings(name="desk", targets=("desk",), countries=("AM", "AZ"), labels=("shelling",),
+                        min_severity=3)
+    ops = RuleSettings(name="ops", targets=("ops",), min_sources=2, ceasefire="AM-AZ")
+    s = settings(desk, ops)
+    assert {p.target.name for p in plan_alerts(view(), [], s, now=T0)} == {"desk-slack", "desk-mail"}
+    assert plan_alerts(view(country="UA"), [], s, now=T0) == []
+    assert plan_alerts(view(labels=("armed_clash",)), [], s, now=T0) == []
+    assert plan_alerts(view(severity=2.0), [], s, now=T0) == []
+    confirmed = view(sources=2, ceasefire="AM-AZ", country="UA")
+    assert [p.target.name for p in plan_alerts(confirmed, [], s, now=T0)] == ["ops"]
+    assert plan_alerts(view(sources=2, country="UA"), [], s, now=T0) == []
+
+
+def test_an_update_goes_only_to_alerted_targets_and_only_on_a_material_revision() -> None:
+    rule = RuleSettings(name="r", update_on=("casualties", "ceasefire"))
+    s = settings(rule)
+    alerted = frozenset({"desk-slack", "desk-mail", "ops"})
+    assert plan_alerts(view(revision=2), ["new source"], s, alerted, now=T0) == []
+    assert plan_alerts(view(revision=2), ["label", "place"], s, alerted, now=T0) == []
+    plans = plan_alerts(view(revision=2), ["new source", "casualties"], s, alerted, now=T0)
+    assert [p.idempotency_key for p in plans][0] == "update:INC-ABC234:2:desk-slack" and len(plans) == 3
+    sources = settings(RuleSettings(name="r", update_on=("sources",)))
+    assert len(plan_alerts(view(revision=2), ["new source"], sources, alerted, now=T0)) == 3
+    never = settings(RuleSettings(name="r", update_on=()))
+    assert plan_alerts(view(revision=2), ["casualties", "ceasefire"], never, alerted, now=T0) == []
+
+
+def test_quiet_hours_hold_an_alert_until_they_end_unless_it_is_severe_enough() -> None:
+    quiet = QuietHours(start="22:00", end="07:00", timezone="Asia/Yerevan", override_severity=8.0)
+    s = settings(RuleSettings(name="night", quiet_hours=quiet), targets=(SLACK,))
+    night = datetime(2022, 9, 13, 20, 30, tzinfo=UTC)  # 00:30 in Yerevan
+    [held] = plan_alerts(view(severity=5), [], s, now=night)
+    assert held.held == "quiet hours" and held.send_at == datetime(2022, 9, 14, 3, 0, tzinfo=UTC)  # 07:00 +04
+    [severe] = plan_alerts(view(severity=9), [], s, now=night)
+    assert severe.held is None and severe.send_at == night
+    [day] = plan_alerts(view(severity=5), [], s, now=T0)
+    assert day.held is None
+    assert quiet_until(quiet, datetime(2022, 9, 13, 18, 0, tzinfo=UTC)) == datetime(2022, 9, 14, 3, 0, tzinfo=UTC)
+    assert quiet_until(quiet, datetime(2022, 9, 13, 17, 59, tzinfo=UTC)) is None  # 21:59 local
+
+
+def test_cooldown_holds_a_target_after_an_alert_and_the_most_permissive_rule_wins() -> None:
+    slow = RuleSettings(name="slow", cooldown_s=900)
+    s = settings(slow, targets=(SLACK,))
+    recent = {"desk-slack": TargetHistory((T0 - timedelta(minutes=5),))}
+    [p] = plan_alerts(view(), [], s, now=T0, history=recent)
+    assert p.held == "cooldown" and p.send_at == T0 + timedelta(minutes=10)
+    old = {"desk-slack": TargetHistory((T0 - timedelta(minutes=20),))}
+    assert plan_alerts(view(), [], s, now=T0, history=old)[0].held is None
+    fast = RuleSettings(name="fast", min_severity=4)
+    [p] = plan_alerts(view(), [], settings(slow, fast, targets=(SLACK,)), now=T0, history=recent)
+    assert p.held is None and p.send_at == T0
+
+
+def test_the_per_hour_cap_turns_the_rest_of_a_burst_into_a_digest() -> None:
+    s = settings(RuleSettings(name="capped", max_per_hour=3), targets=(SLACK,))
+    hist = TargetHistory()
+    decisions = []
+    for i in range(5):
+        [p] = plan_alerts(view(), [], s, now=T0 + timedelta(minutes=i), history={"desk-slack": hist})
+        decisions.append(p.capped)
+        if not p.capped:
+            hist = hist.with_alert(p.send_at or T0)
+    assert decisions == [False, False, False, True, True]
+    [later] = plan_alerts(view(), [], s, now=T0 + timedelta(minutes=61), history={"desk-slack": hist})
+    assert not later.capped
+    uncapped = settings(RuleSettings(name="capped", max_per_hour=3), RuleSettings(name="free"), targets=(SLACK,))
+    assert not plan_alerts(view(), [], uncapped, now=T0, history={"desk-slack": hist})[0].capped
+
+
+def test_feed_health_and_digest_targets() -> None:
+    s = AlertSettings(targets=(SLACK, MAIL, OPS), feed_health_targets=("ops",),
+                      rules=(RuleSettings(name="d", targets=("desk",), digest_cron="0 6 * * *"),))
+    assert [t.name for t in health_targets(s)] == ["ops"]
+    assert [t.name for t in health_targets(AlertSettings())] == ["log"]
+    assert [(r.name, t.name) for r, t in digest_targets(s)] == [("d", "desk-slack"), ("d", "desk-mail")]
+
+
+def test_cron_periods_and_digest_keys() -> None:
+    now = datetime(2022, 9, 14, 7, 30, tzinfo=UTC)
+    assert cron_period("0 6 * * *", now) == (datetime(2022, 9, 13, 6, tzinfo=UTC), datetime(2022, 9, 14, 6, tzinfo=UTC))
+    assert cron_period("*/15 * * * *", now) == (datetime(2022, 9, 14, 7, 15, tzinfo=UTC), now)  # a fire at now
+    assert digest_key("desk", datetime(2022, 9, 13, 6, tzinfo=UTC)) == "digest:desk:2022-09-13T06:00:00Z"
+
+
+def test_a_digest_lists_incidents_most_severe_first_with_counts_and_links() -> None:
+    a = view(severity=3, ceasefire="AM-AZ", killed=2)
+    b = IncidentView(**{**a.__dict__, "id": "INC-XYZ789", "severity": 8.5, "killed": 49, "place": "Sotk"})
+    msg = render_digest([a, b], period_start=T0, period_end=T0 + timedelta(days=1), body_format="markdown")
+    assert msg.title.startswith("Digest: 2 incidents")
+    body = msg.body
+    assert body.index("Sotk") < body.index("Jermuk") and "INC-XYZ789" in body and "**Killed (reported):** 51" in body
+    assert "AM-AZ: 2" in body and "(<https://news.example/a>)" in body
+    html = render_digest([a], period_start=T0, period_end=T0, body_format="html", burst=True)
+    assert html.title.startswith("Burst digest") and '<a href="https://news.example/a">' in html.body
+
+
+def test_an_incident_in_a_declared_ceasefire_area_and_period_is_its_violation() -> None:
+    truce = CeasefireSettings(name="AM-AZ 2022", parties=("Armenia", "Azerbaijan"), countries=("AM", "AZ"),
+                              regions=("Vayots Dzor", "Syunik"), start="2022-09-14T20:00:00+04:00")
+    args = {"country": "AM", "admin1": "Vayots Dzor"}
+    assert active_ceasefire([truce], event_date=date(2022, 9, 15), **args) == "AM-AZ 2022"
+    assert active_ceasefire([truce], event_date=date(2022, 9, 14), **args) == "AM-AZ 2022"  # 16:00 UTC that day
+    assert active_ceasefire([truce], event_date=date(2022, 9, 13), **args) is None
+    assert active_ceasefire([truce], country="AM", admin1="Gegharkunik", event_date=date(2022, 9, 15)) is None
+    assert active_ceasefire([truce], country="AM", admin1=None, place="Syunik", event_date=date(2022, 9, 15))
+    ended = CeasefireSettings(name="old", countries=("UA",), start="2015-02-15", end="2015-03-01")
+    assert active_ceasefire([ended], country="UA", admin1=None, event_date=date(2015, 3, 2)) is None
+    assert active_ceasefire([ended], country="UA", admin1=None, event_date=date(2015, 2, 20)) == "old"
