@@ -95,8 +95,11 @@ def main() -> None:
         rss1 = _rss_mb()
 
         changed = rng.sample(sorted(bodies), int(args.feeds * args.changed))
-        for j, path in enumerate(changed):
-            srv.set_feed(path, make_feed(100_000 + j, args.items, rng, now))
+        for j, path in enumerate(changed):  # one new item on top, the rest as before (as real feeds change)
+            fresh = make_feed(100_000 + j, 1, rng, now)
+            item = fresh[fresh.index(b"<item>"):fresh.index(b"</channel>")]
+            head, sep, tail = bodies[path].partition(b"<item>")
+            srv.set_feed(path, head + item + sep + tail)
         clock_now[0] = now + timedelta(minutes=2)
         warm_wall, warm_cpu, warm = asyncio.run(_timed_cycle(deps))
         rss2 = _rss_mb()

@@ -108,6 +108,7 @@ def _article_row(draft: ArticleDraft, feed_id: int | None) -> dict[str, Any]:
 
 def _state_from_row(conn: Connection, row: Any) -> IncidentState:
     m = row._mapping
+    # One short indexed range per candidate (LIMIT COPIES_CAP), whatever the incident's size.
     members = conn.execute(select(articles.c.source, articles.c.simhash).where(articles.c.incident_id == m["id"])
                            .order_by(articles.c.id).limit(COPIES_CAP)).all()
     return IncidentState(
@@ -201,10 +202,10 @@ def _group_one(conn: Connection, draft: ArticleDraft, article_id: int, touched: 
 
 def _write_revision(conn: Connection, incident_id: int, t: _Touched, now: datetime, alerts: AlertSettings,
                     render: Renderer, report: SaveReport, histories: dict[str, TargetHistory]) -> None:
-    for article_id, sim in t.links:
-        conn.execute(update(articles).where(articles.c.id == article_id).values(incident_id=incident_id))
-        conn.execute(insert(incident_articles).values(incident_id=incident_id, article_id=article_id,
-                                                      joined_at=now, similarity=round(sim, 3)))
+    conn.execute(update(articles).where(articles.c.id.in_([a for a, _ in t.links])).values(incident_id=incident_id))
+    conn.execute(insert(incident_articles), [
+        {"incident_id": incident_id, "article_id": a, "joined_at": now, "similarity": round(sim, 3)}
+        for a, sim in t.links])
     if not t.created and not t.reasons:
         return  # another copy or item of an outlet already counted: nothing new to say
     revision: int = conn.execute(
