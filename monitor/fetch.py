@@ -26,6 +26,7 @@ import httpx
 
 from monitor.errors import FeedError
 from monitor.models import FetchResult
+from monitor.redact import redact_text
 from monitor.settings import FetchSettings
 
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
@@ -86,9 +87,20 @@ class Fetcher:
         Returns a FetchResult for 2xx (body decompressed, at most `max_bytes`) and for 304
         (`not_modified=True`, empty body). Redirects are followed up to `max_redirects`;
         `permanent_url` is where the leading run of 301/308 hops points, if there was one.
-        Raises FeedError for anything else; the deadline `total_timeout_s` starts when the first
-        request gets its concurrency slot, so time spent queueing behind other feeds is not counted.
+        Raises FeedError for anything else, credentials in the URLs of its message masked. The deadline
+        `total_timeout_s` starts when the first request gets its concurrency slot, so time spent queueing
+        behind other feeds is not counted.
         """
+        try:
+            return await self._fetch(url, etag, last_modified)
+        except FeedError as err:
+            # Messages name URLs and end up in logs, `feeds` and the API: a private feed's URL may carry
+            # a token (?token=…) or a password (user:pass@host).
+            err.message = redact_text(err.message)
+            err.args = (err.message,)
+            raise
+
+    async def _fetch(self, url: str, etag: str | None, last_modified: str | None) -> FetchResult:
         started = time.monotonic()
         request_headers = _conditional_headers(etag, last_modified)
         current = _checked_url(url)

@@ -19,6 +19,8 @@ from html.parser import HTMLParser
 from typing import Any
 
 import feedparser
+import feedparser.api
+import feedparser.sanitizer
 
 from monitor.errors import FeedError
 from monitor.models import FeedItem
@@ -66,7 +68,7 @@ def parse_feed(body: bytes, headers: Mapping[str, str], *, source: str, lang: st
         if bozo and not _looks_like_html(body, headers):
             raise FeedError("parse_error", f"{source}: unreadable XML: {parsed.get('bozo_exception')}")
         raise FeedError("not_a_feed", f"{source}: not an RSS or Atom document")
-    if bozo and not _CLOSING_ROOT.search(body[-1024:]):
+    if bozo and not _has_closing_root(body, str(parsed.get("encoding", ""))):
         entries = entries[:-1]  # truncated: the last entry may be a fragment of itself
         if not entries:
             raise FeedError("parse_error", f"{source}: truncated document: {parsed.get('bozo_exception')}")
@@ -93,6 +95,37 @@ def _feedparser(body: bytes, headers: Mapping[str, str], url: str) -> Any:
         raise FeedError("parse_error", f"feed parser failed: {type(exc).__name__}: {exc}") from None
 
 
+# An entity declaration whose value is one character reference: expanding it cannot amplify anything.
+_CHAR_ENTITY = re.compile(rb'\s+(\w+)\s+"(&#\w+;)"')
+
+
+def _replace_doctype(data: bytes) -> tuple[str | None, bytes, dict[str, str]]:
+    """feedparser's `replace_doctype`, keeping only entities that stand for one character.
+
+    feedparser keeps every internal entity with a plain-text value ("safe": no nested references) and
+    its loose parser, used whenever the strict one fails, expands them without any limit: a 40 kB
+    body of `&a;` references to one 10 kB entity became 100 million characters (expat's
+    amplification limit only guards the strict parser). That quadratic blow-up works in any
+    encoding, since this runs after feedparser has converted the document to UTF-8, which is why it
+    is fixed here and not by filtering the bytes beforehand. Undeclared entities stay literal text.
+    """
+    start_match = re.search(rb"<\w", data)
+    start = start_match.start() if start_match else -1
+    head, rest = data[: start + 1], data[start + 1:]
+    declared = feedparser.sanitizer.RE_ENTITY_PATTERN.findall(head)
+    head = feedparser.sanitizer.RE_ENTITY_PATTERN.sub(b"", head)
+    doctypes = feedparser.sanitizer.RE_DOCTYPE_PATTERN.findall(head)
+    version = "rss091n" if doctypes and b"netscape" in doctypes[0].lower() else None
+    safe = [e for e in declared if _CHAR_ENTITY.match(e)] if len(doctypes) == 1 else []
+    replacement = b"<!DOCTYPE feed [\n<!ENTITY" + b">\n<!ENTITY ".join(safe) + b">\n]>" if safe else b""
+    entities = {k.decode("utf-8"): v.decode("utf-8") for k, v in _CHAR_ENTITY.findall(replacement)}
+    return version, feedparser.sanitizer.RE_DOCTYPE_PATTERN.sub(replacement, head) + rest, entities
+
+
+# feedparser.parse() calls the name it imported into feedparser.api; replace it there (once, at import).
+feedparser.api.replace_doctype = _replace_doctype
+
+
 def _mislabelled_cyrillic(parsed: Any, body: bytes) -> bool:
     """True when feedparser fell back to a Western 8-bit charset on what is really windows-1251.
 
@@ -107,6 +140,20 @@ def _mislabelled_cyrillic(parsed: Any, body: bytes) -> bool:
         letters += len(word)
         high += sum(1 for byte in word if byte >= 0xC0)
     return high >= 20 and high > 0.7 * letters
+
+
+def _has_closing_root(body: bytes, encoding: str) -> bool:
+    """True if the document ends with the closing tag of its root (it was not cut short).
+
+    Looked for in the encoding feedparser found, so that a UTF-16 or UTF-32 feed is not taken for truncated.
+    """
+    tail = body[-1024:]
+    if encoding.lower().replace("_", "-").startswith(("utf-16", "utf-32")):
+        try:
+            tail = tail.decode(encoding, errors="ignore").encode("utf-8")
+        except LookupError:
+            pass
+    return bool(_CLOSING_ROOT.search(tail))
 
 
 def _looks_like_html(body: bytes, headers: Mapping[str, str]) -> bool:

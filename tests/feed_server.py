@@ -26,6 +26,8 @@ Behaviours (`set_behaviour(path, kind, **params)`):
   short_body      declares more bytes than it sends, then closes the connection.
   reset           reads the request, then closes the connection with a TCP RST.
   hang            reads the request and never answers (until the server stops).
+  raw             code= (200), body= (b""), headers= {name: value} sent as given (Content-Length is
+                  added unless given): for lying or unusual headers (Content-Encoding: br, corrupt gzip).
 """
 
 from __future__ import annotations
@@ -52,6 +54,7 @@ ATOM_TYPE = "application/atom+xml; charset=utf-8"
 KINDS = frozenset({
     "feed", "status", "slow_response", "slow_drip", "oversized", "gzip_bomb", "redirect_loop",
     "redirect", "redirect_to_scheme", "html_page", "empty", "truncated_xml", "short_body", "reset", "hang",
+    "raw",
 })
 
 
@@ -92,7 +95,7 @@ class FeedServer:
         self.stop()
 
     def start(self) -> None:
-        httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        httpd = _Server(("127.0.0.1", 0), _Handler)
         httpd.daemon_threads = True  # hanging handlers must not keep the test process alive
         httpd.feed_server = self  # type: ignore[attr-defined]
         self._httpd = httpd
@@ -167,6 +170,12 @@ class FeedServer:
         with self._lock:
             for key in (path, "*"):
                 self._inflight[key] -= 1
+
+
+class _Server(ThreadingHTTPServer):
+    # The default listen backlog of 5 drops SYNs when a test opens dozens of connections at once; the
+    # client then retransmits after a second and reports a connect timeout the test did not stage.
+    request_queue_size = 128
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -316,6 +325,17 @@ class _Handler(BaseHTTPRequestHandler):
         self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         self.connection.close()
         self.close_connection = True
+
+    def _do_raw(self, code: int = 200, body: bytes = b"", headers: Mapping[str, str] | None = None) -> None:
+        given = dict(headers or {})
+        self.send_response(code)
+        for name, value in given.items():
+            self.send_header(name, value)
+        if not any(name.lower() == "content-length" for name in given):
+            self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
 
     def _do_hang(self, seconds: float = 60.0) -> None:
         self._sleep(seconds)
