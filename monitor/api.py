@@ -1,6 +1,10 @@
-"""Read-only HTTP API served by the daemon (and by `serve`): health, incidents, feeds.
+"""Read-only HTTP API and dashboard, served by the daemon (and by `serve`).
 
-Errors are JSON `{"ok": false, "error": ..., "status": ...}`; tracebacks only reach the log.
+GET only: `/` (dashboard, static files in monitor/static), `/api/incidents` (filters of
+monitor.querying.FILTER_PARAMS, keyset-paginated with `next`), `/api/incidents/{id}`, `/api/timeline`,
+`/api/feeds`, `/api/ceasefires`, `/openapi.json`, `/healthz` (+ `/healthz/ready`), `/metrics`.
+Errors are JSON `{"ok": false, "error": ..., "status": ...}`; tracebacks only reach the log. With a token,
+`/api/*` needs `Authorization: Bearer TOKEN`; probes, metrics and the page itself stay open.
 """
 
 from __future__ import annotations
@@ -10,8 +14,11 @@ import contextlib
 import hmac
 import logging
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from dataclasses import replace
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode
 
 import uvicorn
 from starlette.applications import Starlette
@@ -19,12 +26,16 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
 
+from monitor import metrics
 from monitor.errors import DatabaseError, InputError
-from monitor.querying import parse_filter
+from monitor.querying import FILTER_PARAMS, decode_cursor, encode_cursor, parse_filter, parse_when
+from monitor.settings import CeasefireSettings
 from monitor.store import FeedRow, Store
+from monitor.store.queries import ceasefire_counts, page_incidents, ping, store_stats, timeline
 
 if TYPE_CHECKING:
     from monitor.pipeline import Deps
@@ -32,97 +43,249 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("monitor.api")
 STALE_TICK_S = 120.0
+MAX_PAGE = 1_000
+TIMELINE_DEFAULT_SINCE = "90d"
+STATIC = Path(__file__).resolve().parent / "static"
+# The page loads Leaflet from unpkg and tiles from OpenStreetMap; nothing else leaves the origin.
+DASHBOARD_CSP = ("default-src 'self'; script-src 'self' https://unpkg.com; style-src 'self' https://unpkg.com; "
+                 "img-src 'self' data: https://*.tile.openstreetmap.org https://unpkg.com; connect-src 'self'; "
+                 "frame-ancestors 'none'; base-uri 'none'")
 
 
 def _error(status: int, message: str) -> JSONResponse:
     return JSONResponse({"ok": False, "error": message, "status": status}, status_code=status)
 
 
-def feed_json(f: FeedRow) -> dict[str, Any]:
-    def iso(v: Any) -> str | None:
-        return v.isoformat().replace("+00:00", "Z") if v else None
+def _iso(v: Any) -> str | None:
+    return v.isoformat().replace("+00:00", "Z") if v else None
 
+
+def feed_json(f: FeedRow) -> dict[str, Any]:
     return {"id": f.id, "name": f.name, "url": f.url, "enabled": f.enabled, "tags": list(f.tags),
-            "last_fetch_at": iso(f.last_fetch_at), "last_success_at": iso(f.last_success_at),
+            "last_fetch_at": _iso(f.last_fetch_at), "last_success_at": _iso(f.last_success_at),
             "last_status": f.last_status, "last_error": f.last_error, "last_error_kind": f.last_error_kind,
-            "consecutive_failures": f.consecutive_failures, "next_fetch_at": iso(f.next_fetch_at),
-            "retired_at": iso(f.retired_at), "items_seen": f.items_seen}
+            "consecutive_failures": f.consecutive_failures, "next_fetch_at": _iso(f.next_fetch_at),
+            "retired_at": _iso(f.retired_at), "items_seen": f.items_seen,
+            "healthy": f.consecutive_failures == 0 and f.retired_at is None}
+
+
+def ceasefire_json(c: CeasefireSettings, total: int, recent: int | None) -> dict[str, Any]:
+    return {"name": c.name, "parties": list(c.parties), "countries": list(c.countries), "regions": list(c.regions),
+            "start": c.start, "end": c.end, "violations": total, "violations_since": recent}
+
+
+def _readiness(health: Health | None) -> dict[str, Any]:
+    """Readiness of the daemon: scheduler running and a tick within STALE_TICK_S. `serve` alone is ready."""
+    if health is None:
+        return {"ready": True}
+    tick_age = None if health.last_tick_at is None else round(time.time() - health.last_tick_at, 1)
+    ready = health.scheduler_running and tick_age is not None and tick_age < STALE_TICK_S
+    return {"ready": ready, "scheduler_running": health.scheduler_running, "last_tick_age_s": tick_age,
+            "inflight_feeds": health.inflight_feeds, "uptime_s": round(time.time() - health.started_at, 1)}
+
+
+class _Handlers:
+    """The endpoints over one store. Every query runs in a worker thread, inside one read transaction."""
+
+    def __init__(self, store: Store, health: Health | None, ceasefires: Sequence[CeasefireSettings]) -> None:
+        self.store, self.health, self.ceasefires = store, health, tuple(ceasefires)
+
+    async def read(self, fn: Callable[..., Any], *args: Any) -> Any:
+        def run() -> Any:
+            with self.store.read() as conn:
+                return fn(conn, *args)
+        return await asyncio.to_thread(run)
+
+    async def healthz(self, request: Request) -> Response:
+        try:
+            await self.read(ping)
+        except DatabaseError as exc:
+            return _error(503, f"database: {exc.message}")
+        body: dict[str, Any] = {"ok": True, "database": "ok", **_readiness(self.health)}
+        wants_ready = request.url.path.endswith("/ready") or request.query_params.get("ready") not in (None, "", "0")
+        if wants_ready and not body["ready"]:
+            return JSONResponse({**body, "ok": False}, status_code=503)
+        return JSONResponse(body)
+
+    async def metrics(self, request: Request) -> Response:
+        stats = await self.read(store_stats)
+        body = metrics.render(stats, started_at=self.health.started_at if self.health else None)
+        return Response(body, media_type=metrics.CONTENT_TYPE)
+
+    async def incidents(self, request: Request) -> Response:
+        params = dict(request.query_params)
+        cursor = params.pop("cursor", None)
+        f = parse_filter(params, extra=frozenset({"cursor"}))
+        if f.limit is not None and f.limit > MAX_PAGE:
+            raise InputError(f"limit: must be between 1 and {MAX_PAGE} for one page (follow `next` for more)")
+        if cursor:
+            f = replace(f, after=decode_cursor(cursor))
+        page = await self.read(page_incidents, f)
+        next_url = None
+        if page.next_after is not None:
+            next_url = f"{request.url.path}?{urlencode({**params, 'cursor': encode_cursor(page.next_after)})}"
+        return JSONResponse({"ok": True, "count": len(page.items), "incidents": [v.to_json() for v in page.items],
+                             "next": next_url})
+
+    async def incident(self, request: Request) -> Response:
+        found = await asyncio.to_thread(self.store.incident, request.path_params["id"])
+        if found is None:
+            return _error(404, f"id: no incident {request.path_params['id']!r}")
+        view, revisions, alerts = found
+        return JSONResponse({"ok": True, "incident": {**view.to_json(), "evidence": list(view.evidence),
+                                                      "updated_at": _iso(view.updated_at),
+                                                      "first_seen_at": _iso(view.first_seen_at),
+                                                      "revisions": revisions, "alerts": alerts}})
+
+    async def timeline(self, request: Request) -> Response:
+        params = dict(request.query_params)
+        params.setdefault("since", TIMELINE_DEFAULT_SINCE)
+        f = parse_filter(params, all_rows=True)
+        days = await self.read(timeline, f)
+        return JSONResponse({"ok": True, "days": [{"date": d, "counts": c} for d, c in days.items()]})
+
+    async def feeds(self, request: Request) -> Response:
+        rows = await asyncio.to_thread(self.store.list_feeds)
+        return JSONResponse({"ok": True, "feeds": [feed_json(f) for f in rows]})
+
+    async def ceasefires_(self, request: Request) -> Response:
+        unknown = sorted(set(request.query_params) - {"since"})
+        if unknown:
+            raise InputError(f"{unknown[0]}: unknown parameter (known: since)")
+        since_raw = request.query_params.get("since")
+        since = parse_when(since_raw, "since") if since_raw else None
+        total = await self.read(ceasefire_counts)
+        recent = await self.read(ceasefire_counts, since) if since else None
+        return JSONResponse({"ok": True, "ceasefires": [
+            ceasefire_json(c, total.get(c.name, 0), None if recent is None else recent.get(c.name, 0))
+            for c in self.ceasefires]})
+
+    async def openapi(self, request: Request) -> Response:
+        return JSONResponse(openapi_document())
+
+    async def dashboard(self, request: Request) -> Response:
+        return FileResponse(STATIC / "index.html", headers={"Content-Security-Policy": DASHBOARD_CSP,
+                                                            "X-Content-Type-Options": "nosniff"})
+
+
+async def _on_input_error(request: Request, exc: Exception) -> Response:
+    return _error(400, str(getattr(exc, "message", exc)))
+
+
+async def _on_db_error(request: Request, exc: Exception) -> Response:
+    return _error(503, str(getattr(exc, "message", exc)))
+
+
+async def _on_http(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    return _error(exc.status_code, str(exc.detail))
+
+
+async def _on_crash(request: Request, exc: Exception) -> Response:
+    log.error("api_error path=%s", request.url.path, exc_info=exc)
+    return _error(500, "internal error (see the daemon's log)")
 
 
 def create_app(store: Store, health: Health | None, *, token: str | None = None,
-               cors_origins: tuple[str, ...] = ()) -> Starlette:
-    async def healthz(request: Request) -> Response:
-        try:
-            await asyncio.to_thread(store.article_count)
-            database = "ok"
-        except DatabaseError as exc:
-            return _error(503, f"database: {exc.message}")
-        body: dict[str, Any] = {"ok": True, "database": database}
-        if health is not None:
-            tick_age = None if health.last_tick_at is None else round(time.time() - health.last_tick_at, 1)
-            ready = health.scheduler_running and tick_age is not None and tick_age < STALE_TICK_S
-            body.update(ready=ready, scheduler_running=health.scheduler_running, last_tick_age_s=tick_age,
-                        inflight_feeds=health.inflight_feeds)
-            if request.query_params.get("ready") and not ready:
-                return JSONResponse({**body, "ok": False}, status_code=503)
-        return JSONResponse(body)
-
-    async def incidents(request: Request) -> Response:
-        f = parse_filter(dict(request.query_params))
-        rows = await asyncio.to_thread(store.incidents, f)
-        return JSONResponse({"ok": True, "incidents": [r.to_json() for r in rows]})
-
-    async def incident(request: Request) -> Response:
-        found = await asyncio.to_thread(store.incident, request.path_params["id"])
-        if found is None:
-            return _error(404, f"no incident {request.path_params['id']!r}")
-        view, revisions, alerts = found
-        return JSONResponse({"ok": True, "incident": {**view.to_json(), "revisions": revisions,
-                                                      "alerts": alerts}})
-
-    async def feeds(request: Request) -> Response:
-        rows = await asyncio.to_thread(store.list_feeds)
-        return JSONResponse({"ok": True, "feeds": [feed_json(f) for f in rows]})
-
-    async def on_input_error(request: Request, exc: Exception) -> Response:
-        return _error(400, str(getattr(exc, "message", exc)))
-
-    async def on_db_error(request: Request, exc: Exception) -> Response:
-        return _error(503, str(getattr(exc, "message", exc)))
-
-    async def on_http(request: Request, exc: Exception) -> Response:
-        assert isinstance(exc, HTTPException)
-        return _error(exc.status_code, str(exc.detail))
-
-    async def on_crash(request: Request, exc: Exception) -> Response:
-        log.error("api_error path=%s", request.url.path, exc_info=exc)
-        return _error(500, "internal error (see the daemon's log)")
-
-    middleware = [Middleware(CORSMiddleware, allow_origins=list(cors_origins), allow_methods=["GET"])] \
-        if cors_origins else []
+               cors_origins: tuple[str, ...] = (), ceasefires: Sequence[CeasefireSettings] = ()) -> Starlette:
+    """The ASGI app over `store`. `health` is the daemon's (None under `serve`, which is then always
+    ready); `ceasefires` are the configured ones /api/ceasefires lists; `token` guards /api/*."""
+    h = _Handlers(store, health, ceasefires)
+    middleware = [Middleware(CORSMiddleware, allow_origins=list(cors_origins), allow_methods=["GET"],
+                             allow_headers=["Authorization"])] if cors_origins else []
     app = Starlette(
-        routes=[Route("/healthz", healthz), Route("/api/incidents", incidents),
-                Route("/api/incidents/{id}", incident), Route("/api/feeds", feeds)],
+        routes=[Route("/", h.dashboard), Route("/healthz", h.healthz), Route("/healthz/ready", h.healthz),
+                Route("/metrics", h.metrics), Route("/openapi.json", h.openapi),
+                Route("/api/incidents", h.incidents), Route("/api/incidents/{id}", h.incident),
+                Route("/api/timeline", h.timeline), Route("/api/feeds", h.feeds),
+                Route("/api/ceasefires", h.ceasefires_),
+                Mount("/static", app=StaticFiles(directory=STATIC), name="static")],
         middleware=middleware,
-        exception_handlers={InputError: on_input_error, DatabaseError: on_db_error, HTTPException: on_http,
-                            Exception: on_crash},
+        exception_handlers={InputError: _on_input_error, DatabaseError: _on_db_error, HTTPException: _on_http,
+                            Exception: _on_crash},
     )
     if token:
         app.add_middleware(_TokenMiddleware, token=token)
     return app
 
 
+def openapi_document() -> dict[str, Any]:
+    """The OpenAPI 3.1 description of the read-only API, its filters taken from FILTER_PARAMS."""
+    from monitor import __version__
+
+    def param(name: str, kind: str, help: str, example: str | None = None, where: str = "query") -> dict[str, Any]:
+        out: dict[str, Any] = {"name": name, "in": where, "required": where == "path", "description": help,
+                               "schema": {"type": kind}}
+        return {**out, "example": example} if example else out
+
+    def ok(description: str, ref: str | None = None) -> dict[str, Any]:
+        schema = {"$ref": f"#/components/schemas/{ref}"} if ref else {"type": "object"}
+        return {"200": {"description": description, "content": {"application/json": {"schema": schema}}},
+                "400": {"$ref": "#/components/responses/BadRequest"},
+                "401": {"$ref": "#/components/responses/Unauthorized"}}
+
+    def get(summary: str, responses: dict[str, Any], params: Sequence[dict[str, Any]] = ()) -> dict[str, Any]:
+        return {"get": {"summary": summary, "parameters": list(params), "responses": responses}}
+
+    filters = [param(p.name, p.type, p.help, p.example) for p in FILTER_PARAMS]
+    cursor = param("cursor", "string", "Opaque cursor from the `next` link of the previous page.")
+    since = param("since", "string", "Count violations updated since (date, ISO time or span).", "30d")
+    error = {"type": "object", "required": ["ok", "error", "status"],
+             "properties": {"ok": {"const": False}, "error": {"type": "string"}, "status": {"type": "integer"}}}
+    incident = {"type": "object", "required": ["id", "revision", "labels", "title", "articles"], "properties": {
+        "id": {"type": "string"}, "revision": {"type": "integer"}, "event_date": {"type": ["string", "null"]},
+        "country": {"type": ["string", "null"]}, "admin1": {"type": ["string", "null"]},
+        "place": {"type": ["string", "null"]}, "lat": {"type": ["number", "null"]},
+        "lon": {"type": ["number", "null"]}, "geo_precision": {"type": ["string", "null"]},
+        "labels": {"type": "array", "items": {"type": "string"}}, "killed": {"type": ["integer", "null"]},
+        "injured": {"type": ["integer", "null"]}, "severity": {"type": "number"}, "source_count": {"type": "integer"},
+        "ceasefire": {"type": ["string", "null"]}, "title": {"type": "string"},
+        "articles": {"type": "array", "items": {"type": "object"}}}}
+    page = {"type": "object", "properties": {
+        "ok": {"const": True}, "count": {"type": "integer"},
+        "incidents": {"type": "array", "items": {"$ref": "#/components/schemas/Incident"}},
+        "next": {"type": ["string", "null"], "description": "URL of the next page, null on the last"}}}
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "ceasefire-monitor", "version": __version__,
+                 "description": "Read-only incident log. With api.token set, /api/* needs a bearer token."},
+        "components": {
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "schemas": {"Error": error, "Incident": incident, "IncidentPage": page},
+            "responses": {
+                "BadRequest": {"description": "A bad parameter, named in `error`",
+                               "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+                "Unauthorized": {"description": "Missing or wrong bearer token"}}},
+        "security": [{}, {"bearer": []}],
+        "paths": {
+            "/api/incidents": get("Incidents, most recently updated first, one page at a time",
+                                  ok("A page of incidents", "IncidentPage"), [*filters, cursor]),
+            "/api/incidents/{id}": get("One incident with its revisions and alerts", {
+                **ok("The incident"), "404": {"$ref": "#/components/responses/BadRequest"}},
+                [param("id", "string", "Public id such as INC-7Q2K9A", where="path")]),
+            "/api/timeline": get("Incidents per day by label (since defaults to 90d)", ok("Days"), filters),
+            "/api/feeds": get("Each feed's fetch state and health", ok("Feeds")),
+            "/api/ceasefires": get("Configured ceasefires and their violation counts", ok("Ceasefires"), [since]),
+            "/healthz": get("Liveness (database reachable); ?ready=1 also needs readiness", {
+                "200": {"description": "Alive"}, "503": {"description": "Database unreachable or not ready"}}),
+            "/healthz/ready": get("Readiness: scheduler running and a recent tick", {
+                "200": {"description": "Ready"}, "503": {"description": "Not ready"}}),
+            "/metrics": get("Prometheus metrics", {"200": {"description": "Text exposition format"}}),
+        },
+    }
+
+
 class _TokenMiddleware:
-    """Require `Authorization: Bearer TOKEN` on /api/*; /healthz stays open for probes."""
+    """Require `Authorization: Bearer TOKEN` on /api/*; probes, metrics and static files stay open."""
 
     def __init__(self, app: Callable[..., Awaitable[None]], token: str) -> None:
         self.app, self.token = app, token
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] == "http" and scope["path"].startswith("/api/"):
+        if scope["type"] == "http" and scope["path"].startswith("/api/") and scope.get("method") != "OPTIONS":
             headers = dict(scope.get("headers") or [])
             given = headers.get(b"authorization", b"").decode("latin-1")
-            if not hmac.compare_digest(given, f"Bearer {self.token}"):
+            if not hmac.compare_digest(given.encode(), f"Bearer {self.token}".encode()):
                 await _error(401, "missing or wrong bearer token")(scope, receive, send)
                 return
         await self.app(scope, receive, send)
@@ -138,7 +301,8 @@ class _QuietServer(uvicorn.Server):
 
 async def serve_api(deps: Deps, health: Health | None) -> None:
     api = deps.settings.api
-    app = create_app(deps.store, health, token=api.token, cors_origins=api.cors_origins)
+    app = create_app(deps.store, health, token=api.token, cors_origins=api.cors_origins,
+                     ceasefires=deps.settings.ceasefires)
     config = uvicorn.Config(app, host=api.bind, port=api.port, log_level="warning", access_log=False,
                             lifespan="off")
     server = _QuietServer(config)

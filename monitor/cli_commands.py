@@ -33,6 +33,13 @@ def run(app: App, once: bool) -> None:
     from monitor.pipeline import utcnow
 
     deps.store.sync_feeds(app.settings.feeds, utcnow())
+    if app.settings.daemon.instance:  # a stable name: what a previous life of this instance leased ends now
+        feeds, alerts = deps.store.take_back_leases(deps.owner, utcnow())
+        if feeds or alerts:
+            from monitor.logs import event
+            from monitor.pipeline import log
+
+            event(log, "leases_taken_back", owner=deps.owner, feeds=feeds, alerts=alerts)
     if once:
         run_async(_run_once(deps))
         return
@@ -272,5 +279,6 @@ def serve(app: App, bind: str | None, port: int | None) -> None:
 
     app.configure_logging()
     api = app.settings.api
-    web = create_app(app.store(migrate=True), None, token=api.token, cors_origins=api.cors_origins)
+    web = create_app(app.store(migrate=True), None, token=api.token, cors_origins=api.cors_origins,
+                     ceasefires=app.settings.ceasefires)
     uvicorn.run(web, host=bind or api.bind, port=port or api.port, log_level="warning", access_log=False)
