@@ -187,6 +187,10 @@ def retry_delay(attempts: int, deps: Deps) -> float:
     return float(cap / 2 + deps.rng.uniform(0, cap / 2))
 
 
+# Prefixed to an alert whose previous send was cut short by a crash: the target may have it already.
+REPEAT_MARK = "[possible repeat] "
+
+
 async def _deliver_row(row: OutboxRow, deps: Deps, report: DeliveryReport) -> bool:
     """Send one alert and record the outcome; False when it failed (to be retried or given up)."""
     targets = {t.name: t for t in deps.settings.alerts.targets}
@@ -196,14 +200,17 @@ async def _deliver_row(row: OutboxRow, deps: Deps, report: DeliveryReport) -> bo
         elif row.target not in targets:
             raise DeliveryError(f"target {row.target!r} is no longer configured", permanent=True)
         else:
-            await send_async(targets[row.target], Message(row.title, row.body, row.body_format),
+            title = f"{REPEAT_MARK}{row.title}" if row.interrupted else row.title
+            if not await asyncio.to_thread(deps.store.mark_alert_sending, row, deps.owner, deps.clock()):
+                return False  # the lease was lost: another instance has this row now
+            await send_async(targets[row.target], Message(title, row.body, row.body_format),
                              timeout_s=deps.settings.alerts.send_timeout_s)
     except DeliveryError as err:
         final = err.permanent or row.attempts + 1 >= deps.settings.alerts.max_attempts
         now = deps.clock()
         nxt = now + timedelta(seconds=retry_delay(row.attempts, deps))
         await asyncio.to_thread(deps.store.mark_alert_failed, row.id, deps.owner, error=err.message,
-                                next_attempt_at=nxt, final=final)
+                                next_attempt_at=nxt, final=final, row=row)
         report.given_up += final
         report.failed += not final
         event(log, "alert_failed", logging.WARNING, alert=row.idempotency_key, target=row.target,

@@ -115,6 +115,13 @@ class Store:
         with self.read() as conn:
             return feed_rows.list_feeds(conn)
 
+    def take_back_leases(self, owner: str, now: datetime) -> tuple[int, int]:
+        """On start-up of an instance with a stable name: end the leases its previous life left behind
+        (a crash), so its feeds and alerts resume at once instead of after the lease period.
+        Returns (feeds, alerts) affected."""
+        with self.write() as conn:
+            return feed_rows.expire_leases_of(conn, owner), outbox_rows.expire_leases_of(conn, owner)
+
     # -- outbox ------------------------------------------------------------------------------------------
     def claim_due_alerts(self, owner: str, now: datetime, lease_s: float, limit: int) -> list[OutboxRow]:
         with self.write() as conn:
@@ -125,10 +132,14 @@ class Store:
             return outbox_rows.mark_sent(conn, row_id, owner, now)
 
     def mark_alert_failed(self, row_id: int, owner: str, *, error: str, next_attempt_at: datetime,
-                          final: bool) -> bool:
+                          final: bool, row: OutboxRow | None = None) -> bool:
         with self.write() as conn:
             return outbox_rows.mark_failed(conn, row_id, owner, error=error, next_attempt_at=next_attempt_at,
-                                           final=final)
+                                           final=final, row=row)
+
+    def mark_alert_sending(self, row: OutboxRow, owner: str, now: datetime) -> bool:
+        with self.write() as conn:
+            return outbox_rows.mark_sending(conn, row, owner, now)
 
     def release_alerts(self, row_ids: list[int], owner: str) -> None:
         with self.write() as conn:

@@ -175,5 +175,12 @@ def _health_alerts(conn: Connection, feed: FeedRow, outcome: FetchOutcome, alert
                       now=outcome.now, render=render)
 
 
+def expire_leases_of(conn: Connection, owner: str) -> int:
+    """At start-up: free the feeds a previous life of this instance leased and never finished."""
+    result = conn.execute(update(feeds).where(feeds.c.lease_owner == owner).values(lease_owner=None,
+                                                                                  lease_until=None))
+    return int(result.rowcount)
+
+
 def list_feeds(conn: Connection) -> list[FeedRow]:
     return [FeedRow.from_row(r) for r in conn.execute(select(feeds).order_by(feeds.c.name))]

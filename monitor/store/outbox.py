@@ -11,6 +11,8 @@ from sqlalchemy.engine import Connection
 
 from monitor.store.schema import outbox
 
+SEND_STARTED = "send_started_at"  # key in `detail` while a send is under way
+
 
 @dataclass(frozen=True)
 class OutboxRow:
@@ -26,6 +28,9 @@ class OutboxRow:
     attempts: int
     created_at: datetime
     detail: dict[str, Any] | None = None
+    # A previous attempt started sending this row and never recorded an outcome: it died (or hung) during
+    # the send, so the target may already have this alert. It is sent again, marked as a possible repeat.
+    interrupted: bool = False
 
     @property
     def content_revision(self) -> int | None:
@@ -33,9 +38,9 @@ class OutboxRow:
         return int((self.detail or {}).get("content_revision", self.revision or 0)) if self.incident_id else None
 
     @classmethod
-    def from_row(cls, row: Any) -> OutboxRow:
+    def from_row(cls, row: Any, interrupted: bool = False) -> OutboxRow:
         m = row._mapping
-        return cls(**{f: m[f] for f in cls.__dataclass_fields__})
+        return cls(**{f: m[f] for f in cls.__dataclass_fields__ if f != "interrupted"}, interrupted=interrupted)
 
 
 def claim_due(conn: Connection, owner: str, now: datetime, lease_s: float, limit: int) -> list[OutboxRow]:
@@ -49,17 +54,40 @@ def claim_due(conn: Connection, owner: str, now: datetime, lease_s: float, limit
     )
     if conn.dialect.name == "postgresql":
         due = due.with_for_update(skip_locked=True)
-    ids = [r.id for r in conn.execute(due)]
-    if not ids:
+    found = conn.execute(due).all()
+    if not found:
         return []
     rows = conn.execute(
         update(outbox)
-        .where(outbox.c.id.in_(ids), outbox.c.status == "pending",
+        .where(outbox.c.id.in_([r.id for r in found]), outbox.c.status == "pending",
                or_(outbox.c.lease_until.is_(None), outbox.c.lease_until < now))
         .values(lease_owner=owner, lease_until=now + timedelta(seconds=lease_s))
         .returning(*outbox.c)
     ).all()
-    return sorted((OutboxRow.from_row(r) for r in rows), key=lambda r: r.id)
+    return sorted((OutboxRow.from_row(r, _interrupted(r.detail)) for r in rows), key=lambda r: r.id)
+
+
+def _interrupted(detail: dict[str, Any] | None) -> bool:
+    if not detail:
+        return False
+    return SEND_STARTED in detail or bool(detail.get("interrupted"))
+
+
+def mark_sending(conn: Connection, row: OutboxRow, owner: str, now: datetime) -> bool:
+    """Note, just before the send, that it is under way: if no outcome follows, the next claim knows the
+    target may have it. False when the lease was lost."""
+    detail = {**(row.detail or {}), SEND_STARTED: now.isoformat()}
+    result = conn.execute(update(outbox).where(outbox.c.id == row.id, outbox.c.lease_owner == owner,
+                                               outbox.c.status == "pending").values(detail=detail))
+    return result.rowcount == 1
+
+
+def expire_leases_of(conn: Connection, owner: str) -> int:
+    """At start-up: this instance's leases are from a previous life of it (it crashed), so they end now.
+    Returns the number of rows."""
+    result = conn.execute(update(outbox).where(outbox.c.lease_owner == owner, outbox.c.status == "pending")
+                          .values(lease_owner=None, lease_until=None))
+    return int(result.rowcount)
 
 
 def mark_sent(conn: Connection, row_id: int, owner: str, now: datetime) -> bool:
@@ -72,12 +100,18 @@ def mark_sent(conn: Connection, row_id: int, owner: str, now: datetime) -> bool:
 
 
 def mark_failed(conn: Connection, row_id: int, owner: str, *, error: str, next_attempt_at: datetime,
-                final: bool) -> bool:
-    """Record a failed attempt: retried at `next_attempt_at`, or given up (`failed`) when `final`."""
+                final: bool, row: OutboxRow | None = None) -> bool:
+    """Record a failed attempt: retried at `next_attempt_at`, or given up (`failed`) when `final`.
+    With `row`, the send-started note is replaced by a lasting `interrupted` mark if the row had one."""
+    values: dict[str, Any] = {"status": "failed" if final else "pending", "attempts": outbox.c.attempts + 1,
+                              "last_error": error[:1000], "next_attempt_at": next_attempt_at,
+                              "lease_owner": None, "lease_until": None}
+    if row is not None:
+        detail = {k: v for k, v in (row.detail or {}).items() if k != SEND_STARTED}
+        values["detail"] = {**detail, "interrupted": True} if row.interrupted else (detail or None)
     result = conn.execute(
         update(outbox).where(outbox.c.id == row_id, outbox.c.lease_owner == owner, outbox.c.status == "pending")
-        .values(status="failed" if final else "pending", attempts=outbox.c.attempts + 1,
-                last_error=error[:1000], next_attempt_at=next_attempt_at, lease_owner=None, lease_until=None))
+        .values(**values))
     return result.rowcount == 1
 
 
