@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from monitor import metrics
 from monitor.alerts import LOG_TARGET, digest_targets
 from monitor.classify import Classifier
 from monitor.deliver import send_async
@@ -116,18 +117,27 @@ async def poll_feed(feed: FeedRow, fetcher: Fetcher, deps: Deps, report: CycleRe
         if result.not_modified or body_hash == feed.body_hash:
             report.unchanged += 1
             await asyncio.to_thread(deps.store.record_fetch, feed, deps.owner, ok, deps.settings.alerts)
+            metrics.record_poll(None)
             event(log, "feed_unchanged", feed=feed.id, status=result.status)
             return
         items = await asyncio.to_thread(parse_feed, result.body, result.headers, source=feed.name,
                                         lang=feed.language, url=feed.url)
         outcome = FetchOutcome(**{**ok.__dict__, "items": len(items)})
-        saved = await asyncio.to_thread(process_items, items, deps, feed=feed, outcome=outcome)
+        try:
+            saved = await asyncio.to_thread(process_items, items, deps, feed=feed, outcome=outcome)
+        except DatabaseError as exc:
+            # Stored nothing (one transaction). Back off like a failing fetch, so a batch the database keeps
+            # refusing is not retried every lease period; if the database is down this write fails too and
+            # the lease simply expires.
+            raise FeedError("store_error", exc.message) from exc
+        metrics.record_poll(None)
         report.fetched += 1
         report.saved.add(saved)
         event(log, "feed_polled", feed=feed.id, status=result.status, items=len(items), new=saved.new,
               relevant=saved.relevant, incidents_created=saved.incidents_created,
               incidents_updated=saved.incidents_updated, alerts_queued=saved.alerts_queued)
     except FeedError as err:
+        metrics.record_poll(err.kind)
         report.failed += 1
         outcome = _failure_outcome(feed, deps, err, now)
         await asyncio.to_thread(deps.store.record_fetch, feed, deps.owner, outcome, deps.settings.alerts)

@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from monitor import __version__
+from monitor import __version__, metrics
 from monitor.alerts import digest_targets
 from monitor.digest import trigger
 from monitor.fetch import Fetcher
@@ -68,6 +68,13 @@ class Daemon:
 
     async def tick(self) -> None:
         """Claim due feeds (as many as free slots) and poll each in its own task."""
+        started = time.perf_counter()
+        try:
+            await self._tick()
+        finally:
+            metrics.observe_tick(time.perf_counter() - started)
+
+    async def _tick(self) -> None:
         self.health.last_tick_at = time.time()
         sd_notify("WATCHDOG=1")
         if self._stop.is_set():

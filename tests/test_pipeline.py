@@ -102,3 +102,21 @@ def test_a_failing_target_does_not_block_the_others(store: Store, classifier: Cl
         assert delivered.sent == 1 and delivered.failed == 1
         assert [r.path for r in sink.delivered] == ["/up"]
         assert store.outbox_counts() == {"sent": 1, "pending": 1}
+
+
+def test_polls_and_fetch_errors_are_counted_for_metrics(store: Store, classifier: Classifier) -> None:
+    from monitor import metrics
+
+    def value(name: str, **labels: str) -> float:
+        return metrics.REGISTRY.get_sample_value(name, labels) or 0.0
+
+    before_ok = value("cfm_feed_polls_total", outcome="ok")
+    before_404 = value("cfm_fetch_errors_total", kind="http_404")
+    with FeedServer() as srv:
+        srv.set_feed("/good.xml", GOOD)
+        srv.set_behaviour("/gone.xml", "status", code=404)
+        feeds = [FeedSettings(name="good", url=srv.url("/good.xml")), FeedSettings(name="bad", url=srv.url("/gone.xml"))]
+        store.sync_feeds(feeds, NOW)
+        asyncio.run(_cycle(_deps(store, classifier, feeds)))
+    assert value("cfm_feed_polls_total", outcome="ok") == before_ok + 1
+    assert value("cfm_fetch_errors_total", kind="http_404") == before_404 + 1

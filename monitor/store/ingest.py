@@ -76,12 +76,18 @@ def new_public_id() -> str:
     return "INC-" + "".join(secrets.choice(_ALPHABET) for _ in range(6))
 
 
+LOOKUP_CHUNK = 1000
+
+
 def _insert_if_new(conn: Connection, rows: list[dict[str, Any]]) -> dict[str, int]:
     """Insert rows whose fingerprint is unseen; returns {fingerprint: id} of the rows inserted."""
     if not rows:
         return {}
-    known = {r.fingerprint for r in conn.execute(
-        select(articles.c.fingerprint).where(articles.c.fingerprint.in_([r["fingerprint"] for r in rows])))}
+    prints = [r["fingerprint"] for r in rows]
+    known: set[str] = set()
+    for lo in range(0, len(prints), LOOKUP_CHUNK):  # bound parameters per statement stay under driver limits
+        known.update(r.fingerprint for r in conn.execute(
+            select(articles.c.fingerprint).where(articles.c.fingerprint.in_(prints[lo:lo + LOOKUP_CHUNK]))))
     fresh = [r for r in rows if r["fingerprint"] not in known]
     if not fresh:
         return {}
