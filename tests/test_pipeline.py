@@ -115,7 +115,8 @@ def test_polls_and_fetch_errors_are_counted_for_metrics(store: Store, classifier
     with FeedServer() as srv:
         srv.set_feed("/good.xml", GOOD)
         srv.set_behaviour("/gone.xml", "status", code=404)
-        feeds = [FeedSettings(name="good", url=srv.url("/good.xml")), FeedSettings(name="bad", url=srv.url("/gone.xml"))]
+        feeds = [FeedSettings(name="good", url=srv.url("/good.xml")),
+                 FeedSettings(name="bad", url=srv.url("/gone.xml"))]
         store.sync_feeds(feeds, NOW)
         asyncio.run(_cycle(_deps(store, classifier, feeds)))
     assert value("cfm_feed_polls_total", outcome="ok") == before_ok + 1
