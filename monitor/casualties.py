@@ -1,0 +1,311 @@
+"""Casualty figures as the text states them, coded the ACLED way (LABELS.md, "Extraction fields").
+
+A figure is a number (digits or words, English or Russian) next to a casualty word: "killed 5",
+"3 soldiers were wounded", "погибли 2 человека", "left 3 fighters dead", "the death toll rose to 14",
+or one person named as killed or hurt ("a soldier was killed", "ранен военнослужащий"). Then:
+  * "at least 49", "more than 49", "не менее 49" -> 49; "10 to 15" -> 10 (the lower bound);
+  * vague counts: several/a few/несколько -> 3, dozens/десятки -> 12, scores -> 20, hundreds/сотни -> 100,
+    marked vague, and used only when the text gives no exact figure;
+  * "no casualties", "neither fatalities nor injuries", "без жертв" -> 0;
+  * lists are separate losses and are added ("23 Palestinians, 3 Israelis died" -> 26; 49 Armenian +
+    50 Azerbaijani soldiers -> 99), but a figure that contains the others ("5 killed, including 2
+    children") or repeats them (title and body) is counted once;
+  * figures in sentences about a whole war or a running total ("since 2014", "in total") are left out.
+The military/civilian split follows the noun counted ("soldiers" / "civilians"); "people" is neither.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from monitor.models import Casualties
+from monitor.rules import trie_pattern
+
+_NUMBERS = {
+    "a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
+    "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14, "fifteen": 15,
+    "sixteen": 16, "seventeen": 17, "eighteen": 18, "nineteen": 19, "twenty": 20, "thirty": 30, "forty": 40,
+    "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80, "ninety": 90, "a dozen": 12, "a hundred": 100,
+    "один": 1, "одна": 1, "одного": 1, "одну": 1, "одной": 1, "два": 2, "две": 2, "двух": 2, "двое": 2, "три": 3,
+    "трех": 3, "трёх": 3, "трое": 3, "четыре": 4, "четырех": 4, "четырёх": 4, "четверо": 4, "пять": 5, "пяти": 5,
+    "пятеро": 5, "шесть": 6, "шести": 6, "шестеро": 6, "семь": 7, "семи": 7, "семеро": 7, "восемь": 8, "восьми": 8,
+    "девять": 9, "девяти": 9, "десять": 10, "десяти": 10, "двенадцать": 12, "пятнадцать": 15, "двадцать": 20,
+    "двадцати": 20, "тридцать": 30, "тридцати": 30, "сорок": 40, "пятьдесят": 50, "сто": 100,
+}
+_TENS = {"twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80, "ninety": 90,
+         "двадцать": 20, "тридцать": 30, "сорок": 40, "пятьдесят": 50}
+_UNITS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,
+          "один": 1, "одна": 1, "два": 2, "две": 2, "три": 3, "четыре": 4, "пять": 5, "шесть": 6, "семь": 7,
+          "восемь": 8, "девять": 9}
+# "twenty seven", "twenty-seven", "двадцать семь": compound numbers, with the script of each part matching.
+_NUMBERS.update({f"{t}{sep}{u}": tv + uv for t, tv in _TENS.items() for u, uv in _UNITS.items()
+                 for sep in (" ", "-") if t.isascii() == u.isascii()})
+_VAGUE = {
+    "several": 3, "a few": 3, "few": 3, "a number of": 3, "dozens": 12, "dozens of": 12, "scores": 20,
+    "scores of": 20, "hundreds": 100, "hundreds of": 100, "many": 3, "несколько": 3, "нескольких": 3,
+    "десятки": 12, "десятков": 12, "сотни": 100, "сотен": 100,
+}
+
+
+_NUM = r"(?:\d{1,3}(?:[ ,]\d{3})+|\d+|" + trie_pattern([*_NUMBERS, *_VAGUE]) + r")"
+_QUANTIFIERS = ["at least", "more than", "over", "up to", "nearly", "almost", "about", "around", "some",
+                "no fewer than", "as many as", "не менее", "не меньше", "более", "больше", "около",
+                "по меньшей мере", "как минимум", "минимум", "порядка", "свыше"]
+_QUANT = rf"(?:{trie_pattern(_QUANTIFIERS)}\s+)?"
+_MONTHS = (r"jan\w*|feb\w*|mar\w*|apr\w*|may|jun\w*|jul\w*|aug\w*|sep\w*|oct\w*|nov\w*|dec\w*|январ\w*|феврал\w*|"
+           r"март\w*|апрел\w*|ма[яй]|июн\w*|июл\w*|август\w*|сентябр\w*|октябр\w*|ноябр\w*|декабр\w*")
+# A figure, not a date ("died 17 January") or an age ("26-year-old").
+_RANGE = rf"(?P<n>{_NUM})(?:\s*(?:-|–|to|or|до|или)\s*{_NUM})?(?!\s+(?:{_MONTHS})\b|-?(?:year|летн))"
+_MIL = (r"soldiers?|servicem[ae]n|service members?|troops|fighters|militants?|rebels?|border guards?|officers?|"
+        r"military personnel|security personnel|personnel|combatants|militiam[ae]n|insurgents|policem[ae]n|"
+        r"военнослужащ\w*|военн\w*|бойц\w*|боец|солдат\w*|пограничник\w*|боевик\w*|ополченц\w*|офицер\w*")
+_CIV = (r"civilians?|children|child|women|woman|residents?|villagers?|farmers?|shepherds?|passers-by|"
+        r"мирн\w* жител\w*|жител\w*|дет\w*|ребен\w*|ребён\w*|женщин\w*|мирн\w*|гражданск\w*")
+# Counted nouns: soldiers, civilians, people, or a capitalised plural ("Palestinians", "Iraqis").
+_NOUN = (rf"(?P<noun>of\s+(?:them|whom)|(?:of\s+(?:its|their|the|them|whom)\s+)?(?:[\w.-]+\s+){{0,2}}?"
+         rf"(?:{_MIL}|{_CIV}|people|persons?|men|others|человек\w*|(?-i:[A-Z])[\w-]*(?:ans|is|ese|ers|ns)))")
+_AUX = (r"(?:(?:were|was|are|is|have|has|had|been|now|known|to|reportedly|reported|confirmed|believed|also|later|"
+        r"subsequently|allegedly|feared|said|be|seriously|critically|badly|lightly|slightly|fatally|mortally|"
+        r"тяжело|легко|смертельно|серь[её]зно|очень|[-–—]|"
+        r"получил\w*|был\w*|оказал\w*)\s+)*")
+_KILL = (r"killed|dead|died|die|deaths|fatalities|lost their lives|slain|perished|"
+         r"погиб\w*|убит\w*|погибш\w*|жертв\w*|скончал\w*|умер\w*")
+_HURT = (r"wounded|injured|hurt|injuries|wounds|hospitali[sz]ed|"
+         r"ранен\w*|ранения|ранение|раненых|пострадал\w*|пострадавш\w*|травм\w*|контужен\w*")
+_PERSON = (r"(?:man|woman|person|boy|girl|child|soldier|civilian|serviceman|servicewoman|resident|teenager|policeman|"
+           r"driver|farmer|shepherd|official|commander|chief|leader|officer|journalist|photographer|worker|guard|"
+           r"мужчина|женщина|ребенок|ребёнок|военнослужащий|военный|солдат|сержант|рейнджер|мирный житель|"
+           r"житель|водитель|подросток|боец|"
+           r"пенсионер|пенсионерка|сотрудник|таможенник|командир)")
+
+
+def _numeric_patterns(verb: str, verb_ing: str) -> tuple[re.Pattern[str], ...]:
+    flags = re.IGNORECASE
+    return (
+        # "5 soldiers were killed", "five dead", "3 civilians wounded", "2 человека погибли"
+        re.compile(rf"(?<!\w){_QUANT}{_RANGE}\s+(?:{_NOUN}\s+)?{_AUX}(?:{verb})(?!\w)", flags),
+        # "killing 5 people", "killed at least 12", "погибли 2 человека", "ранены трое военнослужащих"
+        re.compile(rf"(?<!\w)(?:{verb}|{verb_ing})\s+(?:(?:the|a|an|some|ещё|еще)\s+)?{_QUANT}{_RANGE}"
+                   rf"(?:\s+{_NOUN})?(?!\w)", flags),
+        # "left 3 fighters (including ...) dead", "leaving 4 people injured"
+        re.compile(rf"(?<!\w)(?:left|leaving|leaves)\s+{_QUANT}{_RANGE}\s+(?:{_NOUN}\s+)?(?:\([^)]*\)\s+)?"
+                   rf"(?:{verb})(?!\w)", flags),
+    )
+
+
+_RU_PERSON = (r"(?:мужчина|женщина|ребенок|ребёнок|военнослужащий|военный|солдат|сержант|мирный житель|житель|"
+              r"водитель|подросток|боец|пенсионер|пенсионерка|сотрудник|таможенник|командир)")
+
+
+def _singular(verb_en: str, verb_ru: str) -> re.Pattern[str]:
+    """One person: "Man wounded by drone", "a soldier was killed", "ранен военнослужащий"."""
+    return re.compile(
+        rf"(?:^|\n|\b(?:a|an|one|the|another|один|одна)\s+)(?P<noun>(?:[\w.-]+\s+){{0,2}}?{_PERSON})\s+{_AUX}"
+        rf"(?:{verb_en})(?!\w)|\bone of (?:the|its|their)\s+[^.,;]{{0,40}}?\s(?:was|has been)\s+(?:{verb_en})(?!\w)"
+        rf"|\b(?:{verb_ru})\s+(?P<noun2>(?:[\w-]+\s+)?{_PERSON})(?!\w)"
+        # Russian has no articles: "водитель ранен", "подросток тяжело ранен".
+        rf"|\b(?P<noun3>{_RU_PERSON})\s+{_AUX}(?:{verb_ru})(?!\w)", re.IGNORECASE)
+
+
+_KILLED = (*_numeric_patterns(_KILL, r"killing|kills|kill|claimed the lives of"),
+           re.compile(rf"(?:death toll|toll|число (?:погибших|жертв))\w*\s+(?:[\w'’-]+\s+){{0,6}}?(?:to|at|is|of|до|"
+                      rf"составило)\s+{_QUANT}{_RANGE}(?:\s+{_NOUN})?(?!\w)", re.IGNORECASE),
+           re.compile(rf"(?:death|deaths|killing|loss(?:es)?) of\s+{_QUANT}{_RANGE}(?!\w)(?:\s+{_NOUN})?",
+                      re.IGNORECASE))
+_INJURED = (*_numeric_patterns(_HURT, r"wounding|injuring|wounds|injures|wound|injure"),
+            re.compile(rf"(?:wounding|injuring|injury|injuries) of\s+{_QUANT}{_RANGE}(?!\w)(?:\s+{_NOUN})?",
+                       re.IGNORECASE))
+_SINGLE_KILLED = _singular(r"killed|dies|died|shot dead",
+                           r"погиб|погибла|убит|убита|скончался|скончалась|умер|умерла|умерший|умершая")
+_SINGLE_INJURED = _singular(r"wounded|injured|hurt",
+                            r"ранен|ранена|пострадал|пострадала|травмирован|травмирована|контужен|контужена")
+# More counted nouns before a figure: "23 Palestinians, 3 Israelis died", "10 civilians and five soldiers".
+_LIST_BEFORE = re.compile(rf"(?P<n>{_NUM})\s+{_NOUN}\s*(?:,\s*(?:and\s+)?|\s+(?:and|и)\s+)$", re.IGNORECASE)
+_LIST_AFTER = re.compile(rf"\s*(?:,\s*(?:and\s+)?|\s+(?:and|и)\s+)(?!including|among|of whom|в том числе|из них)"
+                         rf"(?:(?P<n>{_NUM})\s+)?(?P<noun>(?:[\w.-]+\s+)?"
+                         rf"(?:{_PERSON}|{_MIL}|{_CIV}|(?-i:[A-Z])[\w-]*(?:ans|is|ese|ers|ns)))(?!\w)"
+                         r"(?=\s*(?:$|[,;:)]|\s(?:and|were|was|killed|dead|died|wounded|injured|in|on|at|и)\b))",
+                         re.IGNORECASE)
+_NONE_KILLED = re.compile(
+    r"no (?:one|body|people|civilians|soldiers)? ?(?:was|were|has been|had been)? ?(?:killed|dead)|"
+    r"no (?:deaths|fatalities)|no casualties|without (?:casualties|injuries|victims)|"
+    r"neither (?:fatalities|injuries|casualties|deaths) nor|"
+    r"no (?:reported )?(?:casualties|fatalities)|no one was (?:hurt|harmed)|no victims|no injuries|"
+    r"no (?:[\w-]+ ){0,2}losses|(?:потерь|жертв|погибших) (?:[\w-]+ ){0,4}нет|без (?:жертв|потерь)|"
+    r"обошлось без (?:жертв|потерь|пострадавших)", re.IGNORECASE)
+_NONE_INJURED = re.compile(
+    r"no (?:one|body)? ?(?:was|were)? ?(?:injured|wounded|hurt)|no injuries|no casualties|without casualties|"
+    r"nor injuries|no (?:reported )?(?:casualties|injuries)|no one was (?:hurt|harmed)|no victims|"
+    r"without (?:casualties|injuries|victims)|neither (?:fatalities|injuries|casualties) nor|"
+    r"(?:пострадавших|раненых|жертв) (?:[\w-]+ ){0,4}нет|"
+    r"без (?:жертв|пострадавших)|пострадавших нет|раненых нет|обошлось без (?:жертв|пострадавших)", re.IGNORECASE)
+# A figure of another, earlier event: "following a suicide bombing that killed 37 people".
+# Figures of another, earlier event: "following a suicide bombing that killed 37", "three days
+# earlier, strikes on the city centre killed 19".
+_BACKGROUND_BEFORE = re.compile(
+    r"(?:following|after|since|in response to|retaliation for)\s[^,;:]{0,60}?\b(?:that|which)\s+[^,;:]{0,20}$|"
+    r"(?:\b\w+ (?:days?|weeks?) (?:earlier|before|ago)|earlier this (?:week|month)|last (?:week|month)|previously)"
+    r"\b[^;:]{0,80}$", re.IGNORECASE)
+_PART_OF = re.compile(r"(?:including|among them|among whom|of whom|of them|among the dead|в том числе|из них|среди них)"
+                      r"[\s,:]*(?:\w+\s+)?$", re.IGNORECASE)
+_CUMULATIVE = re.compile(
+    r"since (?:the start|the beginning|(?:19|20)\d\d|the war|the invasion|the conflict)|"
+    r"in total|in all|so far this|this year alone|the war has|the conflict has|(?:19|20)\d\d war|"
+    r"с начала (?:войны|года|конфликта|вторжения|сво|спецоперации|агрессии|месяца)|за время|всего с|"
+    r"с (?:19|20)\d\d|в ходе войны|за весь|за год|за месяц", re.IGNORECASE)
+# Sentences; a period inside a number ("12.7") or after an initial ("U.S.") does not end one.
+_SENTENCE = re.compile(r"[^.!?\n]+(?:(?:\.(?=\d)|(?<=\b[A-Z])\.)[^.!?\n]*)*")
+_IS_MIL = re.compile(_MIL, re.IGNORECASE)
+_IS_CIV = re.compile(_CIV + r"|\b(?:man|woman|boy|girl|resident|teenager|driver|farmer|мужчин|женщин|жител|водител|"
+                     r"подрост|пенсионер)", re.IGNORECASE)
+
+
+_CONTEXT = 80  # characters of context before a figure
+# Word beginnings every casualty pattern needs: sentences without one are not searched (most are not).
+# Matched on lower-cased text without IGNORECASE, as a prefix tree: this test runs on every sentence.
+_ANY_CASUALTY = re.compile(trie_pattern([
+    "kill", "dead", "die", "death", "fatalit", "casualt", "wound", "injur", "hurt", "hospitali", "lost their lives",
+    "slain", "perish", "toll", "losses", "погиб", "убит", "жертв", "скончал", "умер", "ранен", "пострада", "травм",
+    "контуж", "потер"]))
+
+
+@dataclass(frozen=True)
+class _Figure:
+    value: int
+    military: bool
+    civilian: bool
+    vague: bool
+    start: int
+
+
+def extract_casualties(text: str, lang: str) -> tuple[Casualties, Casualties]:
+    """(killed, injured) as the text states them; Casualties() where it gives no figure."""
+    del lang  # English and Russian patterns are tried on every text; they do not collide
+    lowered = text.lower()
+    if not _ANY_CASUALTY.search(lowered):
+        return Casualties(), Casualties()
+    sentences = [(s.start(), s.group(0)) for s in _SENTENCE.finditer(text)
+                 if _ANY_CASUALTY.search(lowered, s.start(), s.end()) and not _CUMULATIVE.search(s.group(0))]
+    return (_extract(text, sentences, _KILLED, _SINGLE_KILLED, _NONE_KILLED),
+            _extract(text, sentences, _INJURED, _SINGLE_INJURED, _NONE_INJURED))
+
+
+def _extract(text: str, sentences: list[tuple[int, str]], patterns: tuple[re.Pattern[str], ...],
+             single: re.Pattern[str], none: re.Pattern[str]) -> Casualties:
+    figures: list[_Figure] = []
+    for start, chunk in sentences:
+        figures.extend(_figures(chunk, start, patterns))
+        figures.extend(_singles(chunk, start, single))
+    if not figures:
+        return Casualties(0) if none.search(text) else Casualties()
+    return _total(figures)
+
+
+def _figures(chunk: str, offset: int, patterns: tuple[re.Pattern[str], ...]) -> list[_Figure]:
+    found: dict[int, _Figure] = {}
+    for pattern in patterns:
+        for m in pattern.finditer(chunk):
+            before = _before(chunk, m.start())
+            if _PART_OF.search(before) or _BACKGROUND_BEFORE.search(before):
+                continue
+            noun = m.groupdict().get("noun") or ""
+            if m.group("n").lower() in ("a", "an") and not noun:
+                continue
+            figure = _figure(m.group("n"), noun, offset + m.start("n"))
+            if figure is not None:
+                figure = _combine(figure, _listed(chunk, m, offset))
+                found.setdefault(figure.start, figure)
+    return list(found.values())
+
+
+def _combine(figure: _Figure, others: list[_Figure]) -> _Figure:
+    """One figure for a list of separate losses: their sum, with a category only if they share it."""
+    if not others:
+        return figure
+    members = [figure, *others]
+    military = all(f.military for f in members)
+    civilian = all(f.civilian for f in members)
+    return _Figure(sum(f.value for f in members), military, civilian, any(f.vague for f in members),
+                   min(f.start for f in members))
+
+
+def _listed(chunk: str, m: re.Match[str], offset: int) -> list[_Figure]:
+    """The other members of a list the figure closes or opens ("23 Palestinians, 3 Israelis")."""
+    out = []
+    window = _before(chunk, m.start("n"))
+    before = _LIST_BEFORE.search(window)
+    if before and not _PART_OF.search(_before(window, before.start())):
+        figure = _figure(before.group("n"), before.group("noun"), offset + m.start("n") - len(window) + before.start())
+        if figure is not None:
+            out.append(figure)
+    noun_end = m.end("noun") if m.groupdict().get("noun") else -1
+    after = _LIST_AFTER.match(chunk, noun_end) if noun_end > 0 else None
+    if after:
+        figure = _figure(after.group("n") or "one", after.group("noun"), offset + after.start("noun"))
+        if figure is not None:
+            out.append(figure)
+    return out
+
+
+def _before(chunk: str, pos: int) -> str:
+    """The few words before `pos`: the context patterns ending in `$` are searched in this only,
+    because searching a whole sentence from every position costs more than the rest together."""
+    return chunk[max(0, pos - _CONTEXT):pos]
+
+
+def _figure(raw: str, noun: str, start: int) -> _Figure | None:
+    value, vague = _number(raw)
+    if value is None:
+        return None
+    military = bool(_IS_MIL.search(noun))
+    civilian = not military and bool(_IS_CIV.search(noun))
+    return _Figure(value, military, civilian, vague, start)
+
+
+def _singles(chunk: str, offset: int, single: re.Pattern[str]) -> list[_Figure]:
+    found = []
+    for m in single.finditer(chunk):
+        if not _PART_OF.search(_before(chunk, m.start())):
+            noun = m.group("noun") or m.group("noun2") or m.group("noun3") or ""
+            figure = _figure("one", noun, offset + m.start())
+            if figure is not None:
+                found.append(figure)
+    return found
+
+
+def _number(raw: str) -> tuple[int | None, bool]:
+    word = raw.lower().strip()
+    digits = re.sub(r"[ ,]", "", word)
+    if digits.isdigit():
+        value = int(digits)
+        return (value, False) if value < 100000 else (None, False)  # phone numbers are not tolls
+    if word in _VAGUE:
+        return _VAGUE[word], True
+    return _NUMBERS.get(word), False
+
+
+def _total(figures: list[_Figure]) -> Casualties:
+    """One figure per incident.
+
+    A figure without a category ("5 killed", "5 people") that is at least the sum of the categorised
+    ones is the total of which they are parts (a title and its body); otherwise the distinct
+    categorised figures are separate losses and are added (49 Armenian + 50 Azerbaijani soldiers).
+    Vague figures count only when there is no exact one.
+    """
+    exact = [f for f in figures if not f.vague]
+    figures = exact or figures
+    distinct: list[_Figure] = []
+    for f in sorted(figures, key=lambda f: f.start):
+        if all(f.value != d.value or f.military != d.military or f.civilian != d.civilian for d in distinct):
+            distinct.append(f)
+    generic = [f for f in distinct if not (f.military or f.civilian)]
+    parts = [f for f in distinct if f.military or f.civilian]
+    vague = not exact
+    parts_total = sum(f.value for f in parts)
+    top = max(generic, key=lambda f: f.value) if generic else None
+    military = sum(f.value for f in parts if f.military) or None
+    civilian = sum(f.value for f in parts if f.civilian) or None
+    if top is not None and top.value > parts_total:
+        return Casualties(top.value, None, None, vague)
+    return Casualties(parts_total, military, civilian, vague)

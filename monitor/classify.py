@@ -1,0 +1,269 @@
+"""Rule-based classifier and extractor: FeedItem -> Classification (the `classify` contract, DESIGN §6).
+
+`Classifier.from_settings()` loads the rule files and the gazetteer once; `classify()` is pure and
+cheap. Labels come from the rules of the item's language (monitor/data/rules/<lang>.toml): every rule
+match is weighed by its context (negated, hypothetical, hard negative, history) and the best match per
+label gives its score. Extraction (places, countries, casualties, event date) runs only for items that
+carry a label, because only those become incidents, and most feed items carry none.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from dataclasses import dataclass
+
+from monitor import casualties as casualty_extraction
+from monitor import dates, places
+from monitor.gazetteer import Gazetteer, load_gazetteer
+from monitor.models import LABELS, Classification, FeedItem, LabelHit
+from monitor.rules import LangRules, RuleSet, load_ruleset, lower_text
+from monitor.settings import ClassifySettings
+
+_SENTENCE_END = re.compile(r"[.!?;]+[\"'»”)]*\s+|\n+|\s[-–—]\s")
+_CYRILLIC = re.compile(r"[а-яё]", re.IGNORECASE)
+_LATIN = re.compile(r"[a-z]", re.IGNORECASE)
+_MAX_MATCHES_PER_RULE = 4  # enough to find one clean match; bounds the cost on long texts
+_BEFORE = 45  # characters before a match searched for negation and hypothetical cues
+_AFTER = 40  # characters after a match searched for "were not recorded" and the like
+_WEAKENED = 0.35  # factor for matches in a hard-negative or historical sentence
+_INFERRED_CEASEFIRE_SCORE = 0.8
+_STRONG = 0.85  # a label this well supported ...
+_WEAK = 0.7  # ... explains away other attack labels supported less than this
+
+
+@dataclass(frozen=True)
+class _Hit:
+    label: str
+    score: float
+    evidence: str
+    why: str
+    attack: bool
+
+
+class Classifier:
+    """Labels and extracts one item at a time. Build it with `from_settings`; it holds no mutable state."""
+
+    def __init__(self, rules: RuleSet, gazetteer: Gazetteer, settings: ClassifySettings) -> None:
+        self._rules = rules
+        self._gazetteer = gazetteer
+        self._thresholds = {label: settings.thresholds.get(label, settings.default_threshold) for label in LABELS}
+
+    @classmethod
+    def from_settings(cls, settings: ClassifySettings | None = None) -> Classifier:
+        """Load rule files and gazetteer. Raises MonitorError when a rule or gazetteer file is bad."""
+        settings = settings or ClassifySettings()
+        return cls(load_ruleset(settings.languages), load_gazetteer(), settings)
+
+    def classify(self, item: FeedItem) -> Classification:
+        """Label `item` and, when it carries a label, extract places, casualties and the event date."""
+        lang = detect_lang(item, tuple(self._rules.languages))
+        rules = self._rules.for_lang(lang)
+        text = _join(item.title, item.text)
+        pub_year = item.published_at.year if item.published_at else None
+        hits = _label_hits(rules, text, pub_year)
+        labels, explanation = self._decide(hits)
+        if not labels:  # the score says how close it came: the best label score under its threshold
+            return Classification(score=max((h.score for h in hits), default=0.0))
+        found = places.extract_places(text, lang, self._gazetteer)
+        killed, injured = casualty_extraction.extract_casualties(text, lang)
+        lon = found.primary.lon if found.primary else None
+        event_date = dates.resolve_event_date(text, lang, item.published_at, lon)
+        return Classification(
+            labels=labels,
+            score=max(hit.score for hit in labels),
+            countries=found.countries,
+            place=found.primary,
+            places=found.places,
+            actors=found.actors,
+            weapons=_weapons(rules, text),
+            killed=killed,
+            injured=injured,
+            event_date=event_date,
+            explanation=explanation,
+        )
+
+    def _decide(self, hits: list[_Hit]) -> tuple[tuple[LabelHit, ...], tuple[str, ...]]:
+        best: dict[str, list[_Hit]] = {}
+        for hit in hits:
+            best.setdefault(hit.label, []).append(hit)
+        scored = {label: (_combine(group), group) for label, group in best.items()}
+        _explain_away(scored)
+        labels: list[LabelHit] = []
+        explanation: list[str] = []
+        for label in LABELS:
+            if label not in scored:
+                continue
+            score, group = scored[label]
+            if score < self._thresholds[label]:
+                continue
+            group.sort(key=lambda h: -h.score)
+            evidence = tuple(dict.fromkeys(h.evidence for h in group[:3]))
+            labels.append(LabelHit(label, score, evidence))
+            explanation.append(f"{label} {score:.2f}: '{group[0].evidence}' ({group[0].why})")
+        return tuple(labels), tuple(explanation)
+
+
+def _explain_away(scored: dict[str, tuple[float, list[_Hit]]]) -> None:
+    """Drop weakly supported attack labels when a strongly supported one accounts for the item.
+
+    "An air strike killed 14 militants" matches the weak "soldiers killed" clash rule too; the
+    specific rule explains the killing, so only air_strike is kept. Ceasefire violations are not
+    alternatives to an attack, so they are never explained away.
+    """
+    strong = any(score >= _STRONG for label, (score, _) in scored.items() if label != "ceasefire_violation")
+    if not strong:
+        return
+    for label in [k for k, (score, _) in scored.items() if score < _WEAK and k != "ceasefire_violation"]:
+        del scored[label]
+
+
+def detect_lang(item: FeedItem, known: tuple[str, ...] = ("en", "ru")) -> str:
+    """The item's language: as given when there are rules for it, else Russian when Cyrillic letters
+    outnumber Latin ones (a Ukrainian or untagged Cyrillic item is read with the Russian rules)."""
+    if item.lang in known:
+        return item.lang
+    sample = (item.title + " " + item.text[:300])
+    return "ru" if len(_CYRILLIC.findall(sample)) > len(_LATIN.findall(sample)) else "en"
+
+
+def _join(title: str, text: str) -> str:
+    # The title is a sentence of its own; a newline keeps a match from spanning title and body.
+    title, text = title.strip(), text.strip()
+    if text.startswith(title) and title:
+        return text
+    return f"{title}\n{text}" if text else title
+
+
+def _combine(group: list[_Hit]) -> float:
+    """Best score, raised a little by independent evidence from other rules (noisy-or at half weight)."""
+    ordered = sorted(group, key=lambda h: -h.score)
+    score = ordered[0].score
+    seen = {ordered[0].why}
+    for hit in ordered[1:]:
+        if hit.why in seen or hit.score < 0.3:
+            continue
+        seen.add(hit.why)
+        score = 1.0 - (1.0 - score) * (1.0 - hit.score * 0.5)
+    return min(score, 0.99)
+
+
+def _label_hits(rules: LangRules, text: str, pub_year: int | None) -> list[_Hit]:
+    """Every rule match in `text`, weighed by its context. Rules run on the lower-cased text (see
+    rules._compile), except the few with case-sensitive parts, which run on the original."""
+    scan = lower_text(text)
+    if rules.trigger is not None and not rules.trigger.search(scan):
+        return []
+    if rules.scrub:  # other senses ("shelled out") blanked out, offsets kept
+        scan = rules.scrub.sub(lambda m: " " * len(m.group(0)), scan)
+    original = _unscrubbed_case(text, scan) if any(r.cased for r in rules.rules) else scan
+    ctx = _Context(rules, scan, _sentence_bounds(scan), pub_year, {})
+    title_end = ctx.bounds[1] if len(ctx.bounds) > 1 else len(scan)
+    # A title about an anniversary, a trial or a prize makes every report in the item background.
+    item_factor = _WEAKENED if rules.cues["item_negative"].search(scan, 0, title_end) else 1.0
+    hits: list[_Hit] = []
+    for rule in rules.rules:
+        for n, m in enumerate(rule.regex.finditer(original if rule.cased else scan)):
+            if n >= _MAX_MATCHES_PER_RULE:
+                break
+            factor = item_factor * _context_factor(ctx, m)
+            if factor > 0.0:
+                hits.append(_Hit(rule.label, rule.score * factor, _evidence(text, m), rule.name, rule.attack))
+    hits.extend(_inferred_violation(ctx, hits))
+    return hits
+
+
+def _unscrubbed_case(text: str, scan: str) -> str:
+    """The original-case text with the blanks of the scrubbed, lower-cased `scan`."""
+    return "".join(" " if s == " " else o for o, s in zip(text, scan, strict=True))
+
+
+@dataclass
+class _Context:
+    """One text being labelled, with its sentence-level cues worked out once per sentence."""
+
+    rules: LangRules
+    text: str
+    bounds: list[int]
+    pub_year: int | None
+    sentences: dict[int, tuple[bool, list[tuple[int, int]], bool]]
+
+    def sentence(self, pos: int) -> tuple[int, int]:
+        i = bisect.bisect_right(self.bounds, pos) - 1
+        return self.bounds[i], self.bounds[i + 1] if i + 1 < len(self.bounds) else len(self.text)
+
+    def sentence_cues(self, start: int, end: int) -> tuple[bool, list[tuple[int, int]], bool]:
+        """(hard negative?, spans of history phrases, is the sentence about the past?)"""
+        if start not in self.sentences:
+            cues = self.rules.cues
+            hard = bool(cues["hard_negative"].search(self.text, start, end))
+            spans = [(h.start(), h.end()) for h in cues["history"].finditer(self.text, start, end)]
+            past = bool(spans) and _is_history(cues["history"], self.text, start, end, self.pub_year) \
+                and not cues["current"].search(self.text, start, end)
+            self.sentences[start] = (hard, spans, past)
+        return self.sentences[start]
+
+
+def _sentence_bounds(text: str) -> list[int]:
+    """Start offsets of the sentences of `text` (always begins with 0)."""
+    return [0, *(m.end() for m in _SENTENCE_END.finditer(text))]
+
+
+def _context_factor(ctx: _Context, m: re.Match[str]) -> float:
+    """1.0 for a plain report, 0 when negated or hypothetical, _WEAKENED in a hard-negative sentence
+    or when the match is history ("since hostilities erupted", "in the 2020 war")."""
+    start, end = ctx.sentence(m.start())
+    cues, text = ctx.rules.cues, ctx.text
+    if cues["negation"].search(text, max(start, m.start() - _BEFORE), m.start()):
+        return 0.0
+    if cues["hypothetical"].search(text, max(start, m.start() - _BEFORE), m.start()):
+        return 0.0
+    if cues["negation_after"].match(text, m.end(), min(end, m.end() + _AFTER)):
+        return 0.0
+    hard, history_spans, past = ctx.sentence_cues(start, end)
+    if hard or past or any(h0 < m.end() and m.start() < h1 for h0, h1 in history_spans):
+        return _WEAKENED
+    return 1.0
+
+
+def _is_history(regex: re.Pattern[str], text: str, start: int, end: int, pub_year: int | None) -> bool:
+    """True when the sentence places its events in an earlier year than the publication's."""
+    for m in regex.finditer(text, start, end):
+        years = [int(y) for y in m.groups() if y and y.isdigit()]
+        if not years:
+            return True  # "years ago", "in the first Karabakh war"
+        if pub_year is not None and min(years) < pub_year:
+            return True
+    return False
+
+
+def _inferred_violation(ctx: _Context, hits: list[_Hit]) -> list[_Hit]:
+    """An attack reported while the text says a ceasefire is in force is a violation (LABELS.md)."""
+    attacks = [h for h in hits if h.attack and h.score >= 0.5]
+    if not attacks:
+        return []
+    cues = ctx.rules.cues
+    for m in cues["ceasefire_in_force"].finditer(ctx.text):
+        start, end = ctx.sentence(m.start())
+        if cues["ceasefire_not_in_force"].search(ctx.text, start, end) or _context_factor(ctx, m) < 1.0:
+            continue
+        why = f"attack ({attacks[0].why}) while a ceasefire is in force"
+        return [_Hit("ceasefire_violation", _INFERRED_CEASEFIRE_SCORE, _evidence(ctx.text, m), why, False)]
+    return []
+
+
+def _evidence(text: str, m: re.Match[str]) -> str:
+    """The matched words, shortened to 'first words … last words' when long."""
+    words = text[m.start():m.end()].split()
+    if len(words) <= 6:
+        return " ".join(words)
+    return " ".join(words[:3]) + " … " + " ".join(words[-3:])
+
+
+def _weapons(rules: LangRules, text: str) -> tuple[str, ...]:
+    """The weapons named in `text`, by their canonical names ([weapons] of the rule file), in order."""
+    lowered = lower_text(text)
+    found = [(m.start(), name) for name, regex in rules.weapons if (m := regex.search(lowered))]
+    return tuple(name for _, name in sorted(found))
+
+

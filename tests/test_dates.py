@@ -1,0 +1,68 @@
+"""Event dates resolved against publication time."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import pytest
+
+from monitor.dates import resolve_event_date
+
+PUB = datetime(2022, 9, 14, 8, 0, tzinfo=UTC)  # a Wednesday
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Azerbaijan shelled Jermuk on Tuesday", date(2022, 9, 13)),
+        ("Armenian positions came under fire yesterday", date(2022, 9, 13)),
+        ("Heavy fighting overnight along the border", date(2022, 9, 13)),  # a morning report: last night
+        ("On the night of September 12 the attack began", date(2022, 9, 12)),
+        ("On 2 May 2020, forces shelled the village", date(2020, 5, 2)),
+        ("Обстрел произошел вчера вечером", date(2022, 9, 13)),
+        ("Во вторник армия обстреляла село", date(2022, 9, 13)),
+        ("В ночь на 13 сентября начались бои", date(2022, 9, 13)),
+        ("Shelling hit the town, officials said", date(2022, 9, 14)),
+        ("On Wednesday morning drones struck the depot", date(2022, 9, 14)),
+    ],
+)
+def test_resolves_against_publication(text: str, expected: date) -> None:
+    assert resolve_event_date(text, "en", PUB) == expected
+
+
+def test_date_without_year_in_january_is_last_december() -> None:
+    pub = datetime(2023, 1, 3, 8, tzinfo=UTC)
+    assert resolve_event_date("Shelling on December 30 killed two", "en", pub) == date(2022, 12, 30)
+
+
+def test_old_background_date_is_skipped_for_a_recent_one() -> None:
+    text = "The truce agreed on 10 November 2020 was broken on Tuesday"
+    assert resolve_event_date(text, "en", PUB) == date(2022, 9, 13)
+
+
+def test_without_publication_time_only_full_dates_count() -> None:
+    assert resolve_event_date("Clashes on Tuesday", "en", None) is None
+    assert resolve_event_date("On 7 May 2020, clashes erupted", "en", None) == date(2020, 5, 7)
+
+
+def test_overnight_in_an_evening_report_is_the_same_day() -> None:
+    evening = datetime(2022, 9, 14, 19, 0, tzinfo=UTC)
+    assert resolve_event_date("Drones attacked the city overnight", "en", evening) == date(2022, 9, 14)
+
+
+def test_daily_bulletin_covers_the_day_before() -> None:
+    assert resolve_event_date("Over the past day the enemy violated the ceasefire six times", "en", PUB) == \
+        date(2022, 9, 13)
+    assert resolve_event_date("За сутки зафиксировано 14 обстрелов", "ru", PUB) == date(2022, 9, 13)
+
+
+def test_dateline_date_is_the_filing_date() -> None:
+    text = "Clashes in Khartoum\nKHARTOUM, May 26. Fighting broke out on Thursday despite the truce"
+    assert resolve_event_date(text, "en", datetime(2023, 5, 26, 6, tzinfo=UTC)) == date(2023, 5, 25)
+
+
+def test_local_time_of_the_place_decides_the_weekday() -> None:
+    late_friday_utc = datetime(2020, 10, 16, 22, 51, tzinfo=UTC)  # 02:51 on Saturday in Baku (UTC+4)
+    text = "At least 13 people were killed, the ministry said on Saturday"
+    assert resolve_event_date(text, "en", late_friday_utc, lon=46.4) == date(2020, 10, 17)
+    assert resolve_event_date(text, "en", late_friday_utc) == date(2020, 10, 10)
