@@ -48,7 +48,8 @@ _VAGUE = {
 }
 
 
-_NUM = r"(?:\d{1,3}(?:[ ,]\d{3})+|\d+|" + trie_pattern([*_NUMBERS, *_VAGUE]) + r")"
+# "another" is one more person ("killing one rebel and wounding another"), unless a number follows it.
+_NUM = r"(?:\d{1,3}(?:[ ,]\d{3})+|\d+|another(?!\s+\w*\d)|" + trie_pattern([*_NUMBERS, *_VAGUE]) + r")"
 _QUANTIFIERS = ["at least", "more than", "over", "up to", "nearly", "almost", "about", "around", "some",
                 "no fewer than", "as many as", "не менее", "не меньше", "более", "больше", "около",
                 "по меньшей мере", "как минимум", "минимум", "порядка", "свыше"]
@@ -66,12 +67,12 @@ _CIV = (r"civilians?|children|child|women|woman|residents?|villagers?|farmers?|s
 _NOUN = (rf"(?P<noun>of\s+(?:them|whom)|(?:of\s+(?:its|their|the|them|whom)\s+)?(?:[\w.-]+\s+){{0,2}}?"
          rf"(?:{_MIL}|{_CIV}|people|persons?|men|others|человек\w*|(?-i:[A-Z])[\w-]*(?:ans|is|ese|ers|ns)))")
 _AUX = (r"(?:(?:were|was|are|is|have|has|had|been|now|known|to|reportedly|reported|confirmed|believed|also|later|"
-        r"subsequently|allegedly|feared|said|be|seriously|critically|badly|lightly|slightly|fatally|mortally|"
+        r"subsequently|allegedly|feared|said|be|left|seriously|critically|badly|lightly|slightly|fatally|mortally|"
         r"тяжело|легко|смертельно|серь[её]зно|очень|[-–—]|"
         r"получил\w*|был\w*|оказал\w*)\s+)*")
 _KILL = (r"killed|dead|died|die|deaths|fatalities|lost their lives|slain|perished|"
          r"погиб\w*|убит\w*|погибш\w*|жертв\w*|скончал\w*|умер\w*")
-_HURT = (r"wounded|injured|hurt|injuries|wounds|hospitali[sz]ed|"
+_HURT = (r"wounded|injured|hurt|injuries|wounds|hospitali[sz]ed|in hospital|taken to hospital|госпитализирован\w*|"
          r"ранен\w*|ранения|ранение|раненых|пострадал\w*|пострадавш\w*|травм\w*|контужен\w*")
 _PERSON = (r"(?:man|woman|person|boy|girl|child|soldier|civilian|serviceman|servicewoman|resident|teenager|policeman|"
            r"driver|farmer|shepherd|official|commander|chief|leader|officer|journalist|photographer|worker|guard|"
@@ -84,9 +85,10 @@ def _numeric_patterns(verb: str, verb_ing: str) -> tuple[re.Pattern[str], ...]:
     flags = re.IGNORECASE
     return (
         # "5 soldiers were killed", "five dead", "3 civilians wounded", "2 человека погибли"
-        re.compile(rf"(?<!\w){_QUANT}{_RANGE}\s+(?:{_NOUN}\s+)?{_AUX}(?:{verb})(?!\w)", flags),
+        # ... with an apposition: "34 others, 16 of them women, were wounded"
+        re.compile(rf"(?<!\w){_QUANT}{_RANGE}\s+(?:{_NOUN}(?:,[^,.;:]{{1,60}}?,)?\s+)?{_AUX}(?:{verb})(?!\w)", flags),
         # "killing 5 people", "killed at least 12", "погибли 2 человека", "ранены трое военнослужащих"
-        re.compile(rf"(?<!\w)(?:{verb}|{verb_ing})\s+(?:(?:the|a|an|some|ещё|еще)\s+)?{_QUANT}{_RANGE}"
+        re.compile(rf"(?<!\w)(?:{verb}|{verb_ing})\s+(?:(?:the|a|an|some|another|ещё|еще)\s+)?{_QUANT}{_RANGE}"
                    rf"(?:\s+{_NOUN})?(?!\w)", flags),
         # "left 3 fighters (including ...) dead", "leaving 4 people injured"
         re.compile(rf"(?<!\w)(?:left|leaving|leaves)\s+{_QUANT}{_RANGE}\s+(?:{_NOUN}\s+)?(?:\([^)]*\)\s+)?"
@@ -108,6 +110,8 @@ def _singular(verb_en: str, verb_ru: str) -> re.Pattern[str]:
         rf"|\b(?P<noun3>{_RU_PERSON})\s+{_AUX}(?:{verb_ru})(?!\w)", re.IGNORECASE)
 
 
+# A list member right after a casualty verb is that verb's figure, not part of the next one's list.
+_VERB_END = re.compile(rf"(?:{_KILL}|{_HURT}|killing|wounding|injuring)\s+$", re.IGNORECASE)
 _KILLED = (*_numeric_patterns(_KILL, r"killing|kills|kill|claimed the lives of"),
            re.compile(rf"(?:death toll|toll|число (?:погибших|жертв))\w*\s+(?:[\w'’-]+\s+){{0,6}}?(?:to|at|is|of|до|"
                       rf"составило)\s+{_QUANT}{_RANGE}(?:\s+{_NOUN})?(?!\w)", re.IGNORECASE),
@@ -235,14 +239,19 @@ def _listed(chunk: str, m: re.Match[str], offset: int) -> list[_Figure]:
     out = []
     window = _before(chunk, m.start("n"))
     before = _LIST_BEFORE.search(window)
-    if before and not _PART_OF.search(_before(window, before.start())):
+    # "погибли двое военных и пятеро ранены": the first member is counted by another verb.
+    counted_already = before is not None and _VERB_END.search(_before(window, before.start()))
+    if before and not counted_already and not _PART_OF.search(_before(window, before.start())):
         figure = _figure(before.group("n"), before.group("noun"), offset + m.start("n") - len(window) + before.start())
         if figure is not None:
             out.append(figure)
     noun_end = m.end("noun") if m.groupdict().get("noun") else -1
     after = _LIST_AFTER.match(chunk, noun_end) if noun_end > 0 else None
     if after:
-        figure = _figure(after.group("n") or "one", after.group("noun"), offset + after.start("noun"))
+        # Without a number, only a headline's capitalised member counts ("Kill 22 Iraqis, U.S. Soldier");
+        # in running text it is an apposition ("двое жителей, мужчина и женщина").
+        bare = after.group("n") is None and not after.group("noun")[:1].isupper()
+        figure = None if bare else _figure(after.group("n") or "one", after.group("noun"), offset + after.start("noun"))
         if figure is not None:
             out.append(figure)
     return out
@@ -282,7 +291,7 @@ def _number(raw: str) -> tuple[int | None, bool]:
         return (value, False) if value < 100000 else (None, False)  # phone numbers are not tolls
     if word in _VAGUE:
         return _VAGUE[word], True
-    return _NUMBERS.get(word), False
+    return (1 if word == "another" else _NUMBERS.get(word)), False
 
 
 def _total(figures: list[_Figure]) -> Casualties:

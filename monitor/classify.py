@@ -3,8 +3,10 @@
 `Classifier.from_settings()` loads the rule files and the gazetteer once; `classify()` is pure and
 cheap. Labels come from the rules of the item's language (monitor/data/rules/<lang>.toml): every rule
 match is weighed by its context (negated, hypothetical, hard negative, history) and the best match per
-label gives its score. Extraction (places, countries, casualties, event date) runs only for items that
-carry a label, because only those become incidents, and most feed items carry none.
+label gives its score. Extraction (places and countries: places.py; casualties: casualties.py; the
+event date in the place's local time: dates.py; actors: actors.py; weapons: the rule file's [weapons])
+runs only for items that carry a label, because only those become incidents, and most feed items
+carry none.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from dataclasses import dataclass
 
 from monitor import casualties as casualty_extraction
 from monitor import dates, places
+from monitor.actors import armed_groups
 from monitor.gazetteer import Gazetteer, load_gazetteer
 from monitor.models import LABELS, Classification, FeedItem, LabelHit
 from monitor.rules import LangRules, RuleSet, load_ruleset, lower_text
@@ -75,7 +78,7 @@ class Classifier:
             countries=found.countries,
             place=found.primary,
             places=found.places,
-            actors=found.actors,
+            actors=tuple(dict.fromkeys((*found.actors, *armed_groups(text)))),
             weapons=_weapons(rules, text),
             killed=killed,
             injured=injured,
@@ -216,6 +219,9 @@ def _context_factor(ctx: _Context, m: re.Match[str]) -> float:
     cues, text = ctx.rules.cues, ctx.text
     if cues["negation"].search(text, max(start, m.start() - _BEFORE), m.start()):
         return 0.0
+    last_word = text.rfind(" ", m.start(), m.end()) + 1
+    if last_word > m.start() and cues["negation"].search(text, m.start(), last_word):
+        return 0.0  # negated inside the match: "ceasefire extended, no violations", "artillery was not fired"
     if cues["hypothetical"].search(text, max(start, m.start() - _BEFORE), m.start()):
         return 0.0
     if cues["negation_after"].match(text, m.end(), min(end, m.end() + _AFTER)):

@@ -20,6 +20,7 @@ import math
 import re
 from dataclasses import dataclass
 
+from monitor.actors import demonym_role
 from monitor.gazetteer import Entry, Gazetteer, exact_word_key, word_key
 from monitor.models import Place
 
@@ -44,7 +45,8 @@ _MEDIATOR = re.compile(
     r"(?:-brokered|-mediated|-led|brokered by|mediated by|mediation|talks in|hosted|envoy|ally|allies|"
     r"посредничеств\w*|переговор\w* в)", re.IGNORECASE)
 _VENUE_BEFORE = re.compile(r"(?:talks|negotiations|summit|meeting|conference|mediators?|signed|переговор\w*|"
-                           r"встреч\w*|саммит\w*)\s+(?:\w+\s+){0,3}(?:in|at|в|на)\s+(?:the\s+)?"
+                           r"встреч\w*|саммит\w*)\s+(?:(?:held|hosted|resumed|taking place|under ?way|"
+                           r"прошл\w*|проход\w*)\s+)?(?:in|at|в|на)\s+(?:the\s+)?"
                            r"(?:[\w-]+\s+(?:city\s+of\s+|capital\s+)?)?$", re.IGNORECASE)
 _BACKGROUND_BEFORE = re.compile(r"\b(?:following|after|since)\s+(?:a|an|the|last\s+\w+['’]s)\s+[^.;\n]{0,80}?"
                                 r"\b(?:that|which)\b[^.;\n]*$", re.IGNORECASE)
@@ -53,15 +55,6 @@ _VENUE_AFTER = re.compile(r"\s+(?:peace\s+)?(?:talks|negotiations|summit|process
                           r"формат\w*|протокол\w*)\b", re.IGNORECASE)
 _TITLE_BEFORE = re.compile(r"(?:President|Minister|Mr|Mrs|Ms|Gen|General|Colonel|Col|Sen|Senator|"
                            r"президент|министр|глава)\.?\s+$", re.IGNORECASE)
-_TARGET_AFTER = re.compile(
-    r"^\s+(?:positions?|posts?|outposts?|villages?|towns?|cities|city|settlements?|territory|"
-    r"communities|civilians|homes|soil|refinery|region|province|oblast|airfield|base|port|(?:\w+\s+)?positions|"
-    r"позици\w*|сел\w*|город\w*|территори\w*|населенн\w*|населённ\w*|област\w*|регион\w*)",
-    re.IGNORECASE)
-_FORCE_AFTER = re.compile(
-    r"^\s+((?:armed\s+)?forces|troops|army|military|soldiers|servicemen|border guards|drones?|warplanes|jets|"
-    r"artillery|(?:air|missile|drone)?\s?strikes?|airstrikes?|shelling|missiles?|rockets?|militias?|"
-    r"вооружен\w* сил\w*|вооружён\w* сил\w*|военн\w*|войск\w*|арми\w*)", re.IGNORECASE)
 _CAPITAL_AFTER = re.compile(r"(?:['’]s)?\s+(?:capital|столиц\w*)\b", re.IGNORECASE)
 _DEMONYM_CAPITAL = re.compile(r"\s+(?:capital|столиц\w*)\b", re.IGNORECASE)
 _CAPITAL_BEFORE = re.compile(r"\bcapital\s+of\s+(?:the\s+)?\Z|\bстолиц\w*\s+\Z", re.IGNORECASE)
@@ -76,8 +69,6 @@ _STRUCK_AFTER = re.compile(
     r"^\s+(?:(?:was|were|is|are|has been|have been|came|comes|again)\s+)?(?:hit|struck|shelled|attacked|bombed|"
     r"targeted|pounded|rocked|under\s+(?:fire|attack|shelling)|обстрелян\w*|атакован\w*|подверг\w*)", re.IGNORECASE)
 # Words before a demonym that make it the target: "positions of the ВСУ", "позиции ВСУ".
-_TARGET_BEFORE = re.compile(r"(?:positions of (?:the )?|позици\w*|по позициям|(?:attack(?:ed|s)?|ambush(?:ed)?|"
-                            r"shell(?:ed|s)?|target(?:ed|s)?|hit)\s+)$", re.IGNORECASE)
 _WINDOW = 40
 _MIN_PRIOR = 4.5  # ~30,000 people: a name this well known is taken without its country being named
 _WORLD_CITY = 6.0  # ~1,000,000 people: taken even when the text names other countries
@@ -208,7 +199,8 @@ def _take(text: str, words: list[tuple[int, int, str]], i: int, length: int, key
                 _capital_phrase(text, start, end, cc, gazetteer, out)
             return True
     if len(first) > 1 and first.isupper() and not lower_text:
-        return False  # datelines ("BEIRUT/GENEVA") and acronyms ("LNA") are not incident places
+        # Datelines ("BEIRUT/GENEVA") and acronyms ("LNA") are not incident places, unless curated ("АТО").
+        keys = tuple(k for k in keys if k in gazetteer.curated)
     if not capital:  # lower-case words name places only in curated phrases ("southern Lebanon")
         keys = tuple(k for k in keys if length > 1 and k in gazetteer.curated)
     for key in keys:
@@ -262,17 +254,15 @@ def _score_country(text: str, start: int, end: int, cc: str, scores: dict[str, f
 
 
 def _score_demonym(text: str, start: int, end: int, cc: str, scores: dict[str, float]) -> str | None:
-    """Weigh a demonym; return an actor name when it names armed forces ("Azerbaijani forces")."""
-    after = text[end:end + _WINDOW]
-    if _TARGET_AFTER.match(after) or _TARGET_BEFORE.search(text[max(0, start - 25):start]):
+    """Weigh a demonym by its role (monitor.actors); return the actor it names, if any."""
+    role, actor = demonym_role(text, start, end)
+    if role == "target":
         scores[cc] = scores.get(cc, 0.0) + 2.0
-        return None
-    force = _FORCE_AFTER.match(after)
-    if force:
+    elif role == "actor":
         scores.setdefault(cc, 0.0)
-        return f"{text[start:end]} {force.group(1)}"
-    scores[cc] = scores.get(cc, 0.0) + 0.3
-    return None
+    else:
+        scores[cc] = scores.get(cc, 0.0) + 0.3
+    return actor
 
 
 def _resolve(text: str, start: int, end: int, candidates: tuple[Entry, ...],

@@ -65,8 +65,8 @@ CUE_KEYS: tuple[str, ...] = (
 # end of a match, with a few words allowed in between ("shelling was not recorded").
 _WORDS_BEFORE = 3
 _CUE_FRAME = {
-    "negation": "(?:{})" + rf"(?:[^\w\n]+[\w'-]+){{{{0,{_WORDS_BEFORE}}}}}[^\w\n]*\Z",
-    "hypothetical": "(?:{})" + rf"(?:[^\w\n]+[\w'-]+){{{{0,{_WORDS_BEFORE}}}}}[^\w\n]*\Z",
+    "negation": "(?:{})" + rf"(?:[^\w\n:;]+[\w'-]+){{{{0,{_WORDS_BEFORE}}}}}[^\w\n:;]*\Z",
+    "hypothetical": "(?:{})" + rf"(?:[^\w\n:;]+[\w'-]+){{{{0,{_WORDS_BEFORE}}}}}[^\w\n:;]*\Z",
     "negation_after": r"[^\w\n]*(?:[\w'-]+[^\w\n]+){{0,2}}?(?:{})",
 }
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")

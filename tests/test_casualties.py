@@ -18,7 +18,7 @@ from monitor.models import Casualties
         ("49 Armenian soldiers were killed. Azerbaijan said 50 of its servicemen died.", 99, None),
         ("Five people were killed, including two children", 5, None),
         ("Shelling kills 5\nThree civilians and two soldiers were killed on Monday", 5, None),
-        ("23 Palestinians, 3 Israelis die in Gaza fighting", 26, None),
+        ("14 Sudanese, 2 Chadians die in border fighting", 16, None),
         ("The war has killed 6,500 people since 2020. Two soldiers were killed on Tuesday.", 2, None),
         ("No casualties were reported.", 0, 0),
         ("Neither fatalities nor injuries were reported.", 0, 0),
@@ -69,13 +69,30 @@ def test_no_figure_is_none() -> None:
     ("text", "killed", "injured"),
     [
         ("Neither injuries nor fatalities were reported.", 0, 0),
-        ("Two mortars landed in open areas without injuries", 0, 0),
-        ("Clashes resulted in the killing of 1 member of the police and the injuring of 3 others.", 1, 3),
-        ("Militants stormed the town, killing at least 50 people, including civilians", 50, None),
-        ("Army hits back after 8 killed in cross-border firing", 8, None),
-        ("A strike killed 14 people. Three days earlier, strikes on the city centre killed 19 people.", 14, None),
+        ("A rocket fell in a field without injuries", 0, 0),
+        ("The raid resulted in the killing of 2 guards and the injuring of 5 others.", 2, 5),
+        ("Gunmen overran the post, killing at least 7 people, including two officers", 7, None),
+        ("Troops retaliate after 6 killed in mortar attack", 6, None),
+        ("Shelling killed 4 people on Sunday. Two days earlier, rockets on the market killed 11 people.", 4, None),
     ],
 )
 def test_zero_phrases_nominal_forms_and_other_events(text: str, killed: int | None, injured: int | None) -> None:
+    k, i = extract_casualties(text, "en")
+    assert (k.count, i.count) == (killed, injured)
+
+
+@pytest.mark.parametrize(
+    ("text", "killed", "injured"),
+    [
+        ("killing one guard and wounding another", 1, 1),
+        ("a policeman was killed while another officer and two farmers were left injured", 1, 3),
+        ("five were killed; 21 others, eight of them children, were wounded", 5, 21),
+        ("При обстреле погибли трое бойцов и четверо ранены", 3, 4),
+        ("ранены двое жителей, пенсионер и подросток", None, 2),
+        ("7 dead and 30 people in hospital", 7, 30),
+        ("the strike killed another 5 people", 5, None),
+    ],
+)
+def test_lists_appositions_and_another(text: str, killed: int | None, injured: int | None) -> None:
     k, i = extract_casualties(text, "en")
     assert (k.count, i.count) == (killed, injured)
