@@ -29,7 +29,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from monitor.classify import Classifier
 from monitor.models import FeedItem
@@ -37,7 +37,9 @@ from monitor.parse import parse_feed
 from monitor.pipeline import Deps, process_items
 from monitor.settings import AlertSettings, DatabaseSettings, Settings, TargetSettings
 from monitor.store import Store
+from monitor.store.merging import SUPERSEDED
 from monitor.store.schema import articles, outbox
+from monitor.store.schema import incidents as incident_rows
 
 DEFAULT_EVAL = Path(__file__).resolve().parents[2] / "shared" / "eval"
 ALERTS = AlertSettings(targets=(TargetSettings(name="desk", url="json://127.0.0.1:9/desk"),))
@@ -154,7 +156,10 @@ def replay(root: Path, outlets: Sequence[dict[str, Any]], classifier: Classifier
             process_items(items, deps)
         with store.read() as conn:
             rows = conn.execute(select(articles.c.id, articles.c.external_id, articles.c.incident_id)).all()
-            alerts = conn.execute(select(outbox.c.kind, outbox.c.incident_id)).all()
+            alerts = conn.execute(select(outbox.c.kind, outbox.c.incident_id).where(
+                outbox.c.status != SUPERSEDED)).all()  # queued alerts a merge made moot are never sent
+            merged = conn.execute(select(func.count()).select_from(incident_rows).where(
+                incident_rows.c.merged_into.is_not(None))).scalar_one()
         store.close()
     clusters_to_incidents: dict[str, set[int]] = defaultdict(set)
     for r in rows:
@@ -166,7 +171,7 @@ def replay(root: Path, outlets: Sequence[dict[str, Any]], classifier: Classifier
     return {
         "items": len(stored_ids), "articles": len(rows),
         "duplicate_articles": sum(len(v) - 1 for v in stored_ids.values()),
-        "incidents": len(incidents),
+        "incidents": len(incidents), "merged": merged,
         "split_clusters": sum(1 for v in clusters_to_incidents.values() if len(v) > 1),
         "alerts_incident": sum(1 for a in alerts if a.kind == "incident"),
         "alerts_update": sum(1 for a in alerts if a.kind == "update"),
@@ -191,7 +196,7 @@ def report_snapshots(root: Path, dev: Path, classifier: Classifier) -> None:
     for name, outlets in runs:
         r = replay(root, outlets, classifier, gold)
         print(f"  {name:32s} items={r['items']:3d} articles={r['articles']:3d} "
-              f"duplicate_articles={r['duplicate_articles']} incidents={r['incidents']:3d} "
+              f"duplicate_articles={r['duplicate_articles']} incidents={r['incidents']:3d} merged={r['merged']} "
               f"split_gold_clusters={r['split_clusters']} alerts: incident={r['alerts_incident']} "
               f"update={r['alerts_update']} incidents_alerted_twice={r['incidents_alerted_twice']}")
 

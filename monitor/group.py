@@ -29,7 +29,7 @@ from datetime import date, datetime
 from functools import cached_property
 
 from monitor.models import Classification, FeedItem, Place
-from monitor.similarity import Idf, add_counts, cosine, near_duplicate, simhash, term_counts
+from monitor.similarity import Idf, add_counts, any_near_duplicate, cosine, near_duplicate, simhash, term_counts
 
 JOIN_KM = 30.0  # two place-level reports closer than this are the same area; farther, different places
 REGION_KM = 150.0  # a place this close to a region-level incident's centre can be in that region
@@ -107,6 +107,11 @@ class IncidentState:
     signature: Mapping[str, int] = field(default_factory=dict)  # centroid term bag of the members
     copies: tuple[tuple[str, int], ...] = ()  # (outlet, simhash) of members: copies of their texts join
     id: int | None = None  # database id; None for an incident not stored yet
+    last_date: date | None = None  # the latest member event date (None: event_date, the earliest)
+
+    @property
+    def last(self) -> date:
+        return max(self.last_date or self.event_date, self.event_date)
 
     @property
     def source_count(self) -> int:
@@ -133,33 +138,57 @@ def primary_place(c: Classification) -> Place | None:
     return c.place
 
 
-def area_kind(draft: ArticleDraft, inc: IncidentState) -> str | None:
-    """How precisely the article and the incident share an area: "same", "region", "country",
-    "unknown" (same country, neither placed), or None when the areas differ."""
-    place = primary_place(draft.classification)
-    country = draft.country
-    if country != inc.country:
-        # Border incidents: the article may name the incident's country second.
-        return "country" if inc.country and inc.country in draft.countries else None
-    precise_a = place is not None and place.precision == "place" and place.lat is not None
-    precise_b = inc.geo_precision == "place" and inc.lat is not None
+@dataclass(frozen=True)
+class Area:
+    """Where one side of a comparison says the event was: its countries (primary first) and best place."""
+
+    country: str | None
+    countries: tuple[str, ...]
+    precision: str | None
+    admin1: str | None
+    lat: float | None
+    lon: float | None
+    geonameid: int | None
+
+    @classmethod
+    def of_draft(cls, draft: ArticleDraft) -> Area:
+        p = primary_place(draft.classification)
+        return cls(draft.country, draft.countries, p.precision if p else None, p.admin1 if p else None,
+                   p.lat if p else None, p.lon if p else None, p.geonameid if p else None)
+
+    @classmethod
+    def of_incident(cls, inc: IncidentState) -> Area:
+        return cls(inc.country, (inc.country,) if inc.country else (), inc.geo_precision, inc.admin1, inc.lat,
+                   inc.lon, inc.geonameid)
+
+
+def area_between(a: Area, b: Area) -> str | None:
+    """How precisely two sides share an area: "same", "region", "country", "unknown" (same country,
+    neither placed), or None when the areas differ. Symmetric."""
+    if a.country != b.country:
+        # Border incidents: one side may name the other's country second.
+        shared = (b.country and b.country in a.countries) or (a.country and a.country in b.countries)
+        return "country" if shared else None
+    precise_a = a.precision == "place" and a.lat is not None and a.lon is not None
+    precise_b = b.precision == "place" and b.lat is not None and b.lon is not None
     if precise_a and precise_b:
-        assert place is not None and place.lat is not None and place.lon is not None
-        assert inc.lat is not None and inc.lon is not None
-        if place.geonameid is not None and place.geonameid == inc.geonameid:
+        assert a.lat is not None and a.lon is not None and b.lat is not None and b.lon is not None
+        if a.geonameid is not None and a.geonameid == b.geonameid:
             return "same"
-        return "same" if distance_km(place.lat, place.lon, inc.lat, inc.lon) <= JOIN_KM else None
-    region_a = place.admin1 if place else None
-    if region_a and inc.admin1:
-        return "region" if region_a.casefold() == inc.admin1.casefold() else None
-    prec_a, prec_b = (place.precision if place else None), inc.geo_precision
-    if prec_a in (None, "country") or prec_b in (None, "country"):
-        return "unknown" if prec_a is None and prec_b is None else "country"
+        return "same" if distance_km(a.lat, a.lon, b.lat, b.lon) <= JOIN_KM else None
+    if a.admin1 and b.admin1:
+        return "region" if a.admin1.casefold() == b.admin1.casefold() else None
+    if a.precision in (None, "country") or b.precision in (None, "country"):
+        return "unknown" if a.precision is None and b.precision is None else "country"
     # A region-level side without an admin1 name: compare centres.
-    assert place is not None
-    if place.lat is not None and place.lon is not None and inc.lat is not None and inc.lon is not None:
-        return "region" if distance_km(place.lat, place.lon, inc.lat, inc.lon) <= REGION_KM else None
+    if a.lat is not None and a.lon is not None and b.lat is not None and b.lon is not None:
+        return "region" if distance_km(a.lat, a.lon, b.lat, b.lon) <= REGION_KM else None
     return "country"
+
+
+def area_kind(draft: ArticleDraft, inc: IncidentState) -> str | None:
+    """How precisely an article and an incident share an area (see `area_between`)."""
+    return area_between(Area.of_draft(draft), Area.of_incident(inc))
 
 
 def labels_compatible(a: Iterable[str], b: Iterable[str]) -> bool:
@@ -169,23 +198,62 @@ def labels_compatible(a: Iterable[str], b: Iterable[str]) -> bool:
     return bool(sa <= _FIRE and sb <= _FIRE)
 
 
-def match_score(draft: ArticleDraft, inc: IncidentState, idf: Idf) -> tuple[float, float] | None:
-    """(score, similarity) when the article belongs to the incident, else None. Higher scores win."""
-    if abs((inc.event_date - draft.event_date).days) > DAY_WINDOW:
-        return None
-    sim = cosine(draft.terms, inc.signature, idf)
-    kind = area_kind(draft, inc)
-    copy = any(near_duplicate(draft.simhash, h) for _, h in inc.copies)
-    if copy and (kind is not None or draft.country != inc.country):
+def _score(kind: str | None, copy: bool, cross_country: bool, labels_ok: bool, sim: float
+           ) -> tuple[float, float] | None:
+    """The joining rule shared by article→incident and incident↔incident matches (see the module doc)."""
+    if copy and (kind is not None or cross_country):
         return 3.0 + sim, max(sim, 0.9)
     if kind is None:
         return None
     needed = MIN_SIMILARITY[kind]
-    if not labels_compatible(draft.classification.label_names, inc.labels):
+    if not labels_ok:
         needed = max(needed, INCOMPATIBLE_LABELS_MIN)
     if sim < needed:
         return None
     return _AREA_WEIGHT[kind] + sim, sim
+
+
+def match_score(draft: ArticleDraft, inc: IncidentState, idf: Idf) -> tuple[float, float] | None:
+    """(score, similarity) when the article belongs to the incident, else None. Higher scores win."""
+    if abs((inc.event_date - draft.event_date).days) > DAY_WINDOW:
+        return None
+    copy = any(near_duplicate(draft.simhash, h) for _, h in inc.copies)
+    return _score(area_kind(draft, inc), copy, draft.country != inc.country,
+                  labels_compatible(draft.classification.label_names, inc.labels),
+                  cosine(draft.terms, inc.signature, idf))
+
+
+def incident_match(a: IncidentState, b: IncidentState, idf: Idf) -> tuple[float, float] | None:
+    """(score, similarity) when two incidents are one event by the rules an article joins an incident by,
+    applied to both sides' places, labels, centroids and member copies; else None. Symmetric.
+
+    Dates: all members of both must lie within `DAY_WINDOW` of each other. (A join compares the article
+    with the incident's earliest date; applied to incidents, that would chain day after day of reports
+    from one place into one incident.)"""
+    if (max(a.last, b.last) - min(a.event_date, b.event_date)).days > DAY_WINDOW:
+        return None  # every member within a day of every other: no chain of days becomes one incident
+    kind = area_between(Area.of_incident(a), Area.of_incident(b))
+    if kind is None and a.country == b.country:
+        return None  # not even a copy joins two distinct places
+    copy = any_near_duplicate((h for _, h in a.copies), (h for _, h in b.copies))
+    return _score(kind, copy, a.country != b.country, labels_compatible(a.labels, b.labels),
+                  cosine(a.signature, b.signature, idf))
+
+
+def best_incident_match(inc: IncidentState, others: Iterable[IncidentState],
+                        idf: Idf | None = None) -> IncidentState | None:
+    """The other incident `inc` now matches best (ties to the lower id), or None. `inc` itself and
+    incidents without an id are skipped."""
+    idf = idf or Idf.uniform()
+    best: IncidentState | None = None
+    best_key: tuple[float, float] | None = None
+    for other in others:
+        if other.id is None or other.id == inc.id:
+            continue
+        scored = incident_match(inc, other, idf)
+        if scored is not None and (best_key is None or (scored[0], -other.id) > best_key):
+            best, best_key = other, (scored[0], -other.id)
+    return best
 
 
 def best_match(draft: ArticleDraft, candidates: Iterable[IncidentState],
@@ -233,6 +301,7 @@ def new_incident(draft: ArticleDraft, ceasefire: str | None) -> IncidentState:
         evidence=tuple(dict.fromkeys(e for hit in c.labels for e in hit.evidence))[:10],
         signature=add_counts({}, draft.terms, SIGNATURE_CAP),
         copies=((draft.item.source, draft.simhash),),
+        last_date=draft.event_date,
     )
 
 
@@ -255,7 +324,18 @@ def merge(inc: IncidentState, draft: ArticleDraft, ceasefire: str | None) -> tup
     A figure repeated by several sources counts once; a higher figure supersedes a lower one. Another item
     of an outlet already counted (an update, a re-titled re-publication) adds no source.
     """
-    add = new_incident(draft, ceasefire)
+    return _fold(inc, new_incident(draft, ceasefire))
+
+
+def merge_incidents(survivor: IncidentState, absorbed: IncidentState) -> tuple[IncidentState, list[str]]:
+    """Fold a whole incident into another that turned out to be the same event: the survivor keeps its id
+    and title, takes the more precise place, the union of labels, sources and members, the higher figures
+    and the earlier date. Reasons are the survivor's (as `merge`) with "merged" first."""
+    state, reasons = _fold(survivor, absorbed)
+    return state, ["merged", *reasons]
+
+
+def _fold(inc: IncidentState, add: IncidentState) -> tuple[IncidentState, list[str]]:
     reasons: list[str] = []
     merged = replace(
         inc,
@@ -271,6 +351,7 @@ def merge(inc: IncidentState, draft: ArticleDraft, ceasefire: str | None) -> tup
         signature=add_counts(inc.signature, add.signature, SIGNATURE_CAP),
         copies=(inc.copies + add.copies)[:COPIES_CAP],
         event_date=min(inc.event_date, add.event_date),
+        last_date=max(inc.last, add.last),
     )
     if merged.source_count > inc.source_count:
         reasons.append("new source")
@@ -283,10 +364,64 @@ def merge(inc: IncidentState, draft: ArticleDraft, ceasefire: str | None) -> tup
                          lat=add.lat, lon=add.lon, geo_precision=add.geo_precision,
                          country=add.country or inc.country)
         reasons.append("place")
-    if ceasefire and not inc.ceasefire:
-        merged = replace(merged, ceasefire=ceasefire)
+    if add.ceasefire and not inc.ceasefire:
+        merged = replace(merged, ceasefire=add.ceasefire)
         reasons.append("ceasefire")
     return merged, reasons
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What an alert told a reader about an incident: the fields whose change makes a revision material."""
+
+    labels: frozenset[str]
+    killed: int | None
+    injured: int | None
+    precision: str | None
+    ceasefire: str | None
+    sources: int
+
+    @classmethod
+    def of(cls, inc: IncidentState) -> Facts:
+        return cls(frozenset(inc.labels), inc.killed, inc.injured, inc.geo_precision, inc.ceasefire,
+                   inc.source_count)
+
+    @classmethod
+    def of_snapshot(cls, snap: Mapping[str, object]) -> Facts:
+        """From a revision snapshot (`IncidentView.to_json()`)."""
+        def num(key: str) -> int | None:
+            value = snap.get(key)
+            return value if isinstance(value, int) else None
+        labels = snap.get("labels")
+        precision = snap.get("geo_precision")
+        ceasefire = snap.get("ceasefire")
+        return cls(frozenset(str(x) for x in labels) if isinstance(labels, list) else frozenset(),
+                   num("killed"), num("injured"), precision if isinstance(precision, str) else None,
+                   ceasefire if isinstance(ceasefire, str) else None, num("source_count") or 1)
+
+
+def news_since(known: Sequence[Facts], now: IncidentState) -> list[str]:
+    """The revision reasons (as `merge` names them) of `now` for a reader who was told all of `known`
+    (several incidents that were merged: what they said together)."""
+    if not known:
+        return []
+    told = Facts(frozenset().union(*(k.labels for k in known)),
+                 max((k.killed for k in known if k.killed is not None), default=None),
+                 max((k.injured for k in known if k.injured is not None), default=None),
+                 max((k.precision for k in known), key=lambda p: _PRECISION_RANK.get(p, 0)),
+                 next((k.ceasefire for k in known if k.ceasefire), None), max(k.sources for k in known))
+    reasons: list[str] = []
+    if now.source_count > told.sources:
+        reasons.append("new source")
+    if not set(now.labels) <= told.labels:
+        reasons.append("label")
+    if (now.killed or 0) > (told.killed or 0) or (now.injured or 0) > (told.injured or 0):
+        reasons.append("casualties")
+    if _PRECISION_RANK.get(now.geo_precision, 0) > _PRECISION_RANK.get(told.precision, 0):
+        reasons.append("place")
+    if now.ceasefire and not told.ceasefire:
+        reasons.append("ceasefire")
+    return reasons
 
 
 _LABEL_WEIGHT = {"air_strike": 2.0, "shelling": 2.0, "armed_clash": 1.5, "ceasefire_violation": 1.5}
@@ -317,17 +452,28 @@ def canonical_order(drafts: Iterable[ArticleDraft]) -> list[ArticleDraft]:
 
 
 def group_batch(drafts: Sequence[ArticleDraft], idf: Idf | None = None) -> list[list[ArticleDraft]]:
-    """Split a batch into clusters that would join each other (for tests and dry runs). The result does
-    not depend on the order of `drafts` (see `canonical_order`)."""
-    clusters: list[tuple[IncidentState, list[ArticleDraft]]] = []
-    for draft in canonical_order(drafts):
-        states = [replace(state, id=i) for i, (state, _) in enumerate(clusters)]
-        match = best_match(draft, states, idf)
+    """Split a batch into clusters that would join each other (for tests and dry runs), merging two
+    clusters when a join makes them match (as the store does). The result does not depend on the order
+    of `drafts` (see `canonical_order`)."""
+    clusters: dict[int, tuple[IncidentState, list[ArticleDraft]]] = {}
+    for n, draft in enumerate(canonical_order(drafts)):
+        match = best_match(draft, (s for s, _ in clusters.values()), idf)
         if match is None:
-            clusters.append((new_incident(draft, None), [draft]))
+            clusters[n] = (replace(new_incident(draft, None), id=n), [draft])
             continue
         index = match[0].id
         assert index is not None
         state, members = clusters[index]
-        clusters[index] = (merge(state, draft, None)[0], [*members, draft])
-    return [members for _, members in clusters]
+        state = merge(state, draft, None)[0]
+        members = [*members, draft]
+        while (other := best_incident_match(state, (s for s, _ in clusters.values()), idf)) is not None:
+            assert other.id is not None and state.id is not None
+            keep, gone = (state, other) if state.id < other.id else (other, state)
+            assert keep.id is not None and gone.id is not None
+            gone_members = members if gone is state else clusters[gone.id][1]
+            keep_members = clusters[keep.id][1] if gone is state else members
+            del clusters[gone.id]
+            state, members = merge_incidents(keep, gone)[0], [*keep_members, *gone_members]
+            index = keep.id
+        clusters[index] = (state, members)
+    return [members for _, members in clusters.values()]

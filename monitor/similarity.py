@@ -140,6 +140,34 @@ def near_duplicate(a: int, b: int) -> bool:
     return a != 0 and b != 0 and hamming(a, b) <= NEAR_DUPLICATE_BITS
 
 
+# Pigeonhole: two 64-bit hashes within NEAR_DUPLICATE_BITS bits agree exactly on at least one of
+# NEAR_DUPLICATE_BITS + 1 disjoint blocks, so candidate pairs come from a dictionary, not a cross product.
+_BLOCKS = tuple((lo, hi) for lo, hi in zip(
+    [round(64 * i / (NEAR_DUPLICATE_BITS + 1)) for i in range(NEAR_DUPLICATE_BITS + 1)],
+    [round(64 * i / (NEAR_DUPLICATE_BITS + 1)) for i in range(1, NEAR_DUPLICATE_BITS + 2)], strict=True))
+
+
+def _block_keys(h: int) -> list[tuple[int, int]]:
+    u = h & ((1 << 64) - 1)
+    return [(i, (u >> lo) & ((1 << (hi - lo)) - 1)) for i, (lo, hi) in enumerate(_BLOCKS)]
+
+
+def any_near_duplicate(a: Iterable[int], b: Iterable[int]) -> bool:
+    """Whether some hash of `a` and some hash of `b` are copies (`near_duplicate`), in time linear in their
+    sizes."""
+    index: dict[tuple[int, int], list[int]] = {}
+    for h in set(b):
+        if h != 0:
+            for key in _block_keys(h):
+                index.setdefault(key, []).append(h)
+    if not index:
+        return False
+    for h in set(a):
+        if h != 0 and any(near_duplicate(h, other) for key in _block_keys(h) for other in index.get(key, ())):
+            return True
+    return False
+
+
 def encode_counts(counts: Mapping[str, int]) -> str:
     """Serialise a bag for the incidents.signature column: "term:n term:n …", sorted."""
     return " ".join(f"{t}:{n}" for t, n in sorted(counts.items()))

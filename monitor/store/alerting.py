@@ -78,6 +78,19 @@ def unsent_first_alerts(conn: Connection, incident_id: int, now: datetime) -> di
     return {r.target: r.id for r in conn.execute(q)}
 
 
+def alert_state(conn: Connection, incident_id: int, now: datetime) -> tuple[frozenset[str], dict[str, int]]:
+    """`alerted_targets` and `unsent_first_alerts` of one incident (one indexed query on SQLite, whose
+    write lock already keeps other writers out)."""
+    if conn.dialect.name == "postgresql":  # the unsent rows are taken FOR UPDATE SKIP LOCKED: two queries
+        return alerted_targets(conn, incident_id), unsent_first_alerts(conn, incident_id, now)
+    rows = conn.execute(select(outbox.c.id, outbox.c.target, outbox.c.kind, outbox.c.status, outbox.c.lease_until)
+                        .where(outbox.c.incident_id == incident_id, outbox.c.kind.in_(ALERT_KINDS))
+                        .order_by(outbox.c.id)).all()
+    unsent = {r.target: r.id for r in rows if r.kind == "incident" and r.status == "pending"
+              and (r.lease_until is None or r.lease_until < now)}
+    return frozenset(r.target for r in rows), unsent
+
+
 def refresh(conn: Connection, row_id: int, message: Message, revision: int) -> None:
     """Re-render an unsent first alert with a newer revision's content. Its key stays (it is still the
     first alert); `detail.content_revision` lets delivery skip the updates it already covers."""
@@ -133,7 +146,8 @@ def digest_exists(conn: Connection, key: str) -> bool:
 def incidents_updated(conn: Connection, start: datetime, end: datetime, limit: int = 5000) -> list[IncidentView]:
     """Incidents created or revised in [start, end), by the indexed updated_at."""
     ids = [r.id for r in conn.execute(select(incidents.c.id).where(
-        incidents.c.updated_at >= start, incidents.c.updated_at < end).order_by(incidents.c.id).limit(limit))]
+        incidents.c.updated_at >= start, incidents.c.updated_at < end, incidents.c.merged_into.is_(None))
+        .order_by(incidents.c.id).limit(limit))]
     return [incident_view(conn, i) for i in ids]
 
 
@@ -181,7 +195,7 @@ def bump_df(conn: Connection, bags: Sequence[Iterable[str]]) -> None:
 
 def violation_counts(conn: Connection, since: Any, until: Any = None) -> dict[str, int]:
     """Incidents per ceasefire with event_date in [since, until] (dates), by the event_date index."""
-    cond = [incidents.c.ceasefire.is_not(None), incidents.c.event_date >= since]
+    cond = [incidents.c.ceasefire.is_not(None), incidents.c.event_date >= since, incidents.c.merged_into.is_(None)]
     if until is not None:
         cond.append(incidents.c.event_date <= until)
     return {r.ceasefire: int(r.n) for r in conn.execute(

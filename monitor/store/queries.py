@@ -186,7 +186,7 @@ def _conditions(conn: Connection, f: IncidentFilter) -> list[ColumnElement[bool]
 
 
 def _filtered(conn: Connection, f: IncidentFilter) -> Select[Any]:
-    q = select(incidents).where(*_conditions(conn, f))
+    q = select(incidents).where(*_conditions(conn, f), incidents.c.merged_into.is_(None))  # aliases hidden
     q = q.order_by(incidents.c.updated_at.desc(), incidents.c.id.desc())
     if f.limit is not None and f.near is None:  # with `near`, rows outside the circle are dropped later
         q = q.limit(f.limit)
@@ -338,8 +338,11 @@ def ping(conn: Connection) -> None:
 
 def find_incident(conn: Connection, public_id: str) -> tuple[IncidentView, list[dict[str, Any]],
                                                              list[dict[str, Any]]] | None:
-    """(view, revisions, alerts) of one incident by public id (case-insensitive), or None."""
+    """(view, revisions, alerts) of one incident by public id (case-insensitive), or None. The id of an
+    incident merged into another resolves to that survivor."""
     row = conn.execute(select(incidents).where(incidents.c.public_id == public_id.strip().upper())).first()
+    if row is not None and row.merged_into is not None:
+        row = conn.execute(select(incidents).where(incidents.c.id == row.merged_into)).first()
     if row is None:
         return None
     view = _view(row._mapping, _refs(conn, [row.id])[0][row.id])

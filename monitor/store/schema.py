@@ -97,6 +97,7 @@ incidents = Table(
     Column("public_id", String(16), nullable=False, unique=True),
     Column("revision", Integer, nullable=False),
     Column("event_date", Date),
+    Column("last_event_date", Date),  # the latest member's event date (NULL: rows before migration 0003)
     Column("first_seen_at", UTCDateTime(), nullable=False),
     Column("updated_at", UTCDateTime(), nullable=False),
     Column("country", String(2)),
@@ -120,10 +121,19 @@ incidents = Table(
     Column("title", Text, nullable=False),
     Column("evidence", JSON, nullable=False),
     Column("signature", Text, nullable=False, default=""),  # centroid term bag "term:n …" (similarity.py)
+    # Member outlets and (outlet, simhash) copies, JSON, so grouping reads no member rows (NULL: rows
+    # written before migration 0003, read from the members once).
+    Column("sources", JSON),
+    Column("copies", JSON),
+    # Set when this incident was merged into another (the survivor, never itself merged): its public id
+    # stays an alias of the survivor's; it is left out of candidates and lists. No FK: SQLite would have
+    # to rebuild the table to add one; the store keeps it pointing at a live incident.
+    Column("merged_into", Id),
     Index("ix_incidents_country_event_date", "country", "event_date"),
     Index("ix_incidents_event_date", "event_date"),
     Index("ix_incidents_updated_at", "updated_at"),
     Index("ix_incidents_geo_bucket", "geo_bucket"),
+    Index("ix_incidents_merged_into", "merged_into"),  # re-pointing aliases when a survivor is merged on
 )
 
 articles = Table(
