@@ -23,7 +23,7 @@ from monitor.models import IncidentView
 from monitor.render import Message, body_format_for
 from monitor.settings import AlertSettings, TargetSettings
 from monitor.similarity import Idf
-from monitor.store.queries import incident_view
+from monitor.store.queries import LIVE, incident_view
 from monitor.store.schema import incidents, locks, outbox, term_df
 
 ALERT_KINDS = ("incident", "update")
@@ -146,7 +146,7 @@ def digest_exists(conn: Connection, key: str) -> bool:
 def incidents_updated(conn: Connection, start: datetime, end: datetime, limit: int = 5000) -> list[IncidentView]:
     """Incidents created or revised in [start, end), by the indexed updated_at."""
     ids = [r.id for r in conn.execute(select(incidents.c.id).where(
-        incidents.c.updated_at >= start, incidents.c.updated_at < end, incidents.c.merged_into.is_(None))
+        incidents.c.updated_at >= start, incidents.c.updated_at < end, LIVE)
         .order_by(incidents.c.id).limit(limit))]
     return [incident_view(conn, i) for i in ids]
 
@@ -195,7 +195,7 @@ def bump_df(conn: Connection, bags: Sequence[Iterable[str]]) -> None:
 
 def violation_counts(conn: Connection, since: Any, until: Any = None) -> dict[str, int]:
     """Incidents per ceasefire with event_date in [since, until] (dates), by the event_date index."""
-    cond = [incidents.c.ceasefire.is_not(None), incidents.c.event_date >= since, incidents.c.merged_into.is_(None)]
+    cond = [incidents.c.ceasefire.is_not(None), incidents.c.event_date >= since, LIVE]
     if until is not None:
         cond.append(incidents.c.event_date <= until)
     return {r.ceasefire: int(r.n) for r in conn.execute(
