@@ -137,3 +137,33 @@ def test_ingest_dry_run_stores_nothing(env: dict[str, str]) -> None:
 def test_notify_test_without_targets_says_alerts_go_to_the_log(env: dict[str, str]) -> None:
     result = invoke(["notify", "test"], env)
     assert result.exit_code == 0 and "log" in result.output
+
+
+def test_notify_test_reports_each_target_and_fails_if_one_did(tmp_path: Path) -> None:
+    from sink_server import SinkServer
+
+    with SinkServer() as sink:
+        config = tmp_path / "config.toml"
+        config.write_text(f"""
+[database]
+url = "sqlite:///{tmp_path / 'm.db'}"
+
+[[alerts.targets]]
+name = "desk"
+url = "{sink.url('/desk')}"
+
+[[alerts.targets]]
+name = "dead"
+url = "json://127.0.0.1:9/hook"
+
+[alerts]
+send_timeout = "3s"
+""")
+        result = invoke(["notify", "test"], {"CEASEFIRE_MONITOR_CONFIG": str(config)})
+        delivered = [r.path for r in sink.delivered]
+    assert result.exit_code == 1
+    lines = result.output.splitlines()
+    assert any(line.startswith("ok") and "desk" in line for line in lines)
+    assert any(line.startswith("FAILED") and "dead" in line for line in lines)
+    assert "1 of 2 targets failed" in result.output
+    assert delivered == ["/desk"]
