@@ -21,6 +21,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from monitor import __version__, metrics
 from monitor.alerts import digest_targets
 from monitor.digest import trigger
+from monitor.errors import DatabaseError
 from monitor.fetch import Fetcher
 from monitor.logs import event
 from monitor.pipeline import CycleReport, Deps, deliver_due, poll_feed, queue_digests
@@ -83,8 +84,14 @@ class Daemon:
         if free <= 0:
             return
         f = self.deps.settings.fetch
-        feeds = await asyncio.to_thread(self.deps.store.claim_due_feeds, self.deps.owner, self.deps.clock(),
-                                        f.lease_s, free)
+        try:
+            feeds = await asyncio.to_thread(self.deps.store.claim_due_feeds, self.deps.owner, self.deps.clock(),
+                                            f.lease_s, free)
+        except DatabaseError as exc:
+            # The database is down or restarting: nothing was claimed; the next tick tries again (the engine
+            # reconnects by itself). One line, no traceback: this is an outage, not a bug.
+            event(log, "tick_failed", logging.ERROR, error=exc.message)
+            return
         for feed in feeds:
             self._inflight[feed.id] = asyncio.create_task(self._poll(feed))
         self.health.inflight_feeds = len(self._inflight)
@@ -92,7 +99,11 @@ class Daemon:
     async def _poll(self, feed: FeedRow) -> None:
         try:
             await poll_feed(feed, self.fetcher, self.deps, CycleReport())
-        except Exception:  # a bug or a database outage: logged; the lease expires and the feed is retried
+        except DatabaseError as exc:
+            # Even the failure could not be recorded: the database is unreachable. Nothing of this poll was
+            # stored, so nothing is lost; the lease expires and the feed is polled again.
+            event(log, "feed_store_failed", logging.ERROR, feed=feed.id, error=exc.message)
+        except Exception:  # a bug: logged with its traceback; the lease expires and the feed is retried
             log.exception("feed_poll_crashed feed=%s", feed.id)
         finally:
             self._inflight.pop(feed.id, None)
@@ -108,6 +119,10 @@ class Daemon:
             report = await deliver_due(self.deps)
             if report.sent or report.failed or report.given_up:
                 event(log, "delivery_round", sent=report.sent, failed=report.failed, given_up=report.given_up)
+        except DatabaseError as exc:
+            # Claims and outcomes live in the database: with it down this round stops; leased rows are
+            # taken over when their lease ends (an alert in flight is then resent marked as a possible repeat).
+            event(log, "delivery_failed", logging.ERROR, error=exc.message)
         except Exception:
             log.exception("delivery_crashed")
 
@@ -118,6 +133,10 @@ class Daemon:
             return
         try:
             await asyncio.to_thread(queue_digests, self.deps)
+        except DatabaseError as exc:
+            # One line, no traceback. The job writes only the latest completed period, so a digest whose
+            # run fell in an outage is not written later: the log line says so.
+            event(log, "digest_failed", logging.ERROR, error=exc.message)
         except Exception:
             log.exception("digest_crashed")
 

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import logging
+import random
+import time
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 
 from monitor.errors import DatabaseError
 from monitor.group import ArticleDraft
+from monitor.logs import event
 from monitor.models import IncidentView
 from monitor.settings import (
     AlertSettings,
@@ -33,6 +37,23 @@ from monitor.store.queries import IncidentFilter, find_incident, list_incidents
 
 __all__ = ["FeedRow", "FetchOutcome", "IncidentFilter", "OutboxRow", "SaveReport", "Store"]
 
+log = logging.getLogger("monitor.store")
+T = TypeVar("T")
+DISCONNECT_RETRIES = 1
+SAVE_LOCK_KEY = 0x63666D73617665  # any constant: the PostgreSQL advisory lock serialising article saves
+DEADLOCK_RETRIES = 3
+# SQLSTATEs of a transaction PostgreSQL rolled back because of concurrent transactions, not because of it.
+_CONFLICT_STATES = {"40P01": "deadlock", "40001": "serialization"}
+
+
+def _retry_reason(cause: BaseException | None) -> str | None:
+    """Why a failed transaction may simply be run again ("disconnect", "deadlock", …), or None."""
+    if not isinstance(cause, DBAPIError):
+        return None
+    if cause.connection_invalidated:
+        return "disconnect"
+    return _CONFLICT_STATES.get(str(getattr(cause.orig, "sqlstate", "") or ""))
+
 
 class Store:
     def __init__(self, engine: Engine) -> None:
@@ -52,20 +73,62 @@ class Store:
     # -- transactions ------------------------------------------------------------------------------------
     @contextmanager
     def write(self) -> Iterator[Connection]:
-        """A write transaction (BEGIN IMMEDIATE on SQLite). Database failures become DatabaseError."""
+        """A write transaction (BEGIN IMMEDIATE on SQLite). Database failures become DatabaseError.
+
+        Not retried (the body is the caller's); the Store's own methods go through `_transact`, which is."""
         try:
             with self.engine.connect().execution_options(write=True) as conn, conn.begin():
                 yield conn
         except OperationalError as exc:
             raise DatabaseError(f"database unavailable: {describe_db_error(exc)}") from exc
+        except DBAPIError as exc:
+            if exc.connection_invalidated:
+                raise DatabaseError(f"database connection lost: {describe_db_error(exc)}") from exc
+            raise
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
+        """A read transaction. Database failures become DatabaseError."""
         try:
             with self.engine.connect() as conn, conn.begin():
                 yield conn
         except OperationalError as exc:
             raise DatabaseError(f"database unavailable: {describe_db_error(exc)}") from exc
+        except DBAPIError as exc:
+            if exc.connection_invalidated:
+                raise DatabaseError(f"database connection lost: {describe_db_error(exc)}") from exc
+            raise
+
+    def _transact(self, work: Callable[[Connection], T], *, write: bool = True) -> T:
+        """Run `work(conn)` in one transaction, again when the database rolled it back for a passing reason.
+
+        - The connection was cut (a server restart, pg_terminate_backend): pool pre-ping only vets a
+          connection at checkout, so a cut during the transaction still fails it, with the connection (and
+          the pool) invalidated. Retried once, on a fresh connection; a second failure means the server is
+          really down and is a DatabaseError.
+        - PostgreSQL chose this transaction as a deadlock victim or a serialization failure (concurrent
+          writers revising the same incidents): retried up to DEADLOCK_RETRIES times after a short random
+          pause, as PostgreSQL's documentation recommends.
+
+        Safe because nothing of a failed attempt was committed - or, when a cut hit the COMMIT itself,
+        everything was - and every `work` here may run twice: inserts are insert-if-new by key, leases and
+        outcomes are conditional updates.
+        """
+        transaction = self.write if write else self.read
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                with transaction() as conn:
+                    return work(conn)
+            except DatabaseError as exc:
+                reason = _retry_reason(exc.__cause__)
+                if reason is None or attempt > (DISCONNECT_RETRIES if reason == "disconnect" else DEADLOCK_RETRIES):
+                    raise
+                event(log, "db_retry", logging.WARNING, reason=reason, attempt=attempt,
+                      error=describe_db_error(exc.__cause__ or exc))
+                if reason != "disconnect":  # let the other transaction finish before trying again
+                    time.sleep(random.uniform(0.01, 0.05) * attempt)
 
     # -- schema ------------------------------------------------------------------------------------------
     def upgrade(self) -> tuple[str | None, str | None]:
@@ -83,18 +146,15 @@ class Store:
 
     # -- feeds -------------------------------------------------------------------------------------------
     def sync_feeds(self, configured: Sequence[FeedSettings], now: datetime) -> None:
-        with self.write() as conn:
-            feed_rows.sync_feeds(conn, configured, now)
+        self._transact(lambda conn: feed_rows.sync_feeds(conn, configured, now))
 
     def claim_due_feeds(self, owner: str, now: datetime, lease_s: float, limit: int) -> list[FeedRow]:
-        with self.write() as conn:
-            return feed_rows.claim_due(conn, owner, now, lease_s, limit)
+        return self._transact(lambda conn: feed_rows.claim_due(conn, owner, now, lease_s, limit))
 
     def record_fetch(self, feed: FeedRow, owner: str, outcome: FetchOutcome,
                      alerts: AlertSettings | None = None) -> None:
         """Record a poll's outcome; with `alerts`, queue feed down/up alerts in the same transaction."""
-        with self.write() as conn:
-            feed_rows.record_outcome(conn, feed, owner, outcome, alerts)
+        self._transact(lambda conn: feed_rows.record_outcome(conn, feed, owner, outcome, alerts))
 
     def save_feed_items(self, feed: FeedRow | None, owner: str, drafts: Sequence[ArticleDraft],
                         outcome: FetchOutcome | None, *, alerts: AlertSettings,
@@ -102,7 +162,15 @@ class Store:
                         dry_run: bool = False) -> SaveReport:
         """Articles, incidents, outbox rows and the feed's new fetch state, in one transaction: a crash
         leaves either all of them or none (the feed is then fetched again)."""
-        with self.write() as conn:
+        def work(conn: Connection) -> SaveReport:
+            if conn.dialect.name == "postgresql":
+                # One saving transaction at a time, across threads and instances (what SQLite's BEGIN
+                # IMMEDIATE gives anyway). Grouping reads candidate incidents and then revises them, and reports
+                # of one event from many feeds revise the same incidents in different orders: concurrently,
+                # that deadlocks (PostgreSQL then waits deadlock_timeout, 1 s, and kills one). Measured with
+                # bench.poll_cycle --db postgresql (1,000 feeds x 50 items, 32 in flight): 68 entries/s and 117
+                # feeds failed without this lock. Fetching, parsing and classifying stay parallel (outside).
+                conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": SAVE_LOCK_KEY})
             report = save_drafts(conn, drafts, feed_id=feed.id if feed else None, now=now, alerts=alerts,
                                  ceasefires=ceasefires, render=render)
             if feed is not None and outcome is not None:
@@ -111,50 +179,45 @@ class Store:
                 conn.rollback()
             return report
 
+        return self._transact(work)
+
     def list_feeds(self) -> list[FeedRow]:
-        with self.read() as conn:
-            return feed_rows.list_feeds(conn)
+        return self._transact(lambda conn: feed_rows.list_feeds(conn), write=False)
 
     def take_back_leases(self, owner: str, now: datetime) -> tuple[int, int]:
         """On start-up of an instance with a stable name: end the leases its previous life left behind
         (a crash), so its feeds and alerts resume at once instead of after the lease period.
         Returns (feeds, alerts) affected."""
-        with self.write() as conn:
-            return feed_rows.expire_leases_of(conn, owner), outbox_rows.expire_leases_of(conn, owner)
+        return self._transact(lambda conn: (feed_rows.expire_leases_of(conn, owner),
+                                            outbox_rows.expire_leases_of(conn, owner)))
 
     # -- outbox ------------------------------------------------------------------------------------------
     def claim_due_alerts(self, owner: str, now: datetime, lease_s: float, limit: int) -> list[OutboxRow]:
-        with self.write() as conn:
-            return outbox_rows.claim_due(conn, owner, now, lease_s, limit)
+        return self._transact(lambda conn: outbox_rows.claim_due(conn, owner, now, lease_s, limit))
 
     def mark_alert_sent(self, row_id: int, owner: str, now: datetime) -> bool:
-        with self.write() as conn:
-            return outbox_rows.mark_sent(conn, row_id, owner, now)
+        return self._transact(lambda conn: outbox_rows.mark_sent(conn, row_id, owner, now))
 
     def mark_alert_failed(self, row_id: int, owner: str, *, error: str, next_attempt_at: datetime,
                           final: bool, row: OutboxRow | None = None) -> bool:
-        with self.write() as conn:
-            return outbox_rows.mark_failed(conn, row_id, owner, error=error, next_attempt_at=next_attempt_at,
-                                           final=final, row=row)
+        return self._transact(lambda conn: outbox_rows.mark_failed(
+            conn, row_id, owner, error=error, next_attempt_at=next_attempt_at, final=final, row=row))
 
     def mark_alert_sending(self, row: OutboxRow, owner: str, now: datetime) -> bool:
-        with self.write() as conn:
-            return outbox_rows.mark_sending(conn, row, owner, now)
+        return self._transact(lambda conn: outbox_rows.mark_sending(conn, row, owner, now))
 
     def release_alerts(self, row_ids: list[int], owner: str) -> None:
-        with self.write() as conn:
-            outbox_rows.release(conn, row_ids, owner)
+        self._transact(lambda conn: outbox_rows.release(conn, row_ids, owner))
 
     def queue_digest(self, rule: RuleSettings, target: TargetSettings, start: datetime, end: datetime,
                      owner: str, now: datetime) -> bool:
         """Write the scheduled digest of [start, end) for (rule, target) unless it exists. True if written."""
-        with self.write() as conn:
-            return alerting.queue_scheduled_digest(conn, rule, target, start, end, owner, now)
+        return self._transact(lambda conn: alerting.queue_scheduled_digest(conn, rule, target, start, end,
+                                                                           owner, now))
 
     def ceasefire_violations(self, since: date, until: date | None = None) -> dict[str, int]:
         """Incidents per ceasefire name with event dates in [since, until]."""
-        with self.read() as conn:
-            return alerting.violation_counts(conn, since, until)
+        return self._transact(lambda conn: alerting.violation_counts(conn, since, until), write=False)
 
     def outbox_rows(self, *, kind: str | None = None, target: str | None = None) -> list[dict[str, Any]]:
         """Every outbox row (optionally of one kind/target), oldest first: for tests and `rules test`."""
@@ -167,22 +230,17 @@ class Store:
             q = q.where(outbox.c.kind == kind)
         if target is not None:
             q = q.where(outbox.c.target == target)
-        with self.read() as conn:
-            return [dict(r._mapping) for r in conn.execute(q)]
+        return self._transact(lambda conn: [dict(r._mapping) for r in conn.execute(q)], write=False)
 
     def outbox_counts(self) -> dict[str, int]:
-        with self.read() as conn:
-            return outbox_rows.counts(conn)
+        return self._transact(lambda conn: outbox_rows.counts(conn), write=False)
 
     # -- queries -----------------------------------------------------------------------------------------
     def incidents(self, f: IncidentFilter) -> list[IncidentView]:
-        with self.read() as conn:
-            return list(list_incidents(conn, f))
+        return self._transact(lambda conn: list(list_incidents(conn, f)), write=False)
 
     def incident(self, public_id: str) -> tuple[IncidentView, list[dict[str, Any]], list[dict[str, Any]]] | None:
-        with self.read() as conn:
-            return find_incident(conn, public_id)
+        return self._transact(lambda conn: find_incident(conn, public_id), write=False)
 
     def article_count(self) -> int:
-        with self.read() as conn:
-            return count_articles(conn)
+        return self._transact(lambda conn: count_articles(conn), write=False)

@@ -1,8 +1,12 @@
 """Engines and migrations: the one place connections are configured.
 
 SQLite: WAL, a busy timeout, foreign keys on, and write transactions opened with BEGIN IMMEDIATE so two
-writers queue on the busy timeout instead of failing on a lock upgrade. PostgreSQL: psycopg 3, pool
-pre-ping so a restarted server is reconnected to transparently.
+writers queue on the busy timeout instead of failing on a lock upgrade (a locked file makes a cycle wait,
+not fail). PostgreSQL: psycopg 3, pool pre-ping so a connection the server dropped while it sat in the pool
+(a restart, pg_terminate_backend, an idle timeout) is replaced at checkout, and TCP keepalives so one cut
+without a FIN or RST (a vanished host, a NAT dropping the flow) fails in about a minute instead of hanging a
+worker. A transaction whose connection is cut midway (or that PostgreSQL picks as a deadlock victim) is run
+again by `Store._transact`.
 """
 
 from __future__ import annotations
@@ -28,6 +32,10 @@ log = logging.getLogger("monitor.store")
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 # Any 64-bit constant: the advisory lock that serialises migrations of several instances.
 MIGRATION_LOCK_KEY = 0x6365617365666972
+# libpq connection parameters: give up connecting after 10 s; probe an idle connection after 30 s, every
+# 10 s, and drop it after 3 unanswered probes (the kernel defaults wait two hours before the first probe).
+PG_CONNECT_ARGS: dict[str, Any] = {"connect_timeout": 10, "keepalives": 1, "keepalives_idle": 30,
+                                   "keepalives_interval": 10, "keepalives_count": 3}
 
 
 def create_store_engine(url: str, *, busy_timeout_s: float = 30.0) -> Engine:
@@ -41,8 +49,7 @@ def create_store_engine(url: str, *, busy_timeout_s: float = 30.0) -> Engine:
     if parsed.get_backend_name() == "postgresql":
         if parsed.drivername == "postgresql":
             url = parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
-        return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5,
-                             connect_args={"connect_timeout": 10})
+        return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5, connect_args=PG_CONNECT_ARGS)
     raise DatabaseError(f"database.url: unsupported database {parsed.get_backend_name()!r}",
                         hint="use sqlite:///PATH or postgresql+psycopg://USER@HOST/DB")
 

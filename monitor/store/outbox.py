@@ -44,11 +44,22 @@ class OutboxRow:
 
 
 def claim_due(conn: Connection, owner: str, now: datetime, lease_s: float, limit: int) -> list[OutboxRow]:
-    """Lease pending alerts that are due, oldest first (so a recovered sink gets them in order)."""
+    """Lease pending alerts that are due, oldest first (so a recovered sink gets them in order).
+
+    A target whose oldest pending alert failed and waits for its retry is backed off as a whole: its later
+    alerts wait behind that one instead of being tried (and failing) in every round meanwhile, and when the
+    target recovers the oldest goes first, then the rest in order."""
+    earlier = outbox.alias("earlier")
+    backing_off = (
+        select(earlier.c.id)
+        .where(earlier.c.target == outbox.c.target, earlier.c.id < outbox.c.id, earlier.c.status == "pending",
+               earlier.c.attempts > 0, earlier.c.next_attempt_at > now)
+        .exists()
+    )
     due = (
         select(outbox.c.id)
         .where(outbox.c.status == "pending", outbox.c.next_attempt_at <= now,
-               or_(outbox.c.lease_until.is_(None), outbox.c.lease_until < now))
+               or_(outbox.c.lease_until.is_(None), outbox.c.lease_until < now), ~backing_off)
         .order_by(outbox.c.id)
         .limit(limit)
     )
