@@ -1,0 +1,147 @@
+"""Indexed text search (migration 0004) on SQLite and PostgreSQL: a case-insensitive substring of the title or
+an evidence phrase, answered from the FTS5 trigram table / pg_trgm GIN indexes, kept in step with the rows by
+triggers (SQLite) and built for rows already there when the database is upgraded."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Connection, delete, inspect, text, update
+from test_queries import add_incident, ids
+
+from monitor.settings import DatabaseSettings
+from monitor.store import IncidentFilter, Store
+from monitor.store.queries import _conditions, _filtered, count_incidents
+from monitor.store.schema import incidents
+
+MIGRATIONS = Path(__file__).resolve().parent.parent / "monitor" / "migrations"
+
+
+def _migrate(store: Store, revision: str, *, down: bool = False) -> None:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    with store.engine.connect().execution_options(write=True) as conn, conn.begin():
+        cfg.attributes["connection"] = conn
+        (command.downgrade if down else command.upgrade)(cfg, revision)
+
+
+@pytest.fixture
+def texts(store: Store) -> dict[str, str]:
+    return {
+        "jermuk": add_incident(store, "Artillery shelled JERMUK overnight", evidence=["mortar rounds were fired"]),
+        "sotk": add_incident(store, "Clashes near Sotk", evidence=["sniper fire at 100% of positions [1]"]),
+        "ru": add_incident(store, "Обстрел Джермука", evidence=["Обстреляли позиции «Восток», ночью", "ещё"]),
+        "quote": add_incident(store, 'The "Wagner" column',
+                              evidence=[r"back\slash and under_score", 'the "Vostok" unit']),
+        "none": add_incident(store, "Quiet day", evidence=[]),
+    }
+
+
+@pytest.mark.parametrize(("needle", "expected"), [
+    ("jermuk", ["jermuk"]),  # title, other case
+    ("shelled jermuk over", ["jermuk"]),  # spanning words
+    ("ROUNDS WERE", ["jermuk"]),  # evidence only
+    ("ire", ["jermuk", "sotk"]),  # inside words, three characters: indexed
+    ("джермук", ["ru"]),  # Cyrillic, other case
+    ("ОБСТРЕЛЯЛИ", ["ru"]),  # Cyrillic, evidence only
+    ("«восток»", ["ru"]),
+    ('"wagner"', ["quote"]),  # a double quote is a character, not FTS syntax
+    ('"vostok" unit', ["quote"]),  # ... in the evidence too
+    ("100%", ["sotk"]),  # LIKE wildcards are literal
+    ("der_s", ["quote"]),
+    ("k\\s", ["quote"]),
+    ("0%", ["sotk"]),  # shorter than a trigram: scanned, same answer
+    ("fi", ["jermuk", "sotk"]),
+    ("дж", ["ru"]),
+    ("_", ["quote"]),
+    ("u0", []),  # not the JSON escape of a Cyrillic letter
+    ("[", ["sotk"]),  # nor the JSON around the phrases
+    (", ", ["ru"]),
+    ("[1]", ["sotk"]),
+    ("shelled sotk", []),
+    ("zzzqqq", []),
+    ("jermuk mortar", []),  # title and evidence are not one text
+], ids=lambda v: repr(v) if isinstance(v, str) else "")
+def test_text_is_a_case_insensitive_substring_of_title_or_evidence(
+        store: Store, texts: dict[str, str], needle: str, expected: list[str]) -> None:
+    got = ids(store, text=needle)
+    assert sorted(got) == sorted(texts[k] for k in expected)
+    with store.read() as conn:
+        assert count_incidents(conn, IncidentFilter(text=needle)) == len(expected)
+
+
+def test_updates_and_deletes_reach_the_index(store: Store, texts: dict[str, str]) -> None:
+    with store.write() as conn:
+        conn.execute(update(incidents).where(incidents.c.public_id == texts["jermuk"]).values(
+            title="Drone strike on Vardenis", evidence=["a Shahed drone"]))
+        conn.execute(update(incidents).where(incidents.c.public_id == texts["sotk"]).values(severity=9.0))
+        conn.execute(delete(incidents).where(incidents.c.public_id == texts["ru"]))
+    assert ids(store, text="jermuk") == []
+    assert ids(store, text="mortar") == []
+    assert ids(store, text="vardenis") == [texts["jermuk"]]
+    assert ids(store, text="shahed") == [texts["jermuk"]]
+    assert ids(store, text="sniper") == [texts["sotk"]]  # an update of other columns keeps it indexed
+    assert ids(store, text="обстрел") == []
+    if store.dialect == "sqlite":
+        with store.read() as conn:
+            conn.execute(text("INSERT INTO incidents_fts(incidents_fts, rank) VALUES ('integrity-check', 0)"))
+
+
+def _plan(conn: Connection, needle: str) -> str:
+    q = _filtered(conn, IncidentFilter(text=needle, limit=50))
+    compiled = q.compile(conn, compile_kwargs={"literal_binds": True})
+    if conn.dialect.name == "sqlite":
+        return " | ".join(str(r[-1]) for r in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {compiled}"))
+    conn.exec_driver_sql("SET LOCAL enable_seqscan = off")  # a five-row table: ask whether the index can serve
+    conn.exec_driver_sql("SET LOCAL enable_indexscan = off")
+    return " | ".join(str(r[0]) for r in conn.exec_driver_sql(f"EXPLAIN {compiled}".replace("%", "%%")))
+
+
+def test_the_query_uses_the_text_index(store: Store, texts: dict[str, str]) -> None:
+    with store.read() as conn:
+        plan = _plan(conn, "Jermuk")
+        assert len(_conditions(conn, IncidentFilter(text="Jermuk"))) == 2
+    if store.dialect == "sqlite":
+        assert "VIRTUAL TABLE INDEX" in plan and "incidents_fts" in plan, plan
+    else:
+        assert "ix_incidents_title_trgm" in plan and "ix_incidents_evidence_trgm" in plan, plan
+
+
+@pytest.fixture
+def store_at_0003(db_url: str) -> Iterator[Store]:
+    s = Store.open(DatabaseSettings(url=db_url))
+    _migrate(s, "0003")
+    yield s
+    s.close()
+
+
+def _text_objects(store: Store) -> set[str]:
+    with store.read() as conn:
+        if store.dialect == "sqlite":
+            return {r[0] for r in conn.execute(text(
+                "SELECT name FROM sqlite_master WHERE name LIKE 'incidents_fts%' AND type IN ('table', 'trigger')"))}
+    return {i["name"] for i in inspect(store.engine).get_indexes("incidents") if i["name"] and "trgm" in i["name"]}
+
+
+def test_upgrade_indexes_existing_rows_and_downgrade_removes_the_indexes(store_at_0003: Store) -> None:
+    store = store_at_0003
+    before = add_incident(store, "Shelling of Jermuk before the upgrade", evidence=["Обстреляли позиции"])
+    assert _text_objects(store) == set()
+    store.upgrade()
+    after = add_incident(store, "Shelling of Jermuk after the upgrade")
+    assert sorted(ids(store, text="jermuk")) == sorted([before, after])
+    assert ids(store, text="обстреляли") == [before]
+    expected = ({"incidents_fts", "incidents_fts_insert", "incidents_fts_delete", "incidents_fts_update"}
+                if store.dialect == "sqlite" else {"ix_incidents_title_trgm", "ix_incidents_evidence_trgm"})
+    assert expected <= _text_objects(store)
+
+    _migrate(store, "0003", down=True)
+    assert _text_objects(store) == set()
+    if store.dialect == "postgresql":  # the same query, without its index, still answers
+        assert sorted(ids(store, text="jermuk")) == sorted([before, after])
+    _migrate(store, "head")
+    assert sorted(ids(store, text="jermuk")) == sorted([before, after])
