@@ -74,9 +74,15 @@ class App:
         return store
 
     def classifier(self) -> Any:
+        import gc
+
         from monitor.classify import Classifier
 
-        return Classifier.from_settings(self.settings.classify)
+        classifier = Classifier.from_settings(self.settings.classify)
+        # The gazetteer is hundreds of thousands of long-lived objects: keep them out of every later
+        # garbage-collection pass (which otherwise adds ~200 ms pauses to API requests and polls).
+        gc.freeze()
+        return classifier
 
     def owner(self) -> str:
         return self.settings.daemon.instance or f"{socket.gethostname()}:{os.getpid()}"

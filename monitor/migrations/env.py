@@ -10,6 +10,15 @@ from monitor.store.schema import metadata
 config = context.config
 
 
+# Created by migration 0004 with engine-specific DDL, not in the SQLAlchemy metadata: autogenerate must not
+# propose dropping them.
+_NOT_IN_METADATA = ("incidents_fts", "ix_incidents_title_trgm", "ix_incidents_evidence_trgm")
+
+
+def _include_object(obj: object, name: str | None, type_: str, reflected: bool, compare_to: object) -> bool:
+    return not (reflected and name is not None and name.startswith(_NOT_IN_METADATA))
+
+
 def run_migrations_online() -> None:
     connection = config.attributes.get("connection")
     if connection is not None:
@@ -27,6 +36,7 @@ def _run(connection: object) -> None:
         target_metadata=metadata,
         render_as_batch=True,  # SQLite cannot ALTER most things; batch mode rebuilds tables
         compare_type=True,
+        include_object=_include_object,
     )
     with context.begin_transaction():
         context.run_migrations()
