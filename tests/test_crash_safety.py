@@ -6,14 +6,13 @@ import os
 import random
 import re
 import signal
-import subprocess
-import sys
 import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from daemon_proc import start_daemon
 from feed_server import FeedServer, make_rss
 from sink_server import SinkServer
 
@@ -78,12 +77,6 @@ enabled = false
     return path
 
 
-def _start(config: Path) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "CEASEFIRE_MONITOR_CONFIG": str(config)}
-    env.pop("CEASEFIRE_MONITOR_DATABASE_URL", None)
-    return subprocess.Popen([sys.executable, "-m", "monitor", "run"], env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE)
-
 
 def _alert_keys(sink: SinkServer) -> list[str]:
     keys = []
@@ -108,7 +101,7 @@ def test_sigkill_at_random_points_loses_nothing_and_repeats_nothing(tmp_path: Pa
         sink.delay(0.05)
         survived = 0
         for _ in range(KILLS):
-            proc = _start(config)
+            proc = start_daemon(config)
             time.sleep(rng.uniform(0.3, 2.0))
             if proc.poll() is None:
                 proc.send_signal(signal.SIGKILL)
@@ -117,7 +110,7 @@ def test_sigkill_at_random_points_loses_nothing_and_repeats_nothing(tmp_path: Pa
             assert proc.returncode in (-signal.SIGKILL, 0), proc.stderr.read().decode() if proc.stderr else ""
         sink.delay(0)
         # Let a last instance finish everything, then stop it cleanly.
-        proc = _start(config)
+        proc = start_daemon(config)
         store = Store.open(DatabaseSettings(url=f"sqlite:///{tmp_path / 'm.db'}"))
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
@@ -155,7 +148,7 @@ def test_an_interrupted_send_is_resent_marked_as_a_repeat(tmp_path: Path) -> Non
             srv.set_feed(f"/o{i}.xml", make_rss([], title="empty"))
         config = _config(tmp_path, srv, sink)
         sink.delay(4.0)
-        proc = _start(config)
+        proc = start_daemon(config)
         try:
             deadline = time.monotonic() + 30
             while time.monotonic() < deadline and srv.hits("/o0.xml") == 0:
@@ -167,7 +160,7 @@ def test_an_interrupted_send_is_resent_marked_as_a_repeat(tmp_path: Path) -> Non
             if proc.poll() is None:
                 proc.kill()
         sink.delay(0)
-        proc = _start(config)
+        proc = start_daemon(config)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline and len(sink.delivered) < 4:
             time.sleep(0.2)

@@ -12,6 +12,7 @@ import time
 import urllib.request
 from pathlib import Path
 
+from daemon_proc import wait_until
 from feed_server import FeedServer, make_rss
 
 
@@ -20,14 +21,6 @@ def _free_port() -> int:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
 
-
-def _wait_for(predicate: object, timeout: float = 20.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():  # type: ignore[operator]
-            return True
-        time.sleep(0.1)
-    return False
 
 
 def _healthz(port: int) -> dict[str, object] | None:
@@ -73,8 +66,8 @@ port = {port}
                                 stderr=subprocess.PIPE, text=True)
         try:
             assert listener.recv(100) == b"READY=1"
-            assert _wait_for(lambda: (_healthz(port) or {}).get("ready") is True), "never became ready"
-            assert _wait_for(lambda: srv.hits("/feed.xml") >= 1), "the feed was never polled"
+            assert wait_until(lambda: (_healthz(port) or {}).get("ready") is True), "never became ready"
+            assert wait_until(lambda: srv.hits("/feed.xml") >= 1), "the feed was never polled"
             time.sleep(1.0)
             assert proc.poll() is None, "the daemon died"
             proc.send_signal(signal.SIGTERM)

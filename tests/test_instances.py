@@ -3,16 +3,15 @@ taken over when its leases expire."""
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
-import sys
 import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from daemon_proc import start_daemon, wait_until
 from feed_server import FeedServer, make_rss
 from sink_server import SinkServer
 from sqlalchemy import update
@@ -70,12 +69,6 @@ enabled = false
     return path
 
 
-def _start(config: Path) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "CEASEFIRE_MONITOR_CONFIG": str(config)}
-    env.pop("CEASEFIRE_MONITOR_DATABASE_URL", None)
-    return subprocess.Popen([sys.executable, "-m", "monitor", "run"], env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE)
-
 
 def _hits_by(srv: FeedServer) -> Counter[tuple[str, str]]:
     """(path, instance) -> number of GETs."""
@@ -85,14 +78,6 @@ def _hits_by(srv: FeedServer) -> Counter[tuple[str, str]]:
         out[(r.path, agent.split("/")[0].removeprefix("instance-"))] += 1
     return out
 
-
-def _wait(predicate: object, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():  # type: ignore[operator]
-            return True
-        time.sleep(0.3)
-    return False
 
 
 @pytest.mark.timeout(240)
@@ -105,7 +90,7 @@ def test_three_instances_share_feeds_and_alerts_and_take_over_a_dead_one(pg_url:
         configs = {n: _config(tmp_path, n, pg_url, srv, sink) for n in ("a", "b", "c")}
         try:
             for name, config in configs.items():  # started together: migrations must not race
-                procs[name] = _start(config)
+                procs[name] = start_daemon(config)
 
             def all_polled() -> bool:
                 try:
@@ -113,8 +98,8 @@ def test_three_instances_share_feeds_and_alerts_and_take_over_a_dead_one(pg_url:
                 except Exception:  # schema not there yet
                     return False
 
-            assert _wait(all_polled, 90), "not every feed was polled"
-            assert _wait(lambda: len(sink.delivered) >= len(PLACES), 30)
+            assert wait_until(all_polled, 90, interval=0.3), "not every feed was polled"
+            assert wait_until(lambda: len(sink.delivered) >= len(PLACES), 30, interval=0.3)
             time.sleep(1.0)
             first = _hits_by(srv)
             per_feed = Counter(path for (path, _), n in first.items() for _ in range(n))
@@ -140,7 +125,7 @@ def test_three_instances_share_feeds_and_alerts_and_take_over_a_dead_one(pg_url:
             def repolled() -> bool:
                 return sum(1 for f in store.list_feeds() if f.last_fetch_at and f.last_fetch_at >= killed_at) == FEEDS
 
-            assert _wait(repolled, LEASE_S + 30), "the dead instance's feeds were not taken over"
+            assert wait_until(repolled, LEASE_S + 30, interval=0.3), "the dead instance's feeds were not taken over"
             rows = store.list_feeds()
         finally:
             for proc in procs.values():

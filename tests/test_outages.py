@@ -16,7 +16,6 @@ import signal
 import socket
 import sqlite3
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -26,6 +25,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from daemon_proc import start_daemon
 from feed_server import FeedServer, make_rss
 from sink_server import SinkServer
 
@@ -127,12 +127,6 @@ enabled = false
     return path
 
 
-def _start(config: Path) -> subprocess.Popen[str]:
-    env = {**os.environ, "CEASEFIRE_MONITOR_CONFIG": str(config)}
-    env.pop("CEASEFIRE_MONITOR_DATABASE_URL", None)
-    return subprocess.Popen([sys.executable, "-m", "monitor", "run"], env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
-
 
 def _wait(predicate: Callable[[], bool], timeout: float) -> bool:
     deadline = time.monotonic() + timeout
@@ -174,7 +168,7 @@ def _run_through_outages(tmp: Path, db_url: str, cut: Callable[[], int], *, cuts
     n = 16
     with FeedServer() as srv:
         feeds = Feeds(srv, n)
-        proc = _start(_daemon_config(tmp, db_url, srv, n, lease=lease))
+        proc = start_daemon(_daemon_config(tmp, db_url, srv, n, lease=lease), capture_stdout=True, text=True)
         store = Store.open(DatabaseSettings(url=db_url))
         cut_total = 0
         try:
