@@ -76,21 +76,19 @@ class Store:
         """A write transaction (BEGIN IMMEDIATE on SQLite). Database failures become DatabaseError.
 
         Not retried (the body is the caller's); the Store's own methods go through `_transact`, which is."""
-        try:
-            with self.engine.connect().execution_options(write=True) as conn, conn.begin():
-                yield conn
-        except OperationalError as exc:
-            raise DatabaseError(f"database unavailable: {describe_db_error(exc)}") from exc
-        except DBAPIError as exc:
-            if exc.connection_invalidated:
-                raise DatabaseError(f"database connection lost: {describe_db_error(exc)}") from exc
-            raise
+        with self._transaction(write=True) as conn:
+            yield conn
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
         """A read transaction. Database failures become DatabaseError."""
+        with self._transaction(write=False) as conn:
+            yield conn
+
+    @contextmanager
+    def _transaction(self, *, write: bool) -> Iterator[Connection]:
         try:
-            with self.engine.connect() as conn, conn.begin():
+            with self.engine.connect().execution_options(write=write) as conn, conn.begin():
                 yield conn
         except OperationalError as exc:
             raise DatabaseError(f"database unavailable: {describe_db_error(exc)}") from exc
