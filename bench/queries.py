@@ -35,7 +35,7 @@ from typing import Any
 from sqlalchemy import func, insert, select, text
 
 from monitor.cli_query import write_export
-from monitor.group import geo_bucket
+from monitor.geo import geo_bucket
 from monitor.models import LABELS
 from monitor.settings import DatabaseSettings
 from monitor.store import IncidentFilter, Store

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from functools import cached_property
 
+from monitor.geo import distance_km
 from monitor.models import Classification, FeedItem, Place
 from monitor.similarity import Idf, add_counts, any_near_duplicate, cosine, near_duplicate, simhash, term_counts
 
@@ -118,20 +119,6 @@ class IncidentState:
         """Independent sources: distinct outlets. Another item of an outlet already counted (an update, a
         re-publication under a new URL or title) adds none."""
         return max(1, len(self.sources))
-
-
-def distance_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    dp, dl = p2 - p1, math.radians(lon2 - lon1)
-    h = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 2 * 6371.0 * math.asin(min(1.0, math.sqrt(h)))
-
-
-def geo_bucket(lat: float | None, lon: float | None) -> str | None:
-    """A 1-degree grid cell key, so 'near' lookups are an indexed IN over at most nine cells."""
-    if lat is None or lon is None:
-        return None
-    return f"{math.floor(lat)}:{math.floor(lon)}"
 
 
 def primary_place(c: Classification) -> Place | None:
@@ -305,7 +292,7 @@ def new_incident(draft: ArticleDraft, ceasefire: str | None) -> IncidentState:
     )
 
 
-_PRECISION_RANK = {"place": 3, "region": 2, "country": 1, None: 0}
+PRECISION_RANK = {"place": 3, "region": 2, "country": 1, None: 0}
 
 
 def _max(a: int | None, b: int | None) -> int | None:
@@ -359,7 +346,7 @@ def _fold(inc: IncidentState, add: IncidentState) -> tuple[IncidentState, list[s
         reasons.append("label")
     if merged.killed != inc.killed or merged.injured != inc.injured:
         reasons.append("casualties")
-    if _PRECISION_RANK.get(add.geo_precision, 0) > _PRECISION_RANK.get(inc.geo_precision, 0):
+    if PRECISION_RANK.get(add.geo_precision, 0) > PRECISION_RANK.get(inc.geo_precision, 0):
         merged = replace(merged, admin1=add.admin1 or inc.admin1, place=add.place, geonameid=add.geonameid,
                          lat=add.lat, lon=add.lon, geo_precision=add.geo_precision,
                          country=add.country or inc.country)
@@ -370,83 +357,13 @@ def _fold(inc: IncidentState, add: IncidentState) -> tuple[IncidentState, list[s
     return merged, reasons
 
 
-@dataclass(frozen=True)
-class Facts:
-    """What an alert told a reader about an incident: the fields whose change makes a revision material."""
-
-    labels: frozenset[str]
-    killed: int | None
-    injured: int | None
-    precision: str | None
-    ceasefire: str | None
-    sources: int
-
-    @classmethod
-    def of(cls, inc: IncidentState) -> Facts:
-        return cls(frozenset(inc.labels), inc.killed, inc.injured, inc.geo_precision, inc.ceasefire,
-                   inc.source_count)
-
-    @classmethod
-    def of_snapshot(cls, snap: Mapping[str, object]) -> Facts:
-        """From a revision snapshot (`IncidentView.to_json()`)."""
-        def num(key: str) -> int | None:
-            value = snap.get(key)
-            return value if isinstance(value, int) else None
-        labels = snap.get("labels")
-        precision = snap.get("geo_precision")
-        ceasefire = snap.get("ceasefire")
-        return cls(frozenset(str(x) for x in labels) if isinstance(labels, list) else frozenset(),
-                   num("killed"), num("injured"), precision if isinstance(precision, str) else None,
-                   ceasefire if isinstance(ceasefire, str) else None, num("source_count") or 1)
-
-
-def news_since(known: Sequence[Facts], now: IncidentState) -> list[str]:
-    """The revision reasons (as `merge` names them) of `now` for a reader who was told all of `known`
-    (several incidents that were merged: what they said together)."""
-    if not known:
-        return []
-    told = Facts(frozenset().union(*(k.labels for k in known)),
-                 max((k.killed for k in known if k.killed is not None), default=None),
-                 max((k.injured for k in known if k.injured is not None), default=None),
-                 max((k.precision for k in known), key=lambda p: _PRECISION_RANK.get(p, 0)),
-                 next((k.ceasefire for k in known if k.ceasefire), None), max(k.sources for k in known))
-    reasons: list[str] = []
-    if now.source_count > told.sources:
-        reasons.append("new source")
-    if not set(now.labels) <= told.labels:
-        reasons.append("label")
-    if (now.killed or 0) > (told.killed or 0) or (now.injured or 0) > (told.injured or 0):
-        reasons.append("casualties")
-    if _PRECISION_RANK.get(now.geo_precision, 0) > _PRECISION_RANK.get(told.precision, 0):
-        reasons.append("place")
-    if now.ceasefire and not told.ceasefire:
-        reasons.append("ceasefire")
-    return reasons
-
-
-_LABEL_WEIGHT = {"air_strike": 2.0, "shelling": 2.0, "armed_clash": 1.5, "ceasefire_violation": 1.5}
-
-
-def severity(inc: IncidentState) -> float:
-    """0–10: what happened (labels), how many died or were hurt (civilians weigh more), whether a truce
-    was broken (by the text or the ceasefire registry), and how many independent sources confirm it."""
-    score = sum(_LABEL_WEIGHT.get(label, 1.0) for label in inc.labels)
-    if inc.ceasefire and "ceasefire_violation" not in inc.labels:
-        score += _LABEL_WEIGHT["ceasefire_violation"]
-    killed, injured = inc.killed or 0, inc.injured or 0
-    civilian_extra = (inc.killed_civilian or 0) + 0.5 * (inc.injured_civilian or 0)
-    score += 1.2 * math.log2(1 + killed + 0.3 * injured + civilian_extra)
-    score += 0.5 * math.log2(inc.source_count)
-    return round(min(10.0, score), 2)
-
-
 def canonical_order(drafts: Iterable[ArticleDraft]) -> list[ArticleDraft]:
     """The order a batch is grouped in, whatever order it came in: precisely placed reports first (they
     seed incidents that vaguer reports of the same event can then join by area and text), then by event
     date, publication time and fingerprint."""
     def key(d: ArticleDraft) -> tuple[int, date, datetime, str]:
         place = d.classification.place
-        return -_PRECISION_RANK.get(place.precision if place else None, 0), d.event_date, d.published_at, \
+        return -PRECISION_RANK.get(place.precision if place else None, 0), d.event_date, d.published_at, \
             d.fingerprint
     return sorted(drafts, key=key)
 

@@ -5,15 +5,9 @@ from __future__ import annotations
 import itertools
 from datetime import UTC, date, datetime
 
-from monitor.group import (
-    ArticleDraft,
-    distance_km,
-    group_batch,
-    labels_compatible,
-    merge,
-    new_incident,
-    severity,
-)
+from monitor.geo import distance_km
+from monitor.group import ArticleDraft, group_batch, labels_compatible, merge, new_incident
+from monitor.materiality import severity
 from monitor.models import Casualties, Classification, FeedItem, LabelHit, Place
 from monitor.similarity import Idf, cosine, decode_counts, encode_counts, hamming, simhash, term_counts
 

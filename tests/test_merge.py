@@ -12,15 +12,8 @@ import sqlalchemy as sa
 from alembic import command
 from sqlalchemy import select
 
-from monitor.group import (
-    ArticleDraft,
-    Facts,
-    group_batch,
-    incident_match,
-    merge_incidents,
-    new_incident,
-    news_since,
-)
+from monitor.group import ArticleDraft, group_batch, incident_match, merge_incidents, new_incident
+from monitor.materiality import Facts, news_since
 from monitor.models import Casualties, Classification, FeedItem, IncidentView, LabelHit, Place
 from monitor.settings import AlertSettings, DatabaseSettings, TargetSettings
 from monitor.similarity import Idf, any_near_duplicate, near_duplicate

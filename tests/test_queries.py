@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from sqlalchemy import insert, update
 
-from monitor.group import distance_km, geo_bucket
+from monitor.geo import distance_km, geo_bucket
 from monitor.store import IncidentFilter, Store
 from monitor.store.queries import (
     Near,

@@ -29,9 +29,10 @@ from monitor.settings import (
 from monitor.store import alerting
 from monitor.store import feeds as feed_rows
 from monitor.store import outbox as outbox_rows
+from monitor.store.alerting import Renderer
 from monitor.store.engine import create_store_engine, current_revision, describe_db_error, head_revision, upgrade
 from monitor.store.feeds import FeedRow, FetchOutcome
-from monitor.store.ingest import Renderer, SaveReport, count_articles, save_drafts
+from monitor.store.ingest import SaveReport, count_articles, save_drafts
 from monitor.store.outbox import OutboxRow
 from monitor.store.queries import IncidentFilter, find_incident, list_incidents
 

@@ -8,7 +8,7 @@ that revision are written to the outbox before the transaction commits: an alert
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -17,8 +17,9 @@ from sqlalchemy import case, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
-from monitor.alerts import CAP_WINDOW, PlannedAlert, TargetHistory, plan_alerts, targets_of
+from monitor.alerts import TargetHistory
 from monitor.ceasefires import active_ceasefire
+from monitor.geo import geo_bucket
 from monitor.group import (
     COPIES_CAP,
     DAY_WINDOW,
@@ -27,17 +28,16 @@ from monitor.group import (
     best_incident_match,
     best_match,
     canonical_order,
-    geo_bucket,
     merge,
     merge_incidents,
     new_incident,
-    severity,
 )
+from monitor.materiality import severity
 from monitor.models import ArticleRef, IncidentView
-from monitor.render import Message
-from monitor.settings import AlertSettings, CeasefireSettings, TargetSettings
+from monitor.settings import AlertSettings, CeasefireSettings
 from monitor.similarity import Idf, decode_counts, encode_counts
 from monitor.store import alerting, merging, queries
+from monitor.store.alerting import Renderer, queue_incident_alerts
 from monitor.store.queries import MAX_ARTICLES_PER_VIEW
 from monitor.store.schema import articles, incident_articles, incident_revisions, incidents
 
@@ -64,7 +64,6 @@ class SaveReport:
 
 
 # A renderer turns (incident, kind, reasons, target url) into (title, body, body_format).
-Renderer = Callable[[IncidentView, str, Sequence[str], str], tuple[str, str, str]]
 
 
 @dataclass
@@ -379,73 +378,6 @@ def _revision_view(conn: Connection, row: Any) -> IncidentView:
                                          articles.c.published_at).where(articles.c.incident_id == incident_id)
                                   .order_by(articles.c.published_at, articles.c.id).limit(MAX_ARTICLES_PER_VIEW))]
     return queries._view(row._mapping, refs)  # the one row-to-view mapping, shared with the read side
-
-
-def queue_incident_alerts(conn: Connection, view: IncidentView, incident_id: int, reasons: Sequence[str],
-                          now: datetime, alerts: AlertSettings, render: Renderer,
-                          histories: dict[str, TargetHistory],
-                          overrides: Mapping[str, Sequence[str] | None] | None = None) -> int:
-    """Plan and write the alerts of one revision (see alerts.plan_alerts). Returns the number of rows
-    written to be sent on their own (capped rows go into a burst digest instead).
-
-    A target whose first alert about the incident is still unsent (sink down, quiet hours, or simply not
-    delivered yet) gets that alert re-rendered with this revision, so the first message it receives is
-    current; the update row is still written, and delivery skips it as covered.
-
-    `overrides` (after a merge) gives, per target name, the reasons that are news to that target (it was
-    alerted about one of the merged incidents), or None for a target that gets nothing more.
-    """
-    alerted, unsent = alerting.alert_state(conn, incident_id, now)
-    for target in {t.name for t in alerts.targets} | {"log"}:
-        if target not in histories:
-            histories[target] = alerting.history(conn, target, now, alerts)
-    queued = 0
-    for plan, plan_reasons in _plans(view, reasons, alerts, alerted, now, histories, overrides or {}):
-        url = plan.target.url
-        if plan.kind == "update" and plan.target.name in unsent:
-            alerting.refresh(conn, unsent[plan.target.name], Message(*render(view, "incident", (), url)),
-                             view.revision)
-        title, body, body_format = render(view, plan.kind, plan_reasons, url)
-        send_at = plan.send_at or now
-        if not alerting.insert_alert(conn, kind=plan.kind, target=plan.target.name, key=plan.idempotency_key,
-                                     message=Message(title, body, body_format), now=now, send_at=send_at,
-                                     status="capped" if plan.capped else "pending", incident_id=incident_id,
-                                     revision=view.revision, detail={"held": plan.held} if plan.held else None):
-            continue
-        hist = histories[plan.target.name]
-        if plan.capped:
-            window = [x for x in hist.times if send_at - CAP_WINDOW < x <= send_at]
-            due = (min(window) if window else send_at) + CAP_WINDOW
-            alerting.queue_burst_digest(conn, plan.target, now, due)
-            continue
-        histories[plan.target.name] = hist.with_alert(send_at)
-        queued += 1
-    return queued
-
-
-def _plans(view: IncidentView, reasons: Sequence[str], alerts: AlertSettings, alerted: frozenset[str],
-           now: datetime, histories: Mapping[str, TargetHistory],
-           overrides: Mapping[str, Sequence[str] | None]) -> list[tuple[PlannedAlert, Sequence[str]]]:
-    """plan_alerts for the revision's targets; targets in `overrides` are planned on their own reasons,
-    as alerted ones."""
-    if not overrides:
-        return [(p, reasons) for p in plan_alerts(view, reasons, alerts, alerted, now=now, history=histories)]
-    groups: dict[tuple[str, ...] | None, list[TargetSettings]] = {}
-    for target in targets_of(alerts):
-        key: tuple[str, ...] | None = None
-        if target.name in overrides:
-            own = overrides[target.name]
-            if own is None:
-                continue
-            key = tuple(own)
-        groups.setdefault(key, []).append(target)
-    out: list[tuple[PlannedAlert, Sequence[str]]] = []
-    for key, targets in groups.items():
-        own = reasons if key is None else key
-        seen = alerted if key is None else alerted | {t.name for t in targets}
-        out.extend((p, own) for p in plan_alerts(view, own, replace(alerts, targets=tuple(targets)), seen,
-                                                 now=now, history=histories))
-    return out
 
 
 def count_articles(conn: Connection) -> int:

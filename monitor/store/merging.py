@@ -27,16 +27,15 @@ from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.engine import Connection
 
 from monitor.alerts import targets_of
-from monitor.group import Facts, IncidentState, news_since
+from monitor.group import IncidentState
+from monitor.materiality import Facts, news_since
 from monitor.models import IncidentView
 from monitor.settings import AlertSettings
-from monitor.store.alerting import ALERT_KINDS
+from monitor.store.alerting import ALERT_KINDS, Renderer
 from monitor.store.schema import articles, incident_articles, incident_revisions, incidents, outbox
 
 SUPERSEDED = "merged"  # outbox status of a queued alert made moot by a merge: kept, never sent
 
-# (view, kind, reasons, target url) -> (title, body, body_format), as ingest.Renderer
-_Render = Any
 
 
 def move_members(conn: Connection, keep: int, gone: int, now: datetime) -> None:
@@ -59,7 +58,7 @@ def highest_revision(conn: Connection, incident_ids: Sequence[int]) -> int:
 
 def settle_outbox(conn: Connection, survivor: int, absorbed: Sequence[int], state: IncidentState,
                   view: IncidentView, now: datetime, alerts: AlertSettings,
-                  render: _Render) -> dict[str, list[str] | None]:
+                  render: Renderer) -> dict[str, list[str] | None]:
     """Move the absorbed incidents' outbox rows to the survivor, whose revision `view` was just written,
     and decide per target what the merge still owes it (see the module doc). Returns, for each target that
     had alerts about any merged incident, the reasons that are news to it (planned as an alerted target), or

@@ -22,7 +22,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql.elements import ColumnElement
 
-from monitor.group import distance_km, geo_bucket
+from monitor.geo import distance_km, geo_bucket
 from monitor.models import ArticleRef, IncidentView
 from monitor.store.schema import articles, feeds, incident_revisions, incidents, outbox
 
