@@ -33,6 +33,7 @@ from starlette.staticfiles import StaticFiles
 from monitor import metrics
 from monitor.errors import DatabaseError, InputError
 from monitor.querying import FILTER_PARAMS, decode_cursor, encode_cursor, parse_filter, parse_when
+from monitor.redact import redact_text
 from monitor.settings import CeasefireSettings
 from monitor.store import FeedRow, Store
 from monitor.store.queries import ceasefire_counts, page_incidents, ping, store_stats, timeline
@@ -61,7 +62,8 @@ def _iso(v: Any) -> str | None:
 
 
 def feed_json(f: FeedRow) -> dict[str, Any]:
-    return {"id": f.id, "name": f.name, "url": f.url, "enabled": f.enabled, "tags": list(f.tags),
+    # A private feed may carry a token or password in its URL: shown redacted (path and host kept).
+    return {"id": f.id, "name": f.name, "url": redact_text(f.url), "enabled": f.enabled, "tags": list(f.tags),
             "last_fetch_at": _iso(f.last_fetch_at), "last_success_at": _iso(f.last_success_at),
             "last_status": f.last_status, "last_error": f.last_error, "last_error_kind": f.last_error_kind,
             "consecutive_failures": f.consecutive_failures, "next_fetch_at": _iso(f.next_fetch_at),
