@@ -49,6 +49,8 @@ from types import TracebackType
 from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
+from loopback import serve_in_thread, stop_serving
+
 RSS_TYPE = "application/rss+xml; charset=utf-8"
 ATOM_TYPE = "application/atom+xml; charset=utf-8"
 KINDS = frozenset({
@@ -99,17 +101,12 @@ class FeedServer:
         httpd.daemon_threads = True  # hanging handlers must not keep the test process alive
         httpd.feed_server = self  # type: ignore[attr-defined]
         self._httpd = httpd
-        self._thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05},
-                                        name="feed-server", daemon=True)
-        self._thread.start()
+        self._thread = serve_in_thread(httpd, "feed-server")
 
     def stop(self) -> None:
         self.stopping.set()
         if self._httpd is not None:
-            self._httpd.shutdown()
-            self._httpd.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
+            stop_serving(self._httpd, self._thread)
 
     @property
     def port(self) -> int:

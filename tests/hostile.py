@@ -20,6 +20,7 @@ from types import TracebackType
 from typing import Any
 
 from feed_server import make_rss
+from loopback import serve_in_thread, stop_serving
 
 RUSSIAN_TITLE = "Обстрел Донецка: погибли четыре мирных жителя"
 RUSSIAN_TEXT = "Артиллерийский обстрел Донецка унёс жизни четырёх мирных жителей, сообщили местные власти."
@@ -176,18 +177,13 @@ class TlsFeedServer:
         httpd.body = self._body  # type: ignore[attr-defined]
         httpd.hits = 0  # type: ignore[attr-defined]
         self._httpd = httpd
-        self._thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05},
-                                        name="tls-feed-server", daemon=True)
-        self._thread.start()
+        self._thread = serve_in_thread(httpd, "tls-feed-server")
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
         if self._httpd is not None:
-            self._httpd.shutdown()
-            self._httpd.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
+            stop_serving(self._httpd, self._thread)
 
     @property
     def hits(self) -> int:

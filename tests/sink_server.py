@@ -19,6 +19,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any
 
+from loopback import serve_in_thread, stop_serving
+
 
 @dataclass(frozen=True)
 class Received:
@@ -104,9 +106,7 @@ class SinkServer:
             return
         self._server = _Server(self.port, self)
         self.port = self._server.server_address[1]
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
-                                        name=f"sink-{self.port}", daemon=True)
-        self._thread.start()
+        self._thread = serve_in_thread(self._server, f"sink-{self.port}")
 
     def refuse(self) -> None:
         """Stop listening: connections to the port are refused until accept()."""
@@ -114,10 +114,7 @@ class SinkServer:
         if server is None:
             return
         self._wake.set()
-        server.shutdown()
-        server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
+        stop_serving(server, self._thread)
         self._wake.clear()
 
     def close(self) -> None:
