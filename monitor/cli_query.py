@@ -20,7 +20,8 @@ from monitor.cli_io import ago, render_table, write_json_line
 from monitor.errors import InputError, MonitorError
 from monitor.models import IncidentView
 from monitor.querying import FILTER_PARAMS
-from monitor.store.queries import ExportRecord, IncidentFilter
+from monitor.store.filtering import IncidentFilter
+from monitor.store.queries import ExportRecord
 
 _HELP = {p.name: p.help for p in FILTER_PARAMS}
 FILTER_NAMES = tuple(p.name for p in FILTER_PARAMS if p.name != "limit")

@@ -21,7 +21,8 @@ from monitor.classify import Classifier
 from monitor.deliver import send_async
 from monitor.digest import cron_period
 from monitor.errors import DatabaseError, DeliveryError, FeedError
-from monitor.fetch import Fetcher, next_fetch_delay
+from monitor.fetch import Fetcher
+from monitor.fetch_retry import next_fetch_delay
 from monitor.group import ArticleDraft
 from monitor.logs import event
 from monitor.models import FeedItem, IncidentView

@@ -18,7 +18,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from monitor.errors import InputError
 from monitor.models import LABELS
-from monitor.store.queries import IncidentFilter, Near
+from monitor.store.filtering import IncidentFilter, Near
 
 _SPAN = re.compile(r"^\s*(\d+)\s*([mhdw])\s*$")
 _UNITS = {"m": 60, "h": 3600, "d": 86400, "w": 604800}

@@ -35,7 +35,8 @@ from feed_server import FeedServer, _bomb, make_atom, make_rss
 from sqlalchemy import func, select
 
 from monitor.classify import Classifier
-from monitor.fetch import Fetcher, next_fetch_delay
+from monitor.fetch import Fetcher
+from monitor.fetch_retry import next_fetch_delay
 from monitor.pipeline import CycleReport, Deps, run_cycle
 from monitor.settings import DatabaseSettings, FeedSettings, FetchSettings, Settings
 from monitor.store import FeedRow, Store

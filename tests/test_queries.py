@@ -16,13 +16,12 @@ from sqlalchemy import insert, update
 
 from monitor.geo import distance_km, geo_bucket
 from monitor.store import IncidentFilter, Store
+from monitor.store.filtering import Near, near_cells
 from monitor.store.queries import (
-    Near,
     ceasefire_counts,
     count_incidents,
     export_incidents,
     list_incidents,
-    near_cells,
     page_incidents,
     store_stats,
     timeline,

@@ -15,7 +15,9 @@ from test_queries import add_incident, ids
 
 from monitor.settings import DatabaseSettings
 from monitor.store import IncidentFilter, Store
-from monitor.store.queries import _conditions, _filtered, count_incidents
+from monitor.store.filtering import conditions as _conditions
+from monitor.store.filtering import filtered as _filtered
+from monitor.store.queries import count_incidents
 from monitor.store.schema import incidents
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "monitor" / "migrations"

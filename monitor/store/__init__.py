@@ -32,9 +32,10 @@ from monitor.store import outbox as outbox_rows
 from monitor.store.alerting import Renderer
 from monitor.store.engine import create_store_engine, current_revision, describe_db_error, head_revision, upgrade
 from monitor.store.feeds import FeedRow, FetchOutcome
+from monitor.store.filtering import IncidentFilter
 from monitor.store.ingest import SaveReport, count_articles, save_drafts
 from monitor.store.outbox import OutboxRow
-from monitor.store.queries import IncidentFilter, find_incident, list_incidents
+from monitor.store.queries import find_incident, list_incidents
 
 __all__ = ["FeedRow", "FetchOutcome", "IncidentFilter", "OutboxRow", "SaveReport", "Store"]
 

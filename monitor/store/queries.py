@@ -1,63 +1,29 @@
 """The read side: incidents and their sources as IncidentView, for alerts, the CLI, the API and metrics.
 
-Every filter is SQL except the exact distance of `near`: the SQL narrows to the 1-degree `geo_bucket`
-cells covering the circle (an indexed IN) and a bounding box, then rows outside the circle are dropped
-here. Results are newest first by (updated_at, id) and streamed in batches, so an export of a million
-incidents holds one batch (plus its articles) in memory at a time.
+Which incidents match is decided by monitor.store.filtering (IncidentFilter). Results are newest first by
+(updated_at, id) and streamed in batches, so an export of a million incidents holds one batch (plus its
+articles) in memory at a time.
 """
 
 from __future__ import annotations
 
 import json
-import math
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Select, Text, and_, cast, func, literal_column, or_, select
-from sqlalchemy import text as sql_text
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy import Text, and_, cast, func, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql.elements import ColumnElement
 
-from monitor.geo import distance_km, geo_bucket
 from monitor.models import ArticleRef, IncidentView
+from monitor.store.filtering import LIVE as LIVE  # re-exported: monitor.store.alerting imports it from here
+from monitor.store.filtering import IncidentFilter, conditions, filtered, inside
 from monitor.store.schema import articles, feeds, incident_revisions, incidents, outbox
 
 MAX_ARTICLES_PER_VIEW = 200
-MAX_CELLS = 2_000  # beyond this many 1-degree cells, `near` filters on the bounding box alone
-KM_PER_DEG_LAT = 111.2
-
-
-@dataclass(frozen=True)
-class Near:
-    """A circle: incidents whose coordinates lie within `km` of (lat, lon)."""
-
-    lat: float
-    lon: float
-    km: float
-
-
-@dataclass(frozen=True)
-class IncidentFilter:
-    """What to list. None means "no condition"; `limit` None means every matching incident.
-
-    `after` is a keyset cursor (updated_at, internal id): only incidents strictly older in list order.
-    """
-
-    since: datetime | None = None  # updated at or after
-    until: datetime | None = None  # updated at or before
-    country: str | None = None  # ISO 3166-1 alpha-2, upper case
-    label: str | None = None
-    limit: int | None = 50
-    ceasefire: str | None = None  # name, compared case-insensitively
-    near: Near | None = None
-    min_severity: float | None = None
-    min_sources: int | None = None
-    text: str | None = None  # substring of the title or an evidence phrase, case-insensitive
-    after: tuple[datetime, int] | None = None
 
 
 @dataclass(frozen=True)
@@ -88,153 +54,7 @@ class StoreStats:
     feeds_failing: int
 
 
-# -- near: cells and distance ------------------------------------------------------------------------------
-def near_box(near: Near) -> tuple[float, float, float, float]:
-    """(lat_min, lat_max, lon_min, lon_max) of a box holding the circle; longitudes may pass ±180."""
-    dlat = near.km / KM_PER_DEG_LAT
-    widest = abs(near.lat) + dlat  # the circle is widest in longitude at its latitude farthest from the equator
-    dlon = 180.0 if widest >= 89.9 else min(180.0, near.km / (KM_PER_DEG_LAT * math.cos(math.radians(widest))))
-    return max(-90.0, near.lat - dlat), min(90.0, near.lat + dlat), near.lon - dlon, near.lon + dlon
-
-
-def near_cells(near: Near) -> list[str] | None:
-    """The geo_bucket keys of every 1-degree cell the circle touches, or None when there are too many."""
-    lat_min, lat_max, lon_min, lon_max = near_box(near)
-    lats = range(math.floor(lat_min), min(89, math.floor(lat_max)) + 1)
-    lons = range(math.floor(lon_min), math.floor(lon_max) + 1)
-    if len(lats) * len(lons) > MAX_CELLS or len(lons) >= 360:
-        return None
-    keys = (geo_bucket(la, (lo + 180) % 360 - 180) for la in lats for lo in lons)
-    return sorted({k for k in keys if k})
-
-
-def _near_condition(near: Near) -> list[ColumnElement[bool]]:
-    lat_min, lat_max, lon_min, lon_max = near_box(near)
-    conds: list[ColumnElement[bool]] = [incidents.c.lat.between(lat_min, lat_max)]
-    cells = near_cells(near)
-    if cells is not None:
-        conds.append(incidents.c.geo_bucket.in_(cells))
-    if lon_min >= -180.0 and lon_max <= 180.0:
-        conds.append(incidents.c.lon.between(lon_min, lon_max))
-    return conds
-
-
-def _inside(near: Near | None, m: Any) -> bool:
-    if near is None:
-        return True
-    if m["lat"] is None or m["lon"] is None:
-        return False
-    return distance_km(near.lat, near.lon, m["lat"], m["lon"]) <= near.km
-
-
-# -- text --------------------------------------------------------------------------------------------------
-MIN_INDEXED_TEXT = 3  # trigram indexes answer needles of at least this many characters; shorter ones scan
-DENSE_TEXT = 2_000  # SQLite: from this many matching incidents on, walk the list order instead (see below)
-
-
-def _text_matches(title: str | None, evidence: str | None, needle: str) -> int:
-    """SQLite helper: 1 when `needle` (already casefolded) is in the title or an evidence phrase."""
-    if title and needle in title.casefold():
-        return 1
-    try:
-        phrases = json.loads(evidence or "[]")
-    except ValueError:
-        return 0
-    return int(any(isinstance(p, str) and needle in p.casefold() for p in phrases))
-
-
-def fts_phrase(text: str) -> str:
-    """`text` as one FTS5 phrase: with the trigram tokenizer, a case-insensitive substring match."""
-    return '"' + text.replace('"', '""') + '"'
-
-
-def _text_condition(conn: Connection, text: str) -> ColumnElement[bool]:
-    """Case-insensitive substring of the title or an evidence phrase, from a trigram index (migration 0004)
-    when the needle has at least MIN_INDEXED_TEXT characters.
-
-    PostgreSQL: ILIKE on the title and on the evidence rendered as jsonb text (non-ASCII unescaped, `"` and
-    `\\` escaped, so the needle is escaped the same way), the very expressions of the pg_trgm GIN indexes; a
-    needle with JSON punctuation ([ ] ,) is also checked against each phrase.
-    SQLite: a phrase query on the FTS5 trigram table `incidents_fts` (rowid = incidents.id, the evidence
-    phrases decoded), the plan chosen by a bounded count of its matches. A shorter needle, which no trigram
-    index answers, is looked for by a Python function (evidence is stored as JSON text with non-ASCII
-    escaped, and SQLite's LIKE folds ASCII only)."""
-    if conn.dialect.name == "postgresql":
-        rendered = cast(cast(incidents.c.evidence, JSONB), Text)
-        as_json = json.dumps(text, ensure_ascii=False)[1:-1]
-        in_evidence: ColumnElement[bool] = rendered.ilike(_like_pattern(as_json), escape="\\")
-        if any(ch in text for ch in "[],"):  # could match the JSON around the phrases: ask each phrase too
-            phrase = func.json_array_elements_text(incidents.c.evidence).table_valued("value").alias("phrase")
-            in_evidence = and_(in_evidence, select(phrase.c.value).where(
-                phrase.c.value.ilike(_like_pattern(text), escape="\\")).exists())
-        return or_(incidents.c.title.ilike(_like_pattern(text), escape="\\"), in_evidence)
-    if len(text) >= MIN_INDEXED_TEXT:
-        matching: Select[Any] = select(literal_column("rowid")).select_from(sql_text("incidents_fts")).where(
-            sql_text("incidents_fts MATCH :fts_phrase").bindparams(fts_phrase=fts_phrase(text)))
-        probe = select(func.count()).select_from(matching.limit(DENSE_TEXT).subquery())
-        if conn.execute(probe).scalar_one() < DENSE_TEXT:
-            return incidents.c.id.in_(matching)  # few matches: fetch them by id, then sort those
-        # many: `id + 0` is no index key, so SQLite walks the list order (or another filter's) index and
-        # looks each row up in the matches, stopping at the limit, instead of sorting every match
-        return (incidents.c.id + 0).in_(matching)
-    conn.connection.driver_connection.create_function(  # type: ignore[union-attr]
-        "cfm_text_match", 3, _text_matches, deterministic=True)
-    exact = func.cfm_text_match(incidents.c.title, cast(incidents.c.evidence, Text), text.casefold()) == 1
-    if text.isascii() and text.isprintable() and '"' not in text and "\\" not in text:  # the same in JSON text
-        # LIKE (ASCII case folding) on the title and the JSON text finds a superset; Python checks only those
-        pattern = _like_pattern(text)
-        return and_(or_(incidents.c.title.like(pattern, escape="\\"),
-                        cast(incidents.c.evidence, Text).like(pattern, escape="\\")), exact)
-    return exact
-
-
-def _like_pattern(text: str) -> str:
-    """`%text%` with LIKE's wildcards (and its escape character, backslash) taken literally."""
-    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-
-
 # -- listing -----------------------------------------------------------------------------------------------
-# Merged-away incidents live on as aliases only. Written so that no planner picks the merged_into index for
-# it (nearly every row is NULL there; SQLite without statistics would scan it instead of the filter's index).
-LIVE: ColumnElement[bool] = func.coalesce(incidents.c.merged_into, 0) == 0
-
-
-def _conditions(conn: Connection, f: IncidentFilter) -> list[ColumnElement[bool]]:
-    c = incidents.c
-    conds: list[ColumnElement[bool]] = [LIVE]
-    if f.since is not None:
-        conds.append(c.updated_at >= f.since)
-    if f.until is not None:
-        conds.append(c.updated_at <= f.until)
-    if f.country:
-        conds.append(c.country == f.country)
-    if f.label:
-        # labels is a JSON list of fixed identifiers; its text holds each one in quotes on both engines
-        conds.append(cast(c.labels, Text).like(f'%"{f.label}"%'))
-    if f.ceasefire:
-        conds.append(func.lower(c.ceasefire) == f.ceasefire.lower())
-    if f.min_severity is not None:
-        conds.append(c.severity >= f.min_severity)
-    if f.min_sources is not None:
-        conds.append(c.source_count >= f.min_sources)
-    if f.text:
-        conds.append(_text_condition(conn, f.text))
-    if f.near is not None:
-        conds.extend(_near_condition(f.near))
-    if f.after is not None:
-        at, last_id = f.after
-        conds.append(or_(c.updated_at < at, and_(c.updated_at == at, c.id < last_id)))
-    return conds
-
-
-def _filtered(conn: Connection, f: IncidentFilter) -> Select[Any]:
-    q = select(incidents).where(*_conditions(conn, f))
-    q = q.order_by(incidents.c.updated_at.desc(), incidents.c.id.desc())
-    if f.limit is not None and f.near is None:  # with `near`, rows outside the circle are dropped later
-        q = q.limit(f.limit)
-    return q
-
-
 def _refs(conn: Connection, incident_ids: list[int], *, actors: bool = False
           ) -> tuple[dict[int, list[ArticleRef]], dict[int, Counter[str]]]:
     """The articles of each incident (oldest published first, at most MAX_ARTICLES_PER_VIEW), by one query
@@ -277,10 +97,10 @@ def incident_view(conn: Connection, incident_id: int) -> IncidentView:
 def _stream(conn: Connection, f: IncidentFilter, batch: int, *, actors: bool = False
             ) -> Iterator[tuple[Any, IncidentView, tuple[str, ...]]]:
     """(row, view, actors) of each matching incident in list order, at most f.limit of them."""
-    result = conn.execution_options(stream_results=True, yield_per=batch).execute(_filtered(conn, f))
+    result = conn.execution_options(stream_results=True, yield_per=batch).execute(filtered(conn, f))
     emitted = 0
     for part in result.partitions(batch):
-        rows = [r._mapping for r in part if _inside(f.near, r._mapping)]
+        rows = [r._mapping for r in part if inside(f.near, r._mapping)]
         refs, named = _refs(conn, [m["id"] for m in rows], actors=actors)
         for m in rows:
             if f.limit is not None and emitted >= f.limit:
@@ -315,7 +135,7 @@ def page_incidents(conn: Connection, f: IncidentFilter) -> Page:
 
 def count_incidents(conn: Connection, f: IncidentFilter) -> int:
     """How many incidents match, ignoring the limit (with `near`: those in the bounding cells)."""
-    q = select(func.count()).select_from(incidents).where(*_conditions(conn, f))
+    q = select(func.count()).select_from(incidents).where(*conditions(conn, f))
     return int(conn.execute(q).scalar_one())
 
 
@@ -329,7 +149,7 @@ def timeline(conn: Connection, f: IncidentFilter) -> dict[str, dict[str, int]]:
         for label in labels:
             counts[label] = counts.get(label, 0) + n
 
-    conds = _conditions(conn, f)
+    conds = conditions(conn, f)
     c = incidents.c
     if f.near is None:  # counted by the database: one row per (day, label set), not per incident
         as_text = cast(c.labels, Text)
@@ -348,7 +168,7 @@ def timeline(conn: Connection, f: IncidentFilter) -> dict[str, dict[str, int]]:
         conds.append(c.event_date.is_(None))
     rows = select(c.event_date, c.first_seen_at, c.labels, c.lat, c.lon).where(*conds)
     for r in conn.execution_options(stream_results=True, yield_per=2000).execute(rows):
-        if _inside(f.near, r._mapping):
+        if inside(f.near, r._mapping):
             add(r.event_date or r.first_seen_at.date(), r.labels, 1)
     return dict(sorted(days.items()))
 

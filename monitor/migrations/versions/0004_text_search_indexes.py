@@ -15,7 +15,7 @@ answer it from a trigram index, so a needle of three or more characters no longe
   with the old table and must create them again (see `_sqlite_triggers`); the index itself survives,
   since ids are kept.
 - PostgreSQL: pg_trgm GIN indexes on `title` and on `(evidence::jsonb)::text` (the evidence rendered with
-  non-ASCII unescaped), which serve the ILIKE of monitor/store/queries.py `_text_condition` as written.
+  non-ASCII unescaped), which serve the ILIKE of monitor/store/text_search.py `text_condition` as written.
 
 Existing rows are indexed here (the GIN indexes by being built, the FTS table by one INSERT … SELECT).
 Downgrade drops the indexes, the FTS table and its triggers; the pg_trgm extension stays installed (other

@@ -1,0 +1,134 @@
+"""Which incidents a listing holds: IncidentFilter, and the SQL conditions and ordered query it becomes.
+
+Every filter is SQL except the exact distance of `near`: the SQL narrows to the 1-degree `geo_bucket`
+cells covering the circle (an indexed IN) and a bounding box, then the reader (monitor.store.queries) drops
+the rows outside the circle with `inside`. The `text` filter is built by monitor.store.text_search.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, Text, and_, cast, func, or_, select
+from sqlalchemy.engine import Connection
+from sqlalchemy.sql.elements import ColumnElement
+
+from monitor.geo import distance_km, geo_bucket
+from monitor.store.schema import incidents
+from monitor.store.text_search import text_condition
+
+MAX_CELLS = 2_000  # beyond this many 1-degree cells, `near` filters on the bounding box alone
+KM_PER_DEG_LAT = 111.2
+
+
+@dataclass(frozen=True)
+class Near:
+    """A circle: incidents whose coordinates lie within `km` of (lat, lon)."""
+
+    lat: float
+    lon: float
+    km: float
+
+
+@dataclass(frozen=True)
+class IncidentFilter:
+    """What to list. None means "no condition"; `limit` None means every matching incident.
+
+    `after` is a keyset cursor (updated_at, internal id): only incidents strictly older in list order.
+    """
+
+    since: datetime | None = None  # updated at or after
+    until: datetime | None = None  # updated at or before
+    country: str | None = None  # ISO 3166-1 alpha-2, upper case
+    label: str | None = None
+    limit: int | None = 50
+    ceasefire: str | None = None  # name, compared case-insensitively
+    near: Near | None = None
+    min_severity: float | None = None
+    min_sources: int | None = None
+    text: str | None = None  # substring of the title or an evidence phrase, case-insensitive
+    after: tuple[datetime, int] | None = None
+
+
+# -- near: cells and distance ------------------------------------------------------------------------------
+def near_box(near: Near) -> tuple[float, float, float, float]:
+    """(lat_min, lat_max, lon_min, lon_max) of a box holding the circle; longitudes may pass ±180."""
+    dlat = near.km / KM_PER_DEG_LAT
+    widest = abs(near.lat) + dlat  # the circle is widest in longitude at its latitude farthest from the equator
+    dlon = 180.0 if widest >= 89.9 else min(180.0, near.km / (KM_PER_DEG_LAT * math.cos(math.radians(widest))))
+    return max(-90.0, near.lat - dlat), min(90.0, near.lat + dlat), near.lon - dlon, near.lon + dlon
+
+
+def near_cells(near: Near) -> list[str] | None:
+    """The geo_bucket keys of every 1-degree cell the circle touches, or None when there are too many."""
+    lat_min, lat_max, lon_min, lon_max = near_box(near)
+    lats = range(math.floor(lat_min), min(89, math.floor(lat_max)) + 1)
+    lons = range(math.floor(lon_min), math.floor(lon_max) + 1)
+    if len(lats) * len(lons) > MAX_CELLS or len(lons) >= 360:
+        return None
+    keys = (geo_bucket(la, (lo + 180) % 360 - 180) for la in lats for lo in lons)
+    return sorted({k for k in keys if k})
+
+
+def _near_condition(near: Near) -> list[ColumnElement[bool]]:
+    lat_min, lat_max, lon_min, lon_max = near_box(near)
+    conds: list[ColumnElement[bool]] = [incidents.c.lat.between(lat_min, lat_max)]
+    cells = near_cells(near)
+    if cells is not None:
+        conds.append(incidents.c.geo_bucket.in_(cells))
+    if lon_min >= -180.0 and lon_max <= 180.0:
+        conds.append(incidents.c.lon.between(lon_min, lon_max))
+    return conds
+
+
+def inside(near: Near | None, m: Any) -> bool:
+    if near is None:
+        return True
+    if m["lat"] is None or m["lon"] is None:
+        return False
+    return distance_km(near.lat, near.lon, m["lat"], m["lon"]) <= near.km
+
+
+# -- conditions --------------------------------------------------------------------------------------------
+# Merged-away incidents live on as aliases only. Written so that no planner picks the merged_into index for
+# it (nearly every row is NULL there; SQLite without statistics would scan it instead of the filter's index).
+LIVE: ColumnElement[bool] = func.coalesce(incidents.c.merged_into, 0) == 0
+
+
+def conditions(conn: Connection, f: IncidentFilter) -> list[ColumnElement[bool]]:
+    c = incidents.c
+    conds: list[ColumnElement[bool]] = [LIVE]
+    if f.since is not None:
+        conds.append(c.updated_at >= f.since)
+    if f.until is not None:
+        conds.append(c.updated_at <= f.until)
+    if f.country:
+        conds.append(c.country == f.country)
+    if f.label:
+        # labels is a JSON list of fixed identifiers; its text holds each one in quotes on both engines
+        conds.append(cast(c.labels, Text).like(f'%"{f.label}"%'))
+    if f.ceasefire:
+        conds.append(func.lower(c.ceasefire) == f.ceasefire.lower())
+    if f.min_severity is not None:
+        conds.append(c.severity >= f.min_severity)
+    if f.min_sources is not None:
+        conds.append(c.source_count >= f.min_sources)
+    if f.text:
+        conds.append(text_condition(conn, f.text))
+    if f.near is not None:
+        conds.extend(_near_condition(f.near))
+    if f.after is not None:
+        at, last_id = f.after
+        conds.append(or_(c.updated_at < at, and_(c.updated_at == at, c.id < last_id)))
+    return conds
+
+
+def filtered(conn: Connection, f: IncidentFilter) -> Select[Any]:
+    q = select(incidents).where(*conditions(conn, f))
+    q = q.order_by(incidents.c.updated_at.desc(), incidents.c.id.desc())
+    if f.limit is not None and f.near is None:  # with `near`, rows outside the circle are dropped later
+        q = q.limit(f.limit)
+    return q

@@ -1,0 +1,79 @@
+"""The `text` filter: a case-insensitive substring of an incident's title or of one of its evidence phrases,
+answered from a trigram index (pg_trgm on PostgreSQL, FTS5 on SQLite) when the needle is long enough."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlalchemy import Select, Text, and_, cast, func, literal_column, or_, select
+from sqlalchemy import text as sql_text
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.engine import Connection
+from sqlalchemy.sql.elements import ColumnElement
+
+from monitor.store.schema import incidents
+
+MIN_INDEXED_TEXT = 3  # trigram indexes answer needles of at least this many characters; shorter ones scan
+DENSE_TEXT = 2_000  # SQLite: from this many matching incidents on, walk the list order instead (see below)
+
+
+def _text_matches(title: str | None, evidence: str | None, needle: str) -> int:
+    """SQLite helper: 1 when `needle` (already casefolded) is in the title or an evidence phrase."""
+    if title and needle in title.casefold():
+        return 1
+    try:
+        phrases = json.loads(evidence or "[]")
+    except ValueError:
+        return 0
+    return int(any(isinstance(p, str) and needle in p.casefold() for p in phrases))
+
+
+def fts_phrase(text: str) -> str:
+    """`text` as one FTS5 phrase: with the trigram tokenizer, a case-insensitive substring match."""
+    return '"' + text.replace('"', '""') + '"'
+
+
+def text_condition(conn: Connection, text: str) -> ColumnElement[bool]:
+    """Case-insensitive substring of the title or an evidence phrase, from a trigram index (migration 0004)
+    when the needle has at least MIN_INDEXED_TEXT characters.
+
+    PostgreSQL: ILIKE on the title and on the evidence rendered as jsonb text (non-ASCII unescaped, `"` and
+    `\\` escaped, so the needle is escaped the same way), the very expressions of the pg_trgm GIN indexes; a
+    needle with JSON punctuation ([ ] ,) is also checked against each phrase.
+    SQLite: a phrase query on the FTS5 trigram table `incidents_fts` (rowid = incidents.id, the evidence
+    phrases decoded), the plan chosen by a bounded count of its matches. A shorter needle, which no trigram
+    index answers, is looked for by a Python function (evidence is stored as JSON text with non-ASCII
+    escaped, and SQLite's LIKE folds ASCII only)."""
+    if conn.dialect.name == "postgresql":
+        rendered = cast(cast(incidents.c.evidence, JSONB), Text)
+        as_json = json.dumps(text, ensure_ascii=False)[1:-1]
+        in_evidence: ColumnElement[bool] = rendered.ilike(_like_pattern(as_json), escape="\\")
+        if any(ch in text for ch in "[],"):  # could match the JSON around the phrases: ask each phrase too
+            phrase = func.json_array_elements_text(incidents.c.evidence).table_valued("value").alias("phrase")
+            in_evidence = and_(in_evidence, select(phrase.c.value).where(
+                phrase.c.value.ilike(_like_pattern(text), escape="\\")).exists())
+        return or_(incidents.c.title.ilike(_like_pattern(text), escape="\\"), in_evidence)
+    if len(text) >= MIN_INDEXED_TEXT:
+        matching: Select[Any] = select(literal_column("rowid")).select_from(sql_text("incidents_fts")).where(
+            sql_text("incidents_fts MATCH :fts_phrase").bindparams(fts_phrase=fts_phrase(text)))
+        probe = select(func.count()).select_from(matching.limit(DENSE_TEXT).subquery())
+        if conn.execute(probe).scalar_one() < DENSE_TEXT:
+            return incidents.c.id.in_(matching)  # few matches: fetch them by id, then sort those
+        # many: `id + 0` is no index key, so SQLite walks the list order (or another filter's) index and
+        # looks each row up in the matches, stopping at the limit, instead of sorting every match
+        return (incidents.c.id + 0).in_(matching)
+    conn.connection.driver_connection.create_function(  # type: ignore[union-attr]
+        "cfm_text_match", 3, _text_matches, deterministic=True)
+    exact = func.cfm_text_match(incidents.c.title, cast(incidents.c.evidence, Text), text.casefold()) == 1
+    if text.isascii() and text.isprintable() and '"' not in text and "\\" not in text:  # the same in JSON text
+        # LIKE (ASCII case folding) on the title and the JSON text finds a superset; Python checks only those
+        pattern = _like_pattern(text)
+        return and_(or_(incidents.c.title.like(pattern, escape="\\"),
+                        cast(incidents.c.evidence, Text).like(pattern, escape="\\")), exact)
+    return exact
+
+
+def _like_pattern(text: str) -> str:
+    """`%text%` with LIKE's wildcards (and its escape character, backslash) taken literally."""
+    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
