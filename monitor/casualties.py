@@ -144,8 +144,8 @@ _NONE_INJURED = re.compile(
     r"without (?:casualties|injuries|victims)|neither (?:fatalities|injuries|casualties) nor|"
     r"(?:пострадавших|раненых|жертв) (?:[\w-]+ ){0,4}нет|"
     r"без (?:жертв|пострадавших)|пострадавших нет|раненых нет|обошлось без (?:жертв|пострадавших)", re.IGNORECASE)
-# A figure of another, earlier event: "following a suicide bombing that killed 37 people".
-# Figures of another, earlier event: "following a suicide bombing that killed 37", "three days
+# A figure of another, earlier event: "following a car bombing that killed 12 people".
+# Figures of another, earlier event: "following a car bombing that killed 12", "three days
 # earlier, strikes on the city centre killed 19".
 _BACKGROUND_BEFORE = re.compile(
     r"(?:following|after|since|in response to|retaliation for)\s[^,;:]{0,60}?\b(?:that|which)\s+[^,;:]{0,20}$|"

@@ -11,7 +11,8 @@ Loaded once (load_gazetteer is cached) from monitor/data/gazetteer/:
 
 Every name is keyed by name_key(): lower case, no diacritics, hyphens as spaces and, for Cyrillic
 words, the inflectional ending cut off, so "Донецке", "Донецка" and "Донецк" share one key and text
-can be looked up word by word without a morphological analyser.
+can be looked up word by word without a morphological analyser. A second, looser key (loose_key)
+meets Latin transliterations that the index lacks ("Kharkov" for Kharkiv, "Ein" for ‘Ayn).
 """
 
 from __future__ import annotations
@@ -41,7 +42,8 @@ _RU_ENDINGS = ("ами", "ями", "ого", "его", "ому", "ему", "ым
 _MIN_STEM = 3
 # Priors of generated divisions: below a town of 100,000 (5.1), so "Herat" is the city, not the province.
 _DIVISION_PRIOR = {1: 5.0, 2: 4.6}
-_APOSTROPHES = re.compile(r"['’ʼ`ʻ]")
+# Apostrophes, and the letters that romanise the Arabic ʿayn and hamza ("Dar‘a", "Ṣanʿāʾ").
+_APOSTROPHES = re.compile(r"['’‘ʼ`ʻʿʾ´]")
 _SEPARATORS = re.compile(r"[\s\-‐‑–—_.,/()]+")
 _CYRILLIC = re.compile(r"[а-яё]")
 
@@ -70,6 +72,33 @@ def name_key(name: str) -> str:
     return " ".join(word_key(w) for w in _SEPARATORS.split(name.strip()) if w)
 
 
+# Spellings that transliterations of one name differ by, folded to one: Russian/Ukrainian "dzh"/"zh"/"kh",
+# French "ou" and "dj", "q"/"k", "w"/"v", "ph"/"f". Applied left to right.
+_LOOSE_FOLDS = (("dzh", "j"), ("zh", "j"), ("dj", "j"), ("kh", "h"), ("ph", "f"), ("ou", "u"), ("q", "k"),
+                ("w", "v"))
+_DOUBLED = re.compile(r"([a-z])\1+")
+_VOWELS = re.compile(r"[aeiouy]+")
+LOOSE_MIN_LETTERS = 5  # shorter loose keys meet too many names to be worth a guess
+
+
+def loose_word(word: str) -> str:
+    """The loose key of one Latin word key: folded spellings, no doubled letters, every run of vowels
+    one "a", a final vowel of a longer word dropped. "issa" and "isa" -> "as"; "kharkov" and "kharkiv"
+    -> "harkav"; "guerdan" and "gardane" -> "gardan". Non-Latin keys are returned unchanged."""
+    if not word.isascii():
+        return word
+    for spelling, folded in _LOOSE_FOLDS:
+        if spelling in word:
+            word = word.replace(spelling, folded)
+    word = _VOWELS.sub("a", _DOUBLED.sub(r"\1", word))
+    return word[:-1] if len(word) >= 5 and word.endswith("a") else word
+
+
+def loose_key(key: str) -> str:
+    """The loose key of a name key (see loose_word): what a transliteration variant is looked up by."""
+    return " ".join(loose_word(w) for w in key.split(" "))
+
+
 def exact_word_key(word: str) -> str:
     """A word's key without cutting Russian endings: "крымское" stays apart from "крымск"."""
     word = _APOSTROPHES.sub("", word.lower().replace("ё", "е"))
@@ -95,7 +124,7 @@ class Entry:
     prior: float = 0.0
     capital: bool = False
     focus: bool = False  # in a country or border area the monitor follows (see build_gazetteer.FOCUS)
-    division: int = 0  # 1 or 2 for a generated admin1/admin2 division ("Paktia Province"), else 0
+    division: int = 0  # 1 or 2 for a generated admin1/admin2 division ("Helmand Province"), else 0
 
 
 @dataclass(frozen=True)
@@ -120,6 +149,9 @@ class Gazetteer:
     # focus, population, parent (admin1 row of an admin2 division, or -1)
     division_names: Mapping[str, list[int]] = dataclasses.field(default_factory=dict)
     max_words: int = 4
+    loose_names: Mapping[str, list[int]] = dataclasses.field(default_factory=dict)  # loose key -> rows
+    loose_division_names: Mapping[str, list[int]] = dataclasses.field(default_factory=dict)
+    loose_first_words: frozenset[str] = frozenset()
 
     def part_of_country(self, cc: str, direction: str, name: str) -> Entry | None:
         """A region entry for "northern Syria", "юг Ливана": the matching part of the country's extent."""
@@ -142,6 +174,15 @@ class Gazetteer:
             return curated
         places = tuple(self._row_entry(i) for i in (indexes or [])[:8])
         return curated + places + tuple(self._division_entry(i) for i in (divisions or [])[:6])
+
+    def lookup_loose(self, key: str) -> tuple[Entry, ...]:
+        """GeoNames settlements and divisions whose loose key is loose_key(key), most populous first:
+        the candidates of a spelling the index lacks. Callers must ask more of them (see places)."""
+        lk = loose_key(key)
+        if len(lk.replace(" ", "")) < LOOSE_MIN_LETTERS:
+            return ()
+        places = tuple(self._row_entry(i) for i in self.loose_names.get(lk, [])[:8])
+        return places + tuple(self._division_entry(i) for i in self.loose_division_names.get(lk, [])[:6])
 
     def region_near(self, point: Entry, km: float) -> Entry | None:
         """The region (curated, or a first-level division) of point's country whose centre is nearest
@@ -216,9 +257,11 @@ def load_gazetteer() -> Gazetteer:
     keys = [*data["names"], *division_names, *curated, *countries, *demonyms]
     first_words = frozenset(k.partition(" ")[0] for k in keys)
     max_words = max(4, *(len(k.split()) for k in curated))
+    loose_names, loose_divisions = data.get("loose_names", {}), data.get("loose_admin_names", {})
+    loose_first = frozenset(k.partition(" ")[0] for k in (*loose_names, *loose_divisions))
     return Gazetteer({k: tuple(v) for k, v in curated.items()}, data["names"], data["places"], capitals,
                      countries, demonyms, country_places, stoplist, first_words, boxes, divisions,
-                     division_names, max_words)
+                     division_names, max_words, loose_names, loose_divisions, loose_first)
 
 
 def _fill_admin1(curated: dict[str, list[Entry]], data: dict[str, Any], divisions: list[list[Any]]) -> None:

@@ -1,7 +1,6 @@
 """Place extraction: text + Gazetteer -> the places, countries and actors an incident report names.
 
-Words are looked up in the gazetteer as 1- to 4-word keys (longest first), keyed like the index
-(monitor.gazetteer), so Russian case forms meet their nominative. Then:
+monitor.place_scan finds the names and scores the countries the text names; this module chooses:
 
 * each place mention takes the candidate whose country the text names, else the best-known one;
   a little-known name in a country the text does not name is dropped rather than guessed, and so
@@ -9,9 +8,14 @@ Words are looked up in the gazetteer as 1- to 4-word keys (longest first), keyed
 * the primary place is the first place introduced as a location ("in", "near", "shelled", "в",
   "под"), place precision before region; without one, the country a locative phrase names ("in
   northern Syria") decides, then the first place mentioned;
-* a shared name is re-picked near the story's other places; a word that is only part of a longer
-  unknown name ("Salim" of "Abu Salim", "Madinat" of "Madinat al Salah") is not looked up alone; a
-  province or city named right after a place ("Zhari district, Balkh") is its container, not the place;
+* a shared name is re-picked near the story's other places, and inside the container named right
+  after it; a word that is only part of a longer unknown name ("Nasr" of "Beit Nasr", "Madinat" of
+  "Madinat al Nasr") is not looked up alone; a province or city named right after a place ("Nad Ali
+  district, Helmand") is its container, not the place, and the container of an unknown location
+  ("in Kirawa (Gwoza LGA)") is the most specific place known;
+* a spelling the index lacks is looked up by its loose key ("Kharkov", "Ain Tamr"), and taken only
+  as a location in a country the text names as a place; a small town the text does not place in a
+  country is taken when another place of the story lies near it;
 * a bulletin of places far apart, under a title that names no place, is about a region: the one the
   title names, else the region nearest the middle of the places;
 * the incident's country is the primary place's; country names are weighed by role ("in Lebanon"
@@ -25,30 +29,10 @@ import math
 import re
 from dataclasses import dataclass
 
-from monitor.actors import demonym_role
-from monitor.gazetteer import Entry, Gazetteer, exact_word_key, word_key
+from monitor.gazetteer import Entry, Gazetteer, word_key
 from monitor.models import Place
+from monitor.place_scan import LOCATIVE_BEFORE, SPEAKER_AFTER, STRUCK_AFTER, WINDOW, scan_names
 
-_WORD = re.compile(r"[^\W\d_]+(?:['’ʼ][^\W\d_]+)*")
-_POSSESSIVE = re.compile(r"['’ʼ]s$")
-_DIRECTION = (r"(?:(?:north|south|east|west|central|northern|southern|eastern|western|north-?eastern|"
-              r"north-?western|south-?eastern|south-?western|occupied|[\w]+-(?:held|controlled)|"
-              r"северн\w*|южн\w*|восточн\w*|западн\w*|центральн\w*|оккупированн\w*)\s+)?")
-_LOCATIVE_BEFORE = re.compile(
-    r"(?:\b(?:in|near|at|on|outside|around|inside|into|across|along|over|off|toward|towards|between|"
-    r"(?:areas?|parts?|outskirts|vicinity) of|"
-    r"shell(?:ed|s|ing)?|hit(?:s|ting)?|struck|strikes?|rock(?:s|ed)?|pound(?:s|ed|ing)?|target(?:s|ed|ing)?|"
-    r"attack(?:s|ed|ing)?|bomb(?:s|ed|ing)?|raid(?:s|ed)?|invade[sd]?|"
-    r"в|во|на|по|у|под|около|возле|близ|вблизи|районе|окрестностях|над|обстрел\w*|атаков\w*)\s+(?:the\s+)?"
-    + _DIRECTION +
-    r"(?:(?:[Vv]illage|[Tt]own|[Cc]ity|[Rr]egion|[Dd]istrict|(?:[\w-]+\s+)?capital,?|столиц\w*|сел[аеоу]|город[ае]?|поселк[ае]|посёлк[ае]|"
-    r"пгт|деревн[ие]|район[ае]?)\s+(?:of\s+)?)?)$", re.IGNORECASE)
-_SPEAKER_AFTER = re.compile(
-    r"^(?:['’]s\b|\s+(?:says?|said|accuse[sd]?|claims?|claimed|denie[sd]|deny|warns?|warned|reports?|reported|"
-    r"blames?|blamed|told|has said|заявил\w*|обвинил\w*|сообщил\w*|утвержда\w*|отрица\w*|считает))", re.IGNORECASE)
-_MEDIATOR = re.compile(
-    r"(?:-brokered|-mediated|-led|brokered by|mediated by|mediation|talks in|hosted|envoy|ally|allies|"
-    r"посредничеств\w*|переговор\w* в)", re.IGNORECASE)
 _VENUE_BEFORE = re.compile(r"(?:talks|negotiations|summit|meeting|conference|mediators?|signed|переговор\w*|"
                            r"встреч\w*|саммит\w*)\s+(?:(?:held|hosted|resumed|taking place|under ?way|"
                            r"прошл\w*|проход\w*)\s+)?(?:in|at|в|на)\s+(?:the\s+)?"
@@ -60,25 +44,17 @@ _VENUE_AFTER = re.compile(r"\s+(?:peace\s+)?(?:talks|negotiations|summit|process
                           r"формат\w*|протокол\w*)\b", re.IGNORECASE)
 _TITLE_BEFORE = re.compile(r"(?:President|Minister|Mr|Mrs|Ms|Gen|General|Colonel|Col|Sen|Senator|"
                            r"президент|министр|глава)\.?\s+$", re.IGNORECASE)
-_CAPITAL_AFTER = re.compile(r"(?:['’]s)?\s+(?:capital|столиц\w*)\b", re.IGNORECASE)
-_DEMONYM_CAPITAL = re.compile(r"\s+(?:capital|столиц\w*)\b", re.IGNORECASE)
-_CAPITAL_BEFORE = re.compile(r"\bcapital\s+of\s+(?:the\s+)?\Z|\bстолиц\w*\s+\Z", re.IGNORECASE)
 # A wire dateline opening the body: "JUBA Renewed fighting ...", "DIYARBAKIR, Turkey Four people ...".
 _DATELINE = re.compile(r"\n\s*(?P<city>[A-Z][A-Z'’.-]+(?: [A-Z][A-Z'’.-]+)?)"
                        r"(?=[,\s(]+(?:\(\w+\)\s*[-–—]?\s*)?[A-Z]?[a-z]|,)")
-_DIRECTION_BEFORE = re.compile(
-    r"(?P<d>(?:north|south)(?:-?(?:east|west))?(?:ern)?|east(?:ern)?|west(?:ern)?|central|"
-    r"(?:северо-|юго-)?(?:север|юг|восток|запад)\w*|центр\w*)(?:\s+(?:part of|of|части))?\s+\Z", re.IGNORECASE)
-# Words after a name that make it the target: "Khartoum hit by air strikes", "Jermuk came under fire".
-_STRUCK_AFTER = re.compile(
-    r"^\s+(?:(?:was|were|is|are|has been|have been|came|comes|again)\s+)?(?:hit|struck|shelled|attacked|bombed|"
-    r"targeted|pounded|rocked|under\s+(?:fire|attack|shelling)|обстрелян\w*|атакован\w*|подверг\w*)", re.IGNORECASE)
 # Words before a demonym that make it the target: "positions of the ВСУ", "позиции ВСУ".
-_WINDOW = 40
-# Nouns after which a Russian adjective names the place it derives from ("Товузском направлении" ->
-# Товуз); alone, "Лебединскому" is the village Лебединское, not the town Лебедин.
-_RU_AREA_NOUNS = ("направлени", "район", "област", "округ", "сектор", "участк", "погранич", "границ", "окрестност",
-                  "пригород", "побереж", "фронт")
+# Words that make the name next to them a settlement or area: "the town of X", "X area", "X district".
+_SETTLEMENT_BEFORE = re.compile(r"\b(?:village|town|city|settlement|area|district|suburb|outskirts)\s+of\s+\Z",
+                                re.IGNORECASE)
+_AREA_AFTER = re.compile(r"\s+(?:area|district|village|town|sector|region|province|countryside)\b", re.IGNORECASE)
+# A capitalised name, perhaps with an area word, then "(" or "," opening its container.
+_NAME_THEN_CONTAINER = re.compile(r"\b(?P<name>[A-Z][\w'’-]*(?:[ -][A-Z][\w'’-]*){0,3})"
+                                  r"(?:\s+(?:region|area|village|town|sector|district))?\s*(?:\(|,)\s*\Z")
 _MIN_PRIOR = 4.5  # ~30,000 people: a name this well known is taken without its country being named
 _WORLD_CITY = 6.0  # ~1,000,000 people: taken even when the text names other countries
 _MIN_UNIQUE_PRIOR = 2.5  # ~500 people: the only place of that name, in a monitored country
@@ -86,19 +62,8 @@ _CURATED = 100.0
 _NEAR_KM = 150.0  # a shared name is re-picked near the story's other places within this distance
 _NEAR_PRIOR = 1.0  # ... or a candidate this close in prior that is several times nearer to them
 _SPREAD_KM = 100.0  # places farther apart than this make a report about a region (_spread_region)
-# First words of Arabic, Hebrew and other names ("Abu Salim", "Ein Issa", "Kafr Amma"): the word after
-# one is part of that name, not a place by itself.
-_NAME_HEADS = frozenset({
-    "Abu", "Umm", "Um", "Ain", "Ein", "Ayn", "Kafr", "Kfar", "Kefar", "Beit", "Bayt", "Bet", "Deir", "Dayr",
-    "Tell", "Tall", "Tel", "Tal", "Khan", "Ras", "Wadi", "Jabal", "Jebel", "Bir", "Sidi", "Sheikh", "Shaykh",
-    "Ben", "Bin", "Bani", "Beni", "Ait", "Mount", "Mont", "Qasr", "Khirbet", "Khirbat", "Jisr", "Marj", "Nahr",
-    "Hay", "Hayy", "Mazraat", "Qalaat", "Ard", "San", "Santa", "Saint", "St", "Fort", "Port", "Lake",
-    "Cape", "Camp",
-})
-_JOINER = re.compile(r"[ \-‐]")
-# An article inside a longer name after the word: "Madinat al Salah", "Qasr el-Kebir", "Deir ez-Zor".
-_ARTICLE_AFTER = re.compile(r"[ \-](?:al|el|ash|az|ez|ibn)[ \-][A-Z]|-(?:ad|ar|as|at|an|ed|es|et|er|ul)-[A-Z]")
-_QUALIFIER_GAP = re.compile(r",\s*|\s*\(\s*|\s+in\s+(?=[A-Z])")
+_QUALIFIER_GAP = re.compile(r"(?:\s+(?:sector|area|village|town))*(?:,\s*|\s*\(\s*|\s+in\s+(?=[A-Z]))"
+                            r"|\s+(?:sector|area)\s+of\s+(?=[A-Z])")
 
 
 @dataclass(frozen=True)
@@ -109,7 +74,7 @@ class _Mention:
     locative: bool
     dateline: bool = False
     candidates: tuple[Entry, ...] = ()
-    qualifier: bool = False  # "Balkh" in "Zhari district, Balkh": the container of the mention before it
+    qualifier: bool = False  # "Helmand" in "Nad Ali district, Helmand": the container of the mention before it
 
 
 @dataclass(frozen=True)
@@ -122,23 +87,20 @@ class FoundPlaces:
     primary: Place | None = None
 
 
-@dataclass
-class _Scan:
-    places: list[tuple[int, int, tuple[Entry, ...]]]
-    scores: dict[str, float]
-    actors: list[str]
-
-
 def extract_places(text: str, lang: str, gazetteer: Gazetteer) -> FoundPlaces:
     """Find the places, incident countries and actors of `text` (title and body joined)."""
     del lang  # keys are language-neutral; the script of each word decides how it is keyed
-    scan = _scan(text, gazetteer)
+    scan = scan_names(text, gazetteer)
     # Countries the text names, including those of the regions it names ("Курской области"); those
     # named only as actors ("ВСУ", score 0) count for less when a name is shared.
     named = {cc: (1.0 if s == 0.0 else 3.0) for cc, s in scan.scores.items()}
     named.update({c[0].country: 3.0 for _, _, c in scan.places
                   if c[0].precision == "region" and len({e.country for e in c}) == 1})
-    mentions = [m for m in (_resolve(text, s, e, cands, named) for s, e, cands in scan.places) if m]
+    found = [(s, e, cands, _resolve_found(text, s, e, cands, named, s in scan.loose)) for s, e, cands in scan.places]
+    mentions = [m for *_, m in found if m] + _supported(text, [f[:3] for f in found if f[3] is None], found, named,
+                                                    scan.loose)
+    mentions.sort(key=lambda m: m.start)
+    mentions = _containers_of_unknown(text, mentions, {e for _, e, _ in scan.places})
     mentions = _qualifiers(text, _near_each_other(mentions))
     dateline = _dateline(text, gazetteer, named)
     if dateline is not None and dateline.entry.country in named:
@@ -157,37 +119,6 @@ def extract_places(text: str, lang: str, gazetteer: Gazetteer) -> FoundPlaces:
     return FoundPlaces(tuple(dict.fromkeys(places)), countries, tuple(dict.fromkeys(scan.actors)), primary)
 
 
-def _scan(text: str, gazetteer: Gazetteer) -> _Scan:
-    """Walk the words, taking the longest gazetteer key at each position."""
-    words = [(m.start(), m.end(), _POSSESSIVE.sub("", m.group(0))) for m in _WORD.finditer(text)]
-    stems = [word_key(w) for _, _, w in words]
-    exact = [exact_word_key(w) for _, _, w in words]
-    lower_text = not any(ch.isupper() for ch in text)
-    out = _Scan([], {}, [])
-    i, n = 0, len(words)
-    while i < n:
-        step = 1
-        if exact[i] not in gazetteer.first_words and stems[i] not in gazetteer.first_words:
-            adjective = _place_of_adjective(stems[i])  # "Товузском направлении" -> Товуз
-            area_follows = i + 1 < n and stems[i + 1].startswith(_RU_AREA_NOUNS)
-            if adjective in gazetteer.first_words and area_follows:
-                _take(text, words, i, 1, (adjective,), lower_text, gazetteer, out)
-            i += 1
-            continue
-        for length in range(min(gazetteer.max_words, n - i), 0, -1):
-            keys = tuple(dict.fromkeys((" ".join(exact[i:i + length]), " ".join(stems[i:i + length]))))
-            if _take(text, words, i, length, keys, lower_text, gazetteer, out):
-                step = length
-                break
-        i += step
-    return out
-
-
-def _place_of_adjective(stem: str) -> str:
-    """The place a Russian adjective is derived from: "товузск" (Товузский) -> "товуз"."""
-    return stem[:-2] if len(stem) >= 6 and stem.endswith("ск") and not stem.isascii() else ""
-
-
 def _dateline(text: str, gazetteer: Gazetteer, named: dict[str, float]) -> _Mention | None:
     """The city of a wire dateline, a place of last resort: it is where the report was filed."""
     m = _DATELINE.search(text)
@@ -203,100 +134,6 @@ def _dateline(text: str, gazetteer: Gazetteer, named: dict[str, float]) -> _Ment
     return _Mention(m.start("city"), m.end("city"), best, False, dateline=True)
 
 
-def _take(text: str, words: list[tuple[int, int, str]], i: int, length: int, keys: tuple[str, ...],
-          lower_text: bool, gazetteer: Gazetteer, out: _Scan) -> bool:
-    """Record what words[i:i+length] name, if anything; True when they name something.
-
-    Country names and demonyms are tried before places ("Armenia" is also a town in Colombia).
-    """
-    start, end = words[i][0], words[i + length - 1][1]
-    first = words[i][2]
-    capital = first[:1].isupper() or lower_text
-    for key in keys:
-        if key in gazetteer.countries and capital:
-            cc = gazetteer.countries[key]
-            _score_country(text, start, end, cc, out.scores)
-            _part_of_country(text, start, end, cc, gazetteer, out)
-            _capital_phrase(text, start, end, cc, gazetteer, out)
-            return True
-    for key in keys:
-        if key in gazetteer.demonyms and length <= 2:
-            cc = gazetteer.demonyms[key]
-            actor = _score_demonym(text, start, end, cc, out.scores)
-            if actor:
-                out.actors.append(actor)
-            if _DEMONYM_CAPITAL.match(text, end):  # "the Sudanese capital", "в украинской столице"
-                _capital_phrase(text, start, end, cc, gazetteer, out)
-            return True
-    if len(first) > 1 and first.isupper() and not lower_text:
-        # Datelines ("BEIRUT/GENEVA") and acronyms ("LNA") are not incident places, unless curated ("АТО").
-        keys = tuple(k for k in keys if k in gazetteer.curated)
-    if not capital:  # lower-case words name places only in curated phrases ("southern Lebanon")
-        keys = tuple(k for k in keys if length > 1 and k in gazetteer.curated)
-    if length == 1 and _inside_longer_name(text, words, i):
-        return False
-    for key in keys:
-        candidates = _allowed(key, gazetteer, first) if gazetteer.has(key) else ()
-        if candidates:
-            out.places.append((start, end, candidates))
-            return True
-    return False
-
-
-def _part_of_country(text: str, start: int, end: int, cc: str, gazetteer: Gazetteer, out: _Scan) -> None:
-    """Record "northern Syria", "на юге Ливана" as a region: the part of the country named."""
-    m = _DIRECTION_BEFORE.search(text, max(0, start - 30), start)
-    if m is None:
-        return
-    entry = gazetteer.part_of_country(cc, m.group("d"), text[m.start("d"):end])
-    if entry is not None:
-        out.places.append((m.start("d"), end, (entry,)))
-
-
-def _capital_phrase(text: str, start: int, end: int, cc: str, gazetteer: Gazetteer, out: _Scan) -> None:
-    """Record "South Sudan's capital", "the capital of Yemen" as the capital city."""
-    after = _CAPITAL_AFTER.match(text, end)
-    before = _CAPITAL_BEFORE.search(text, max(0, start - 20), start)
-    if not (after or before):
-        return
-    entry = gazetteer.capital_of(cc)
-    if entry is not None:
-        out.places.append((before.start() if before else start, after.end() if after else end, (entry,)))
-
-
-def _allowed(key: str, gazetteer: Gazetteer, first_word: str) -> tuple[Entry, ...]:
-    """The candidates of `key`, or none when it is a stoplisted word (curated names excepted)."""
-    if key in gazetteer.stoplist:
-        return gazetteer.curated.get(key, ()) if first_word[:1].isupper() else ()
-    return gazetteer.lookup(key)
-
-
-def _score_country(text: str, start: int, end: int, cc: str, scores: dict[str, float]) -> None:
-    before = text[max(0, start - _WINDOW):start]
-    if _MEDIATOR.search(text[max(0, start - 25):end + 12]):
-        scores[cc] = min(scores.get(cc, 0.0), -1.0)  # named, but only as a mediator
-        return
-    score = 1.0 + (0.5 if not scores else 0.0)
-    belligerent = before.rstrip().lower().endswith(("between", "between the"))  # "fighting between Armenia and ..."
-    if (_LOCATIVE_BEFORE.search(before) and not belligerent) or _STRUCK_AFTER.match(text[end:end + _WINDOW]):
-        score += 2.5
-    if _SPEAKER_AFTER.match(text[end:end + _WINDOW]):
-        score += 0.5  # "Armenia says its positions were shelled": the speaker is usually the target
-    scores[cc] = scores.get(cc, 0.0) + score
-
-
-def _score_demonym(text: str, start: int, end: int, cc: str, scores: dict[str, float]) -> str | None:
-    """Weigh a demonym by its role (monitor.actors); return the actor it names, if any."""
-    role, actor = demonym_role(text, start, end)
-    if role == "target":
-        scores[cc] = scores.get(cc, 0.0) + 2.0
-    elif role == "actor":
-        scores.setdefault(cc, 0.0)
-    else:
-        scores[cc] = scores.get(cc, 0.0) + 0.3
-    return actor
-
-
 def _resolve(text: str, start: int, end: int, candidates: tuple[Entry, ...],
              named: dict[str, float]) -> _Mention | None:
     """Pick a candidate for one mention, or None when the mention is not a place of this story."""
@@ -308,15 +145,63 @@ def _resolve(text: str, start: int, end: int, candidates: tuple[Entry, ...],
     if best.division:  # "Herat": the city, not the province of the same name
         best = max((e for e in candidates if e.precision == "place" and e.country == best.country),
                    key=lambda e: e.prior, default=best)
-    if best.capital and _SPEAKER_AFTER.match(text[end:end + _WINDOW]):
+    if best.capital and SPEAKER_AFTER.match(text[end:end + WINDOW]):
         return None  # "Moscow says", "Baku's forces": the government, not the place
     if not _plausible(best, candidates, named):
         return None
-    locative = bool(_LOCATIVE_BEFORE.search(text[max(0, start - _WINDOW):start])
-                    or _STRUCK_AFTER.match(text[end:end + _WINDOW]))
+    locative = bool(LOCATIVE_BEFORE.search(text[max(0, start - WINDOW):start])
+                    or STRUCK_AFTER.match(text[end:end + WINDOW]))
     if locative and _BACKGROUND_BEFORE.search(text[max(0, start - 120):start]):
-        locative = False  # "... following a bombing that killed 37 people in Ankara": another event
+        locative = False  # "... following a bombing that killed 12 people in Kabul": another event
     return _Mention(start, end, best, locative, candidates=candidates)
+
+
+def _resolve_found(text: str, start: int, end: int, candidates: tuple[Entry, ...], named: dict[str, float],
+                   loose: bool) -> _Mention | None:
+    """_resolve, with more asked of a name found only by its loose key: a variant spelling is a guess,
+    taken only as a location ("in Kharkov") in a country the text names as a place."""
+    if not loose:
+        return _resolve(text, start, end, candidates, named)
+    candidates = tuple(e for e in candidates if named.get(e.country, 0.0) >= 3.0)
+    mention = _resolve(text, start, end, candidates, named) if candidates else None
+    if mention is None or not (mention.locative or _SETTLEMENT_BEFORE.search(text, max(0, start - 20), start)
+                               or _AREA_AFTER.match(text, end)):
+        return None
+    return mention
+
+
+def _supported(text: str, rejected: list[tuple[int, int, tuple[Entry, ...]]],
+               found: list[tuple[int, int, tuple[Entry, ...], _Mention | None]],
+               named: dict[str, float], loose: set[int]) -> list[_Mention]:
+    """Second chance for names turned down as too obscure for a country the text does not name:
+    a small town is taken when another place of the story, taken on its own merits, lies within
+    _NEAR_KM of it ("the countryside of Saraqib, south of Idlib": Idlib vouches for Saraqib)."""
+    anchors = [m.entry for *_, m in found if m is not None and m.entry.lat is not None]
+    out = []
+    for start, end, candidates in rejected:
+        near = tuple(e for e in candidates if e.lat is not None and any(_km(e, a) <= _NEAR_KM for a in anchors))
+        if near:
+            vouched = {**named, **{e.country: 3.0 for e in near}}
+            mention = _resolve_found(text, start, end, near, vouched, start in loose)
+            if mention is not None:
+                out.append(mention)
+    return out
+
+
+def _containers_of_unknown(text: str, mentions: list[_Mention], scanned: set[int]) -> list[_Mention]:
+    """Make a location of the container of an unknown name that is a location: "in Kirawa (Gwoza
+    LGA)", "targeted X area (Sirwah, ...)", "at Chiragli, Tartar". The gazetteer lacks the first
+    name, so its container is the most specific place known of the incident. `scanned`: the ends of
+    the names the gazetteer knows (their containers are _qualifiers' business)."""
+    out = []
+    for m in mentions:
+        if not m.locative:
+            before = _NAME_THEN_CONTAINER.search(text, max(0, m.start - 60), m.start)
+            if (before is not None and before.end("name") not in scanned
+                    and LOCATIVE_BEFORE.search(text[max(0, before.start() - WINDOW):before.start()])):
+                m = _Mention(m.start, m.end, m.entry, True, m.dateline, m.candidates, m.qualifier)
+        out.append(m)
+    return out
 
 
 def _near_each_other(mentions: list[_Mention]) -> list[_Mention]:
@@ -348,25 +233,32 @@ def _near_each_other(mentions: list[_Mention]) -> list[_Mention]:
     return out
 
 
-def _inside_longer_name(text: str, words: list[tuple[int, int, str]], i: int) -> bool:
-    """True when word i is only part of a longer name the gazetteer lacks: "Salim" of "Abu Salim",
-    "Issa" of "Ein Issa", "Madinat" of "Madinat al Salah". Such a word names another place."""
-    if i > 0 and words[i - 1][2] in _NAME_HEADS and _JOINER.fullmatch(text, words[i - 1][1], words[i][0]):
-        return True
-    return bool(_ARTICLE_AFTER.match(text, words[i][1]))
-
-
 def _qualifiers(text: str, mentions: list[_Mention]) -> list[_Mention]:
-    """Mark the container that follows a place: "Zhari district, Balkh", "Kramatorsk (Donetsk
+    """Mark the container that follows a place: "Nad Ali district, Helmand", "Kramatorsk (Donetsk
     region)". It says where the place before it lies, so it is not the incident's place itself."""
     out: list[_Mention] = []
     for m in mentions:
         prev = out[-1] if out else None
         if (prev is not None and _QUALIFIER_GAP.fullmatch(text, prev.end, m.start)
                 and _contains(m.entry, prev.entry)):
+            out[-1] = _inside(prev, m.entry)
             m = _Mention(m.start, m.end, m.entry, False, m.dateline, m.candidates, qualifier=True)
         out.append(m)
     return out
+
+
+def _inside(mention: _Mention, region: Entry) -> _Mention:
+    """A place re-picked inside the region named as its container: "Shahpur sector (Poonch district)"
+    is not a Shahpur 500 km away. With no namesake near the region, the place is one the gazetteer
+    lacks, and the region is the most specific place known."""
+    entry = mention.entry
+    if entry.precision != "place" or region.precision != "region" or None in (entry.lat, region.lat) \
+            or _km(entry, region) <= _NEAR_KM:
+        return mention
+    near = [e for e in mention.candidates if e.lat is not None and e.precision == "place"
+            and e.country == region.country and _km(e, region) <= _NEAR_KM]
+    pick = max(near, key=lambda e: e.prior) if near else region
+    return _Mention(mention.start, mention.end, pick, mention.locative, mention.dateline, mention.candidates)
 
 
 def _contains(outer: Entry, inner: Entry) -> bool:
@@ -436,6 +328,7 @@ def _primary(mentions: list[_Mention], scores: dict[str, float]) -> tuple[_Menti
     """
     for precision in ("place", "region"):
         located = [m for m in mentions if m.locative and m.entry.precision == precision and not m.qualifier]
+        located.sort(key=lambda m: m.entry.division != 2)  # a district is more specific than a province
         if located:
             return located[0], located[0].entry.country
     best_country = max((cc for cc in scores if scores[cc] >= 0.0), key=lambda cc: scores[cc], default=None)

