@@ -42,6 +42,7 @@ _RU_ENDINGS = ("ами", "ями", "ого", "его", "ому", "ему", "ым
 _MIN_STEM = 3
 # Priors of generated divisions: below a town of 100,000 (5.1), so "Herat" is the city, not the province.
 _DIVISION_PRIOR = {1: 5.0, 2: 4.6}
+PART_PRIOR = 50.0  # the prior of a part of a country ("northern Syria"): a point only roughly placed
 # Apostrophes, and the letters that romanise the Arabic ʿayn and hamza ("Dar‘a", "Ṣanʿāʾ").
 _APOSTROPHES = re.compile(r"['’‘ʼ`ʻʿʾ´]")
 _SEPARATORS = re.compile(r"[\s\-‐‑–—_.,/()]+")
@@ -162,7 +163,7 @@ class Gazetteer:
         south, north, west, east = box
         lat = round(south + frac[0] * (north - south), 3)
         lon = round(west + frac[1] * (east - west), 3)
-        return Entry(name, cc, lat, lon, "region", None, None, 50.0, focus=True)
+        return Entry(name, cc, lat, lon, "region", None, None, PART_PRIOR, focus=True)
 
     def lookup(self, key: str) -> tuple[Entry, ...]:
         """Candidates named `key`: curated ones first, then GeoNames settlements by population, then

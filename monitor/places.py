@@ -29,7 +29,7 @@ import math
 import re
 from dataclasses import dataclass
 
-from monitor.gazetteer import Entry, Gazetteer, word_key
+from monitor.gazetteer import PART_PRIOR, Entry, Gazetteer, word_key
 from monitor.models import Place
 from monitor.place_scan import LOCATIVE_BEFORE, SPEAKER_AFTER, STRUCK_AFTER, WINDOW, scan_names
 
@@ -96,9 +96,13 @@ def extract_places(text: str, lang: str, gazetteer: Gazetteer) -> FoundPlaces:
     named = {cc: (1.0 if s == 0.0 else 3.0) for cc, s in scan.scores.items()}
     named.update({c[0].country: 3.0 for _, _, c in scan.places
                   if c[0].precision == "region" and len({e.country for e in c}) == 1})
-    found = [(s, e, cands, _resolve_found(text, s, e, cands, named, s in scan.loose)) for s, e, cands in scan.places]
-    mentions = [m for *_, m in found if m] + _supported(text, [f[:3] for f in found if f[3] is None], found, named,
-                                                    scan.loose)
+    found = [(s, e, cands, _resolve(text, s, e, cands, named)) for s, e, cands in scan.places if s not in scan.loose]
+    anchors = [m.entry for *_, m in found if m is not None and m.entry.lat is not None]
+    mentions = [m for *_, m in found if m] + _supported(text, [f[:3] for f in found if f[3] is None], anchors, named)
+    # Variant spellings must lie near the story's locations (not near "Moscow" of "Moscow says").
+    located = [m.entry for m in mentions if m.locative and m.entry.lat is not None and m.entry.prior != PART_PRIOR]
+    mentions += [m for m in (_resolve_loose(text, s, e, cands, named, located) for s, e, cands in scan.places
+                             if s in scan.loose) if m]
     mentions.sort(key=lambda m: m.start)
     mentions = _containers_of_unknown(text, mentions, {e for _, e, _ in scan.places})
     mentions = _qualifiers(text, _near_each_other(mentions))
@@ -156,13 +160,13 @@ def _resolve(text: str, start: int, end: int, candidates: tuple[Entry, ...],
     return _Mention(start, end, best, locative, candidates=candidates)
 
 
-def _resolve_found(text: str, start: int, end: int, candidates: tuple[Entry, ...], named: dict[str, float],
-                   loose: bool) -> _Mention | None:
-    """_resolve, with more asked of a name found only by its loose key: a variant spelling is a guess,
-    taken only as a location ("in Kharkov") in a country the text names as a place."""
-    if not loose:
-        return _resolve(text, start, end, candidates, named)
-    candidates = tuple(e for e in candidates if named.get(e.country, 0.0) >= 3.0)
+def _resolve_loose(text: str, start: int, end: int, candidates: tuple[Entry, ...], named: dict[str, float],
+                   anchors: list[Entry]) -> _Mention | None:
+    """_resolve for a name found only by its loose key. A variant spelling is a guess, taken only as
+    a location ("in Kharkov") in a country the text names as a place and, when the text names other
+    places, within _NEAR_KM of one of them."""
+    candidates = tuple(e for e in candidates if named.get(e.country, 0.0) >= 3.0 and e.lat is not None and (
+        not anchors or any(_km(e, a) <= _NEAR_KM for a in anchors)))
     mention = _resolve(text, start, end, candidates, named) if candidates else None
     if mention is None or not (mention.locative or _SETTLEMENT_BEFORE.search(text, max(0, start - 20), start)
                                or _AREA_AFTER.match(text, end)):
@@ -170,19 +174,16 @@ def _resolve_found(text: str, start: int, end: int, candidates: tuple[Entry, ...
     return mention
 
 
-def _supported(text: str, rejected: list[tuple[int, int, tuple[Entry, ...]]],
-               found: list[tuple[int, int, tuple[Entry, ...], _Mention | None]],
-               named: dict[str, float], loose: set[int]) -> list[_Mention]:
+def _supported(text: str, rejected: list[tuple[int, int, tuple[Entry, ...]]], anchors: list[Entry],
+               named: dict[str, float]) -> list[_Mention]:
     """Second chance for names turned down as too obscure for a country the text does not name:
     a small town is taken when another place of the story, taken on its own merits, lies within
     _NEAR_KM of it ("the countryside of Saraqib, south of Idlib": Idlib vouches for Saraqib)."""
-    anchors = [m.entry for *_, m in found if m is not None and m.entry.lat is not None]
     out = []
     for start, end, candidates in rejected:
         near = tuple(e for e in candidates if e.lat is not None and any(_km(e, a) <= _NEAR_KM for a in anchors))
         if near:
-            vouched = {**named, **{e.country: 3.0 for e in near}}
-            mention = _resolve_found(text, start, end, near, vouched, start in loose)
+            mention = _resolve(text, start, end, near, {**named, **{e.country: 3.0 for e in near}})
             if mention is not None:
                 out.append(mention)
     return out

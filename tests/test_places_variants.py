@@ -43,6 +43,7 @@ def test_the_arabic_ayn_mark_is_an_apostrophe(gazetteer: Gazetteer) -> None:
     [
         ("Fighting raged near Maarat al Numan in Syria's Idlib province", "Ma‘arrat an Nu‘mān", "SY"),
         ("Shelling hit Zaporojie in southern Ukraine", "Zaporizhzhya", "UA"),
+        ("Moscow said its forces shelled Zaporojie, in Ukraine's south", "Zaporizhzhya", "UA"),
         ("Clashes broke out in Ain Tamr, in Iraq's Karbala province", "‘Ayn Tamr", "IQ"),
     ],
 )
