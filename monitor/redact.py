@@ -47,6 +47,18 @@ def _public_host(host: str) -> bool:
     return True
 
 
+def _real_port(port: str) -> bool:
+    """True if `port` is a TCP port number (0-65535), not a token in the port position."""
+    return port.isdigit() and int(port) <= 65535
+
+
+def _public_hostport(hostport: str) -> bool:
+    """True if `hostport` (userinfo removed) is a public host with no port or a real port number, so
+    neither it nor its pieces are credentials: `127.0.0.1:8080`, `[::1]:8443`, `db.example.org:5432`."""
+    host, port = _split_netloc(hostport)
+    return _public_host(host.lower()) and (not port or _real_port(port))
+
+
 def _split_netloc(netloc: str) -> tuple[str, str]:
     """Split `host[:port]` (userinfo already removed) into host and port, bracketed IPv6 kept whole."""
     if netloc.startswith("["):
@@ -61,8 +73,8 @@ def redact_url(url: str) -> str:
 
     Userinfo, path, query and fragment are replaced by `***`; so is the host unless it is a dotted host
     name, an IP address or `localhost` (apprise puts tokens there). The port is kept only with a kept
-    host and only when numeric. SQLite URLs are returned unchanged: their path is a file name.
-    Anything that is not `scheme://…` becomes `***`.
+    host and only when it is a port number (at most 65535). SQLite URLs are returned unchanged: their
+    path is a file name. Anything that is not `scheme://…` becomes `***`.
     """
     scheme, sep, rest = url.strip().partition("://")
     if not sep or not re.fullmatch(r"[A-Za-z][A-Za-z0-9+.-]*", scheme):
@@ -75,9 +87,9 @@ def redact_url(url: str) -> str:
     host, port = _split_netloc(netloc.rpartition("@")[2])
     if not _public_host(host.lower()):
         return f"{scheme}://{MASK}"
-    shown = host.lower() + (f":{port}" if port.isdigit() else "")
+    shown = host.lower() + (f":{port}" if _real_port(port) else "")
     prefix = f"{MASK}@" if had_userinfo else ""
-    suffix = f"/{MASK}" if tail.strip("/") or (port and not port.isdigit()) else ""
+    suffix = f"/{MASK}" if tail.strip("/") or (port and not _real_port(port)) else ""
     return f"{scheme}://{prefix}{shown}{suffix}"
 
 
@@ -93,6 +105,8 @@ def secret_parts(secret: str) -> set[str]:
 
     A notifier's error message rarely quotes the apprise URL whole; it quotes the HTTP URL apprise
     built from it (`https://hooks.slack.com/services/TokenA/TokenB/TokenC`) or a password alone.
+    A real host with a real port (`json://127.0.0.1:8080/hook`, `postgresql://u:pw@db.example.org:5432`)
+    is not a credential: neither `host:port` nor the host nor the port is among the parts.
     """
     secret = secret.strip()
     if not secret:
@@ -106,9 +120,10 @@ def secret_parts(secret: str) -> set[str]:
     if password:  # a password is a secret however short it is
         parts.update({password, unquote(password)})
     path, _, query = tail.partition("?")
-    host, port = _split_netloc(hostport)
-    # Telegram's `tgram://123456789:AAH…/chat` puts the bot token where host and port would be.
-    candidates = [user, hostport, host, port, *path.split("/")]
+    # Telegram's `tgram://123456789:AAH…/chat` puts the bot token where host and port would be; a
+    # public host with a port number is only an address, and hiding it would garble every message.
+    candidates = [user, *([] if _public_hostport(hostport) else [hostport, *_split_netloc(hostport)]),
+                  *path.split("/")]
     candidates += [value for _, value in parse_qsl(query.partition("#")[0])]
     for candidate in candidates:
         if len(candidate) >= _MIN_PART_LENGTH and not _public_host(candidate.lower()):
@@ -127,14 +142,22 @@ def _redact_url_in_text(match: re.Match[str]) -> str:
 
 
 def redact_text(text: str, secrets: Iterable[str] = ()) -> str:
-    """Return `text` with every given secret, and every credential-bearing URL, replaced by `***`.
+    """Return `text` with every credential in it replaced by `***`.
 
-    Used for exception messages stored as an outbox row's `last_error` and for log lines. Longer
-    secrets are replaced first, so a secret containing another is hidden whole.
+    Credentials are: the given secrets and their credential-bearing parts (see secret_parts(); a secret
+    URL quoted whole is shown as redact_url() shows it), userinfo and non-web URLs' paths (redact_url()),
+    and key parameters such as `token=` even in plain web URLs. Nothing else is masked: a loopback
+    webhook `http://127.0.0.1:8080/hook` stays as it is, even when the target's secret is that URL's
+    apprise form. Used for exception messages stored as an outbox row's `last_error` and for log lines.
+    Longer secrets are matched first, so a secret containing another is hidden whole.
     """
-    parts: set[str] = set()
+    parts: dict[str, str] = {}
     for secret in secrets:
-        parts |= secret_parts(secret)
-    for part in sorted(parts, key=len, reverse=True):
-        text = text.replace(part, MASK)
+        whole = secret.strip()
+        for part in secret_parts(whole):
+            replacement = redact_url(part) if part == whole and "://" in part else MASK
+            parts[part] = MASK if parts.get(part, replacement) == MASK else replacement
+    if parts:
+        pattern = re.compile("|".join(re.escape(part) for part in sorted(parts, key=len, reverse=True)))
+        text = pattern.sub(lambda m: parts[m.group(0)], text)
     return _URL_IN_TEXT.sub(_redact_url_in_text, text)

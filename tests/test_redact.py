@@ -92,3 +92,59 @@ def test_redact_text_replaces_the_longest_secret_first() -> None:
 def test_redact_text_leaves_text_without_secrets_alone() -> None:
     text = "feed OC Media: http_503: Service Unavailable (retry in 120s)"
     assert redact_text(text, [SLACK, "", "  "]) == text
+
+
+# -- over-masking: addresses are not credentials --------------------------------------------------------
+
+LOOPBACK_TARGET = "json://127.0.0.1:8080/hook"
+
+
+@pytest.mark.parametrize("secret", [LOOPBACK_TARGET, "jsons://localhost:8443/hook", "json://[::1]:8080/hook",
+                                    "postgresql+psycopg://monitor:hunter2pw@db.example.org:5432/monitor"])
+def test_secret_parts_leave_out_a_real_host_and_port(secret: str) -> None:
+    authority = secret.partition("://")[2].partition("/")[0].rpartition("@")[2]
+    host, _, port = authority.rpartition(":")
+    assert not {authority, host, port} & secret_parts(secret)
+
+
+def test_redact_text_keeps_host_and_port_of_a_loopback_webhook_without_credentials() -> None:
+    error = "POST http://127.0.0.1:8080/hook: Connection refused (127.0.0.1:8080)"
+    assert redact_text(error, [LOOPBACK_TARGET]) == error
+    assert redact_text(error) == error
+    assert redact_text(error, ["http://localhost:8080/hook"]) == error
+
+
+def test_redact_text_shows_a_quoted_secret_url_as_redact_url_does() -> None:
+    assert redact_text(f"cannot load {LOOPBACK_TARGET} now", [LOOPBACK_TARGET]) == \
+        "cannot load json://127.0.0.1:8080/*** now"
+    assert redact_text("Failed POST http://127.0.0.1:8080/hook", ["http://127.0.0.1:8080/hook"]) == \
+        "Failed POST http://127.0.0.1:8080/***"
+
+
+def test_redact_text_keeps_the_database_address_but_not_its_password() -> None:
+    error = "connection to db.example.org:5432 failed: password authentication failed (hunter2pw)"
+    assert redact_text(error, [POSTGRES]) == \
+        "connection to db.example.org:5432 failed: password authentication failed (***)"
+
+
+def test_redact_text_still_masks_credentials_of_a_loopback_webhook() -> None:
+    secret = "json://user:S3cretPass@127.0.0.1:8080/hook?token=TOPSECRET"
+    error = f"POST http://127.0.0.1:8080/hook?token=TOPSECRET failed; auth S3cretPass; url {secret}"
+    assert redact_text(error, [secret]) == \
+        "POST http://127.0.0.1:8080/hook?token=*** failed; auth ***; url json://***@127.0.0.1:8080/***"
+    # Untold: userinfo and key parameters are recognised by shape, the address is kept.
+    assert redact_text("GET http://u:S3cretPass@127.0.0.1:8080/hook failed") == \
+        "GET http://***@127.0.0.1:8080/*** failed"
+    assert redact_text("POST http://127.0.0.1:8080/hook?api_key=K3y&x=1 failed") == \
+        "POST http://127.0.0.1:8080/hook?api_key=***&x=1 failed"
+
+
+@pytest.mark.parametrize(("secret", "token"), [
+    ("xyz://host.example.org:SECRETTOKEN", "SECRETTOKEN"),      # a token in the port position
+    ("xyz://host.example.org:123456789", "123456789"),          # digits, but no port number
+    (TGRAM, "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"),   # a token in the host:port position
+])
+def test_tokens_posing_as_host_or_port_are_still_hidden(secret: str, token: str) -> None:
+    assert token in secret_parts(secret)
+    assert token not in redact_text(f"error at {token}", [secret])
+    assert token not in redact_url(secret)
