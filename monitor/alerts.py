@@ -1,10 +1,12 @@
 """Routing and timing: which targets get an alert for an incident change, and when. Pure.
 
 The store calls `plan_alerts` inside the transaction that writes the incident, so the outbox rows commit
-with it. Rules are combined per target so that *the most permissive matching rule wins*: a target gets
-an alert if any rule addressing it matches; it is held (quiet hours, cooldown) only as long as every
-matching rule holds it; and it is capped only if every matching rule has a per-hour cap (the largest
-applies). With no rules, every incident goes to every target at once.
+with it. An incident's `score` (the best label score of its articles, 0-1, read by the store) is passed
+alongside its view, for the rules' `min_score`. Rules are combined per target so that *the most
+permissive matching rule wins*: a target gets an alert if any rule addressing it matches; it is held
+(quiet hours, cooldown) only as long as every matching rule holds it; and it is capped only if every
+matching rule has a per-hour cap (the largest applies). With no rules, every incident goes to every
+target at once.
 
 Timing never drops an alert: a held alert is written with a later `send_at`; a capped one is recorded
 (status `capped`) and summarised in a burst digest instead of being sent on its own.
@@ -71,8 +73,11 @@ def addresses(names: Sequence[str], target: TargetSettings) -> bool:
     return not names or any(t == target.name or t in target.tags for t in names)
 
 
-def rule_matches(rule: RuleSettings, incident: IncidentView) -> bool:
-    """Whether an incident passes a rule's filters (not its timing: quiet hours, cooldown, caps)."""
+def rule_matches(rule: RuleSettings, incident: IncidentView, score: float) -> bool:
+    """Whether an incident with this score passes a rule's filters (not its timing: quiet hours, cooldown,
+    caps). The score is compared as `classify` prints it, to three decimals."""
+    if round(score, 3) < rule.min_score:
+        return False
     if rule.countries and incident.country not in rule.countries:
         return False
     if rule.labels and not set(rule.labels) & set(incident.labels):
@@ -82,13 +87,13 @@ def rule_matches(rule: RuleSettings, incident: IncidentView) -> bool:
     return not (rule.ceasefire and incident.ceasefire != rule.ceasefire)
 
 
-def matching_rules(settings: AlertSettings, target: TargetSettings,
-                   incident: IncidentView) -> list[RuleSettings] | None:
+def matching_rules(settings: AlertSettings, target: TargetSettings, incident: IncidentView,
+                   score: float) -> list[RuleSettings] | None:
     """The rules that route this incident to this target; None when it must not go there. With no rules
     configured at all, [] (send, no timing constraints)."""
     if not settings.rules:
         return []
-    matching = [r for r in settings.rules if addresses(r.targets, target) and rule_matches(r, incident)]
+    matching = [r for r in settings.rules if addresses(r.targets, target) and rule_matches(r, incident, score)]
     return matching or None
 
 
@@ -150,21 +155,21 @@ def _timing(rules: Sequence[RuleSettings], incident: IncidentView, now: datetime
 
 
 def plan_alerts(incident: IncidentView, reasons: Sequence[str], settings: AlertSettings,
-                already_alerted: frozenset[str] = frozenset(), *, now: datetime | None = None,
+                already_alerted: frozenset[str] = frozenset(), *, score: float, now: datetime | None = None,
                 history: Mapping[str, TargetHistory] | None = None) -> list[PlannedAlert]:
     """Alerts for revision `incident.revision`, one per target at most:
 
     - 'incident' for a target not yet alerted about it (`already_alerted` holds target names that were);
     - 'update' for one that was, when the revision's `reasons` hold a trigger of a matching rule.
 
-    `history` (per target name) drives cooldown and the per-hour cap; `now` defaults to the incident's
-    `updated_at`.
+    `score` is the incident's best label score (rules' `min_score`); `history` (per target name) drives
+    cooldown and the per-hour cap; `now` defaults to the incident's `updated_at`.
     """
     now = now or incident.updated_at
     history = history or {}
     planned: list[PlannedAlert] = []
     for target in targets_of(settings):
-        rules = matching_rules(settings, target, incident)
+        rules = matching_rules(settings, target, incident, score)
         if rules is None:
             continue
         names = tuple(r.name for r in rules)

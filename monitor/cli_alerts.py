@@ -57,9 +57,10 @@ def rules() -> None:
 def rules_test(app: App, since: str, fmt: str) -> None:
     """Replay stored incidents through the configured rules: who would get what, and when. Sends nothing.
 
-    Incidents are replayed oldest first, as first seen, with the rules' timing applied as it would have
-    been: quiet hours and cooldowns hold an alert ("held until"), the per-hour cap turns the rest of a
-    burst into a digest ("capped").
+    Incidents are replayed oldest first, as first seen, with the rules' filters (min_score on the
+    incident's best label score as it is now) and timing applied as they would have been: quiet hours
+    and cooldowns hold an alert ("held until"), the per-hour cap turns the rest of a burst into a digest
+    ("capped").
 
     \b
     Example:
@@ -67,13 +68,19 @@ def rules_test(app: App, since: str, fmt: str) -> None:
     """
     from monitor.alerts import TargetHistory, digest_targets, plan_alerts
     from monitor.querying import parse_filter
+    from monitor.store.alerting import incident_scores
 
-    views = sorted(app.store().incidents(parse_filter({"since": since}, all_rows=True)),
+    store = app.store()
+    views = sorted(store.incidents(parse_filter({"since": since}, all_rows=True)),
                    key=lambda v: (v.first_seen_at, v.id))
+    with store.read() as conn:
+        scores = incident_scores(conn, [v.id for v in views])
     histories: dict[str, TargetHistory] = {}
     sends = 0
     for v in views:
-        plans = plan_alerts(v, ["new incident"], app.settings.alerts, now=v.first_seen_at, history=histories)
+        score = scores.get(v.id, 0.0)
+        plans = plan_alerts(v, ["new incident"], app.settings.alerts, score=score, now=v.first_seen_at,
+                            history=histories)
         decisions = []
         for p in plans:
             at = p.send_at or v.first_seen_at
@@ -89,12 +96,14 @@ def rules_test(app: App, since: str, fmt: str) -> None:
             decisions.append({"target": p.target.name, "decision": what, "rules": list(p.rules)})
         if fmt == "json":
             click.echo(json.dumps({"id": v.id, "first_seen_at": v.first_seen_at.isoformat(),
-                                   "severity": v.severity, "labels": list(v.labels), "alerts": decisions}))
+                                   "severity": v.severity, "score": round(score, 3), "labels": list(v.labels),
+                                   "alerts": decisions}))
             continue
         routed = "; ".join(f"{d['target']}: {d['decision']}" for d in decisions) or "(no target)"
         click.echo(f"{v.id}  {v.first_seen_at.astimezone(UTC):%Y-%m-%d %H:%M}Z  sev {v.severity:4.1f}  "
-                   f"{','.join(v.labels)}  -> {routed}  | {v.title[:60]}")
+                   f"score {score:.2f}  {','.join(v.labels)}  -> {routed}  | {v.title[:60]}")
     for rule, target in digest_targets(app.settings.alerts):
-        click.echo(f"digest: {target.name} on '{rule.digest_cron}' (UTC) from rule {rule.name}", err=fmt == "json")
+        click.echo(f"digest: {target.name} on '{rule.digest_cron}' ({rule.digest_timezone}) from rule {rule.name}",
+                   err=fmt == "json")
     click.echo(json.dumps({"incidents": len(views), "alerts": sends,
                            "checked_at": datetime.now(UTC).isoformat(timespec="seconds")}), err=True)

@@ -97,6 +97,8 @@ def _rule(rule: RuleSettings) -> str:
             parts.append(f"{name} {', '.join(values)}")
     if rule.ceasefire:
         parts.append(f"ceasefire {rule.ceasefire}")
+    if rule.min_score:
+        parts.append(f"score >= {rule.min_score:g}")
     parts.append(f"severity >= {rule.min_severity:g}, sources >= {rule.min_sources}")
     if rule.quiet_hours:
         quiet, floor = rule.quiet_hours, rule.quiet_hours.override_severity
@@ -108,5 +110,5 @@ def _rule(rule: RuleSettings) -> str:
         parts.append(f"at most {rule.max_per_hour}/h")
     parts.append(f"updates on {', '.join(rule.update_on) or 'nothing'}")
     if rule.digest_cron:
-        parts.append(f"digest {rule.digest_cron!r} UTC")
+        parts.append(f"digest {rule.digest_cron!r} {rule.digest_timezone}")
     return f"{rule.name}: " + "; ".join(parts)

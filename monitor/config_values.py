@@ -219,22 +219,44 @@ def clock(value: Any) -> str:
 
 
 def timezone_name(value: Any) -> str:
+    """An IANA time zone name ("Asia/Yerevan", "UTC"), as the zoneinfo database spells it."""
     name = text(value)
     try:
         zoneinfo.ZoneInfo(name)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        raise Invalid(f"{show(name)} is not a known time zone (e.g. \"UTC\", \"Asia/Yerevan\")") from None
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
+        hint = _zone_suggestion(name) or ' (e.g. "UTC", "Asia/Yerevan")'
+        raise Invalid(f"{show(name)} is not a known time zone{hint}") from None
     return name
 
 
+@cache
+def _zones() -> tuple[frozenset[str], dict[str, str], dict[str, str]]:
+    """Every IANA zone name; the canonical names by lower-cased name; and by lower-cased city ("yerevan"),
+    the first in sorted order when a city name occurs in several regions."""
+    zones = frozenset(zoneinfo.available_timezones())
+    cities: dict[str, str] = {}
+    for zone in sorted(zones):
+        cities.setdefault(zone.rpartition("/")[2].lower(), zone)
+    return zones, {zone.lower(): zone for zone in zones}, cities
+
+
+def _zone_suggestion(name: str) -> str:
+    """" (did you mean 'Asia/Yerevan'?)" for a zone written in the wrong case ("asia/yerevan"), by its
+    city alone ("Yerevan", "new york"), or misspelt ("Asia/Yerevn"); "" when nothing is close."""
+    zones, names, cities = _zones()
+    key = name.strip().replace(" ", "_").lower()
+    found = names.get(key) or cities.get(key)
+    return f" (did you mean {found!r}?)" if found else suggest(name, zones)
+
+
 def cron(value: Any) -> str:
-    """A five-field crontab expression, checked by the scheduler that will run it."""
+    """A five-field crontab expression (weekdays 0-7, 0 and 7 Sunday), checked by the trigger that runs it."""
     expression = text(value)
     # Imported here: APScheduler is only needed when a digest is configured.
-    from apscheduler.triggers.cron import CronTrigger
+    from monitor.digest import crontab_trigger
 
     try:
-        CronTrigger.from_crontab(expression, timezone="UTC")
+        crontab_trigger(expression)
     except ValueError as e:
         raise Invalid(f"{show(expression)} is not a valid cron expression: {e}") from None
     return expression

@@ -173,7 +173,7 @@ def queue_digests(deps: Deps, now: datetime | None = None) -> int:
     written = 0
     for rule, target in digest_targets(deps.settings.alerts):
         assert rule.digest_cron is not None
-        period = cron_period(rule.digest_cron, now)
+        period = cron_period(rule.digest_cron, now, rule.digest_timezone)
         if period is None:
             continue
         if deps.store.queue_digest(rule, target, period[0], period[1], deps.owner, now):

@@ -19,8 +19,7 @@ from datetime import UTC, datetime
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from monitor import __version__, metrics
-from monitor.alerts import digest_targets
-from monitor.digest import trigger
+from monitor.digest import schedules
 from monitor.errors import DatabaseError
 from monitor.fetch import Fetcher
 from monitor.logs import event
@@ -141,8 +140,8 @@ class Daemon:
             log.exception("digest_crashed")
 
     def _schedule_digests(self) -> None:
-        for cron in sorted({r.digest_cron for r, _ in digest_targets(self.deps.settings.alerts) if r.digest_cron}):
-            self.scheduler.add_job(self.digest, trigger(cron), id=f"digest:{cron}", max_instances=1, coalesce=True,
+        for job_id, when in schedules(self.deps.settings.alerts):
+            self.scheduler.add_job(self.digest, when, id=job_id, max_instances=1, coalesce=True,
                                    misfire_grace_time=3600)
 
     def request_stop(self, signame: str) -> None:

@@ -81,7 +81,7 @@ class RuleSettings:
     targets: tuple[str, ...] = ()  # target names or tags; empty: every target
     countries: tuple[str, ...] = ()
     labels: tuple[str, ...] = ()
-    min_score: float = 0.0
+    min_score: float = 0.0  # the incident's best label score (0-1) must be at least this
     min_severity: float = 0.0
     min_sources: int = 1
     ceasefire: str | None = None
@@ -90,6 +90,7 @@ class RuleSettings:
     max_per_hour: int | None = None
     update_on: tuple[str, ...] = ("casualties", "ceasefire", "labels")  # also "sources", "place"
     digest_cron: str | None = None  # a crontab expression, e.g. "0 8 * * *"
+    digest_timezone: str = "UTC"  # IANA time zone whose wall clock digest_cron is read on
 
 
 @dataclass(frozen=True)

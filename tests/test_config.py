@@ -270,6 +270,23 @@ url = "ftp://a"
     ('[[alerts.rules]]\nquiet_hours = { start = "22:00", end = "06:00", timezone = "Mars/Olympus" }',
      "alerts.rules[0].quiet_hours.timezone: 'Mars/Olympus' is not a known time zone "
      "(e.g. \"UTC\", \"Asia/Yerevan\")"),
+    ('[[alerts.rules]]\nquiet_hours = { start = "22:00", end = "06:00", timezone = "asia/yerevan" }',
+     "alerts.rules[0].quiet_hours.timezone: 'asia/yerevan' is not a known time zone (did you mean 'Asia/Yerevan'?)"),
+    ('[[alerts.rules]]\ndigest_cron = "0 6 * * *"\ndigest_timezone = "Europe/Kyev"',
+     "alerts.rules[0].digest_timezone: 'Europe/Kyev' is not a known time zone (did you mean 'Europe/Kyiv'?)"),
+    ('[[alerts.rules]]\ndigest_cron = "0 6 * * *"\ndigest_timezone = "Yerevan"',
+     "alerts.rules[0].digest_timezone: 'Yerevan' is not a known time zone (did you mean 'Asia/Yerevan'?)"),
+    ('[[alerts.rules]]\ndigest_cron = "0 6 * * *"\ndigest_timezone = "Mars/Olympus"',
+     "alerts.rules[0].digest_timezone: 'Mars/Olympus' is not a known time zone (e.g. \"UTC\", \"Asia/Yerevan\")"),
+    ('[[alerts.rules]]\ndigest_cron = "0 6 * * *"\ndigest_timezone = 4',
+     "alerts.rules[0].digest_timezone: expected a string, got an integer"),
+    ('[[alerts.rules]]\ndigest_timezone = "Europe/Kyiv"',
+     "alerts.rules[0].digest_timezone: has no effect without digest_cron (the schedule it applies to)"),
+    ('[[alerts.rules]]\ndigest_cron = "0 6 * * 8"',
+     "alerts.rules[0].digest_cron: '0 6 * * 8' is not a valid cron expression: day of week '8' is not valid "
+     "(0-7, where 0 and 7 are Sunday)"),
+    ('[[alerts.rules]]\nmin_score = 1.5', "alerts.rules[0].min_score: 1.5 is out of range (0.0–1.0)"),
+    ('[[alerts.rules]]\nmin_score = "high"', "alerts.rules[0].min_score: expected a number, got a string"),
     ("feeds = {}", "feeds: expected an array of tables ([[feeds]]), got a table"),
     ('database = "sqlite:///x"', "database: expected a table, got a string"),
 ])
@@ -500,6 +517,8 @@ def test_the_example_file_loads_without_problems() -> None:
     assert (ceasefire.start, ceasefire.end) == ("2022-09-14T16:00:00Z", None)
     rule = settings.alerts.rules[0]
     assert rule.quiet_hours is not None and rule.quiet_hours.timezone == "Asia/Yerevan"
+    assert (rule.min_score, rule.digest_cron, rule.digest_timezone) == (0.6, "0 6 * * *", "Asia/Yerevan")
+    assert settings.alerts.rules[1].digest_timezone == "UTC"  # the default
     assert settings.api.token == API_TOKEN
 
 
@@ -566,3 +585,11 @@ def test_every_key_of_the_example_has_a_comment() -> None:
             if not lines:
                 undocumented.append(f"{section.path}.{key.name}")
     assert undocumented == []
+
+
+def test_a_plain_end_date_covers_its_whole_day() -> None:
+    # a truce from 20:00 to the end of the same day is a valid period; an end the day before is not
+    settings = load('[[ceasefires]]\nname = "one evening"\nstart = 2022-09-14T20:00:00+04:00\nend = 2022-09-14\n')
+    assert settings.ceasefires[0].end == "2022-09-14"
+    assert problems('[[ceasefires]]\nname = "c"\nstart = 2022-09-14T20:00:00+04:00\nend = 2022-09-13\n') == [
+        "config.toml: ceasefires[0].end: 2022-09-13 is before start 2022-09-14T16:00:00Z"]

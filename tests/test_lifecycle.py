@@ -1,6 +1,6 @@
 """The alert lifecycle over a real store and a real loopback sink, with time set by the test (never slept):
 one alert per incident and target, updates on material change, outages, crashes, quiet hours, cooldown,
-the per-hour cap, digests and feed health."""
+the per-hour cap, digests (in UTC and in a local time zone across a clock change) and feed health."""
 
 from __future__ import annotations
 
@@ -12,6 +12,8 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sink_server import SinkServer
 
+from monitor.alerts import digest_targets
+from monitor.digest import cron_period
 from monitor.group import ArticleDraft
 from monitor.models import Casualties, Classification, FeedItem, LabelHit, Place
 from monitor.pipeline import Deps, deliver_due, queue_digests, render_alert
@@ -230,6 +232,49 @@ def test_a_scheduled_digest_summarises_the_period_once_even_with_two_instances(s
     assert row["idempotency_key"] == "digest:ops:2022-09-13T06:00:00Z" and row["target"] == "ops"
     assert "2 incidents" in row["title"] and "Jermuk" in row["body"] and "Goris" in row["body"]
     assert "Killed (reported): 4" in row["body"]
+
+
+def queue_local_digests(deps: Deps) -> int:
+    """What the digest job does, with each rule's digest_timezone: the latest completed local period."""
+    written = 0
+    for rule, target in digest_targets(deps.settings.alerts):
+        assert rule.digest_cron is not None
+        period = cron_period(rule.digest_cron, deps.clock(), rule.digest_timezone)
+        assert period is not None
+        written += deps.store.queue_digest(rule, target, period[0], period[1], deps.owner, deps.clock())
+    return written
+
+
+def test_a_digest_in_a_local_time_zone_covers_the_local_day_across_the_clock_change(
+        store: Store, sink: SinkServer) -> None:
+    """06:00 in Kyiv is 04:00 UTC until the clocks go forward on 2022-03-27 (at 01:00 UTC), 03:00 UTC after:
+    that period is 23 hours long, and reports are counted in the local day they fall in."""
+    clock = Clock()
+    rule = RuleSettings(name="kyiv", targets=("ops",), digest_cron="0 6 * * *", digest_timezone="Europe/Kyiv",
+                        update_on=())
+    deps = make_deps(store, sink, clock, rule)
+    for when, n, place in ((datetime(2022, 3, 26, 3, 30), 1, PLACES[0]),  # 05:30 EET: the day before
+                           (datetime(2022, 3, 26, 4, 30), 2, PLACES[1]),  # 06:30 EET (in UTC terms, 04:30)
+                           (datetime(2022, 3, 27, 2, 30), 3, PLACES[2]),  # 05:30 EEST, after the change
+                           (datetime(2022, 3, 27, 3, 30), 4, PLACES[3])):  # 06:30 EEST: the next day
+        clock.now = when.replace(tzinfo=UTC)
+        save(deps, [draft(n, place=place, source=f"S{n}", day=when.date())])
+    clock.now = datetime(2022, 3, 27, 3, 0, 5, tzinfo=UTC)  # 06:00:05 EEST
+    assert queue_local_digests(deps) == 1 and queue_local_digests(deps) == 0
+    [row] = store.outbox_rows(kind="digest")
+    assert row["idempotency_key"] == "digest:ops:2022-03-26T04:00:00Z"  # 06:00 EET the day before
+    detail = row["detail"]
+    assert (detail["period_start"], detail["period_end"]) == ("2022-03-26T04:00:00+00:00", "2022-03-27T03:00:00+00:00")
+    assert "2 incidents" in row["title"] and "Sotk" in row["body"] and "Goris" in row["body"]
+    assert "Jermuk" not in row["body"] and "Kapan" not in row["body"]
+    clock.now = datetime(2022, 3, 28, 3, 0, 5, tzinfo=UTC)
+    assert queue_local_digests(deps) == 1
+    latest = store.outbox_rows(kind="digest")[-1]
+    assert latest["idempotency_key"] == "digest:ops:2022-03-27T03:00:00Z" and "Kapan" in latest["body"]
+    clock.now = datetime(2022, 3, 28, 3, 30, tzinfo=UTC)
+    deliver(deps)
+    digests = [t for t in titles(sink, "/ops") if t.startswith("Digest")]
+    assert len(digests) == 2 and digests[0].startswith("Digest: 2 incidents")
 
 
 def test_a_failing_feed_is_reported_down_once_and_recovered_once(store: Store, sink: SinkServer) -> None:

@@ -22,10 +22,10 @@ from monitor.alerts import CAP_WINDOW, PlannedAlert, TargetHistory, plan_alerts,
 from monitor.digest import digest_key, render_digest
 from monitor.models import IncidentView
 from monitor.render import Message, body_format_for
-from monitor.settings import AlertSettings, TargetSettings
+from monitor.settings import AlertSettings, RuleSettings, TargetSettings
 from monitor.similarity import Idf
 from monitor.store.queries import LIVE, incident_view
-from monitor.store.schema import incidents, locks, outbox, term_df
+from monitor.store.schema import articles, incidents, locks, outbox, term_df
 
 # A renderer turns (incident, kind, reasons, target url) into (title, body, body_format).
 Renderer = Callable[[IncidentView, str, Sequence[str], str], tuple[str, str, str]]
@@ -147,12 +147,48 @@ def digest_exists(conn: Connection, key: str) -> bool:
     return conn.execute(select(outbox.c.id).where(outbox.c.idempotency_key == key)).first() is not None
 
 
-def incidents_updated(conn: Connection, start: datetime, end: datetime, limit: int = 5000) -> list[IncidentView]:
-    """Incidents created or revised in [start, end), by the indexed updated_at."""
+def incidents_updated(conn: Connection, start: datetime, end: datetime,
+                      limit: int = 5000) -> list[tuple[IncidentView, float]]:
+    """Incidents created or revised in [start, end), by the indexed updated_at, with their scores."""
     ids = [r.id for r in conn.execute(select(incidents.c.id).where(
         incidents.c.updated_at >= start, incidents.c.updated_at < end, LIVE)
         .order_by(incidents.c.id).limit(limit))]
-    return [incident_view(conn, i) for i in ids]
+    scores = _scores(conn, ids)
+    return [(incident_view(conn, i), scores.get(i, 0.0)) for i in ids]
+
+
+# -- scores --------------------------------------------------------------------------------------------
+# An incident's score is the best label score of its articles (an article's `score`), for the rules'
+# min_score. Read, not stored: articles join incidents and move with merges, and the score follows them.
+# ix_articles_incident_id_score makes it one index seek per incident.
+
+_CHUNK = 1000  # bound parameters per statement stay under driver limits
+
+
+def incident_score(conn: Connection, incident_id: int) -> float:
+    """The best label score (0-1) of an incident's articles; 0 for one without articles."""
+    best = conn.execute(select(func.max(articles.c.score)).where(articles.c.incident_id == incident_id)).scalar()
+    return float(best or 0.0)
+
+
+def _scores(conn: Connection, incident_ids: Sequence[int]) -> dict[int, float]:
+    """`incident_score` of several incidents, by row id (those without articles are left out)."""
+    out: dict[int, float] = {}
+    for lo in range(0, len(incident_ids), _CHUNK):
+        out.update((r.incident_id, float(r.score)) for r in conn.execute(
+            select(articles.c.incident_id, func.max(articles.c.score).label("score"))
+            .where(articles.c.incident_id.in_(incident_ids[lo:lo + _CHUNK])).group_by(articles.c.incident_id)))
+    return out
+
+
+def incident_scores(conn: Connection, public_ids: Sequence[str]) -> dict[str, float]:
+    """`incident_score` of incidents by public id (0 for those without articles; unknown ids left out)."""
+    rows: list[Any] = []
+    for lo in range(0, len(public_ids), _CHUNK):
+        rows += conn.execute(select(incidents.c.id, incidents.c.public_id)
+                             .where(incidents.c.public_id.in_(public_ids[lo:lo + _CHUNK]))).all()
+    scores = _scores(conn, [r.id for r in rows])
+    return {r.public_id: scores.get(r.id, 0.0) for r in rows}
 
 
 # -- feed health ---------------------------------------------------------------------------------------
@@ -206,8 +242,8 @@ def violation_counts(conn: Connection, since: Any, until: Any = None) -> dict[st
         select(incidents.c.ceasefire, func.count().label("n")).where(and_(*cond)).group_by(incidents.c.ceasefire))}
 
 
-def queue_scheduled_digest(conn: Connection, rule: Any, target: TargetSettings, start: datetime, end: datetime,
-                           owner: str, now: datetime) -> bool:
+def queue_scheduled_digest(conn: Connection, rule: RuleSettings, target: TargetSettings, start: datetime,
+                           end: datetime, owner: str, now: datetime) -> bool:
     """Write the digest of [start, end) for one (rule, target), once: the key `digest:{target}:{start}`
     and a once-only lock keep several instances from both writing it. An empty period sends nothing.
     True if a digest row was written."""
@@ -218,7 +254,7 @@ def queue_scheduled_digest(conn: Connection, rule: Any, target: TargetSettings, 
         return False
     if digest_exists(conn, key):  # written by the instance that held the lock before us
         return False
-    views = [v for v in incidents_updated(conn, start, end) if rule_matches(rule, v)]
+    views = [v for v, score in incidents_updated(conn, start, end) if rule_matches(rule, v, score)]
     if not views:
         return False
     msg = render_digest(views, period_start=start, period_end=end, body_format=body_format_for(target.url))
@@ -231,8 +267,9 @@ def queue_incident_alerts(conn: Connection, view: IncidentView, incident_id: int
                           now: datetime, alerts: AlertSettings, render: Renderer,
                           histories: dict[str, TargetHistory],
                           overrides: Mapping[str, Sequence[str] | None] | None = None) -> int:
-    """Plan and write the alerts of one revision (see alerts.plan_alerts). Returns the number of rows
-    written to be sent on their own (capped rows go into a burst digest instead).
+    """Plan and write the alerts of one revision (see alerts.plan_alerts), once its articles are linked to
+    it (its score is theirs). Returns the number of rows written to be sent on their own (capped rows go
+    into a burst digest instead).
 
     A target whose first alert about the incident is still unsent (sink down, quiet hours, or simply not
     delivered yet) gets that alert re-rendered with this revision, so the first message it receives is
@@ -242,11 +279,12 @@ def queue_incident_alerts(conn: Connection, view: IncidentView, incident_id: int
     alerted about one of the merged incidents), or None for a target that gets nothing more.
     """
     alerted, unsent = alert_state(conn, incident_id, now)
+    score = incident_score(conn, incident_id)
     for target in {t.name for t in alerts.targets} | {"log"}:
         if target not in histories:
             histories[target] = history(conn, target, now, alerts)
     queued = 0
-    for plan, plan_reasons in _plans(view, reasons, alerts, alerted, now, histories, overrides or {}):
+    for plan, plan_reasons in _plans(view, score, reasons, alerts, alerted, now, histories, overrides or {}):
         url = plan.target.url
         if plan.kind == "update" and plan.target.name in unsent:
             refresh(conn, unsent[plan.target.name], Message(*render(view, "incident", (), url)),
@@ -269,13 +307,14 @@ def queue_incident_alerts(conn: Connection, view: IncidentView, incident_id: int
     return queued
 
 
-def _plans(view: IncidentView, reasons: Sequence[str], alerts: AlertSettings, alerted: frozenset[str],
+def _plans(view: IncidentView, score: float, reasons: Sequence[str], alerts: AlertSettings, alerted: frozenset[str],
            now: datetime, histories: Mapping[str, TargetHistory],
            overrides: Mapping[str, Sequence[str] | None]) -> list[tuple[PlannedAlert, Sequence[str]]]:
     """plan_alerts for the revision's targets; targets in `overrides` are planned on their own reasons,
     as alerted ones."""
     if not overrides:
-        return [(p, reasons) for p in plan_alerts(view, reasons, alerts, alerted, now=now, history=histories)]
+        return [(p, reasons) for p in plan_alerts(view, reasons, alerts, alerted, score=score, now=now,
+                                                  history=histories)]
     groups: dict[tuple[str, ...] | None, list[TargetSettings]] = {}
     for target in targets_of(alerts):
         key: tuple[str, ...] | None = None
@@ -290,5 +329,5 @@ def _plans(view: IncidentView, reasons: Sequence[str], alerts: AlertSettings, al
         own = reasons if key is None else key
         seen = alerted if key is None else alerted | {t.name for t in targets}
         out.extend((p, own) for p in plan_alerts(view, own, replace(alerts, targets=tuple(targets)), seen,
-                                                 now=now, history=histories))
+                                                 score=score, now=now, history=histories))
     return out

@@ -157,7 +157,9 @@ articles = Table(
     Column("extraction", JSON, nullable=False),  # the classify JSON minus id/labels
     Column("incident_id", Id, ForeignKey("incidents.id", ondelete="SET NULL")),
     Column("simhash", BigInteger),  # 64-bit SimHash of title + summary (signed): copies of one text
-    Index("ix_articles_incident_id", "incident_id"),
+    # An incident's members; with score, an incident's score (the best label score of its articles, which the
+    # alert rules' min_score reads) is one seek: MAX(score) WHERE incident_id = ?.
+    Index("ix_articles_incident_id_score", "incident_id", "score"),
     Index("ix_articles_published_at", "published_at"),
 )
 
