@@ -4,32 +4,73 @@ A ceasefire declared in the configuration (name, parties, countries and/or regio
 makes every incident inside its area and period a violation of it, whether or not any article says
 "ceasefire": the incident records the ceasefire's name, alerts show it, rules can select on it, and
 `ceasefire-monitor ceasefires` counts them.
+
+The period is compared by time, not only by date. A bound is a plain date (the whole day counts: from
+00:00 UTC of the start date, to 24:00 UTC of the end date) or a date-time with or without an offset
+(UTC when without, as config_values.instant() stores it). An incident's own time is known only as a
+date, its event date (UTC), so on the day a ceasefire starts or ends at a time of day, the earliest
+published time of the incident's articles stands in for the time of the event: shelling reported at
+09:00 on the day a truce took effect at 20:00 happened before it and is no violation; a report at 23:00
+is one. When no published time is given, the whole day counts.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 from monitor.settings import CeasefireSettings
 
 
-def _as_date(value: str | None) -> date | None:
-    """A ceasefire bound as a UTC date: a date-time is converted to UTC first (20:00 in Yerevan, UTC+4, on
-    14 September is 16:00 UTC the same day)."""
-    if not value:
+@dataclass(frozen=True)
+class Bound:
+    """One end of a ceasefire's period: its UTC day, and its UTC instant when a time of day was given."""
+
+    day: date
+    moment: datetime | None = None
+
+
+def parse_bound(value: str | None) -> Bound | None:
+    """A ceasefire's `start` or `end` as a Bound; None when unset (an open end).
+
+    Accepts what config_values.instant() stores ("2022-09-14", "2022-09-14T16:00:00Z") and any ISO 8601
+    date-time with an offset ("2022-09-14T20:00:00+04:00" is 16:00 UTC on 14 September) or without one
+    (taken as UTC). Raises ValueError for anything else.
+    """
+    if value is None or not value.strip():
         return None
-    if "T" not in value and " " not in value.strip():
-        return date.fromisoformat(value)
-    moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    return (moment.astimezone(UTC) if moment.tzinfo else moment).date()
+    value = value.strip()
+    if len(value) == 10:  # YYYY-MM-DD
+        return Bound(date.fromisoformat(value))
+    moment = _utc(datetime.fromisoformat(value))
+    return Bound(moment.date(), moment)
 
 
-def in_period(cf: CeasefireSettings, event_date: date) -> bool:
-    """Whether `event_date` is within the ceasefire's period, both ends inclusive (event dates have no
-    time of day, so the day a truce took effect counts: reports of that day's fire are what users want)."""
-    start, end = _as_date(cf.start), _as_date(cf.end)
-    return not (start and event_date < start or end and event_date > end)
+def _utc(moment: datetime) -> datetime:
+    """An aware UTC datetime; a naive one is taken to be UTC already (as every stored time is)."""
+    return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def in_period(cf: CeasefireSettings, event_date: date, reported_at: datetime | None = None) -> bool:
+    """Whether an incident of `event_date` (a UTC date) falls within the ceasefire's period, both ends
+    inclusive.
+
+    `reported_at` is the earliest published time of the incident's articles (for a single article, its
+    published time). It matters only when `event_date` is the day of a bound given with a time of day:
+    then it is taken as the time of the event, and the incident is in the period only if it is at or
+    after the start (at or before the end). Without it, or with a plain-date bound, that whole day counts.
+    Days strictly between the bounds' days are in the period whatever `reported_at` says.
+    """
+    start, end = parse_bound(cf.start), parse_bound(cf.end)
+    if start and event_date < start.day or end and event_date > end.day:
+        return False
+    if reported_at is None:
+        return True
+    moment = _utc(reported_at)
+    if start and start.moment and event_date == start.day and moment < start.moment:
+        return False
+    return not (end and end.moment and event_date == end.day and moment > end.moment)
 
 
 def in_area(cf: CeasefireSettings, *, country: str | None, admin1: str | None, place: str | None = None) -> bool:
@@ -43,9 +84,13 @@ def in_area(cf: CeasefireSettings, *, country: str | None, admin1: str | None, p
 
 
 def active_ceasefire(ceasefires: Sequence[CeasefireSettings], *, country: str | None, admin1: str | None,
-                     event_date: date, place: str | None = None) -> str | None:
-    """The name of the first declared ceasefire whose area and period contain the incident, else None."""
+                     event_date: date, reported_at: datetime | None = None, place: str | None = None) -> str | None:
+    """The name of the first declared ceasefire whose area and period contain the incident, else None.
+
+    `reported_at` is the earliest published time of the incident's articles; see in_period() for how it
+    decides on the day a ceasefire starts or ends at a given time.
+    """
     for cf in ceasefires:
-        if in_period(cf, event_date) and in_area(cf, country=country, admin1=admin1, place=place):
+        if in_period(cf, event_date, reported_at) and in_area(cf, country=country, admin1=admin1, place=place):
             return cf.name
     return None

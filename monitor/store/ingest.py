@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import case, func, insert, select, update
+from sqlalchemy import case, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
@@ -213,6 +213,16 @@ class _Batch:
                                   .values(**_incident_values(self.touched[incident_id].state)))
         self._dirty.clear()
 
+    def first_published(self, incident_id: int, also: datetime) -> datetime:
+        """The earliest published time of an incident's articles (stored, or linked in this batch) and `also`:
+        what decides on the day a ceasefire starts or ends at a given time (ceasefires.in_period)."""
+        linked = [a for a, _ in self.touched[incident_id].links] if incident_id in self.touched else []
+        cond = articles.c.incident_id == incident_id
+        if linked:
+            cond = or_(cond, articles.c.id.in_(linked))
+        first: datetime | None = self.conn.execute(select(func.min(articles.c.published_at)).where(cond)).scalar()
+        return min(also, first) if first is not None else also
+
     def idf(self, terms: Iterable[str]) -> Idf:
         """Document frequencies of `terms` (each read once per batch); other terms weigh as unseen."""
         wanted = set(terms)
@@ -278,7 +288,7 @@ def _group_one(batch: _Batch, draft: ArticleDraft, article_id: int) -> int | Non
         state = new_incident(draft, None)
         state = replace(state, ceasefire=active_ceasefire(batch.ceasefires, country=state.country,
                                                           admin1=state.admin1, event_date=state.event_date,
-                                                          place=state.place))
+                                                          reported_at=draft.published_at, place=state.place))
         incident_id: int = conn.execute(insert(incidents).values(
             public_id=new_public_id(), revision=0, first_seen_at=now, updated_at=now,
             **_incident_values(state)).returning(incidents.c.id)).scalar_one()
@@ -286,10 +296,13 @@ def _group_one(batch: _Batch, draft: ArticleDraft, article_id: int) -> int | Non
         return None
     old, sim = match
     assert old.id is not None
-    cf = active_ceasefire(batch.ceasefires, country=old.country,
-                          admin1=(place.admin1 if place else None) or old.admin1,
-                          event_date=min(old.event_date, draft.event_date),
-                          place=(place.name if place else None) or old.place)
+    cf = old.ceasefire
+    if batch.ceasefires and not old.ceasefire:  # a ceasefire once found stays; else check the merged incident
+        cf = active_ceasefire(batch.ceasefires, country=old.country,
+                              admin1=(place.admin1 if place else None) or old.admin1,
+                              event_date=min(old.event_date, draft.event_date),
+                              reported_at=batch.first_published(old.id, draft.published_at),
+                              place=(place.name if place else None) or old.place)
     state, reasons = merge(old, draft, cf)
     t = touched.setdefault(old.id, _Touched(state=old, created=False, reasons=[], links=[]))
     t.state = replace(state, id=old.id)
