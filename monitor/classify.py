@@ -14,12 +14,14 @@ from __future__ import annotations
 import bisect
 import re
 from dataclasses import dataclass
+from datetime import datetime
 
 from monitor import casualties as casualty_extraction
 from monitor import dates, places
 from monitor.actors import armed_groups
 from monitor.gazetteer import Gazetteer, load_gazetteer
-from monitor.models import LABELS, Classification, FeedItem, LabelHit
+from monitor.localtime import local_time
+from monitor.models import LABELS, Classification, FeedItem, LabelHit, Place
 from monitor.rules import LangRules, RuleSet, load_ruleset, lower_text
 from monitor.settings import ClassifySettings
 
@@ -70,8 +72,7 @@ class Classifier:
             return Classification(score=max((h.score for h in hits), default=0.0))
         found = places.extract_places(text, lang, self._gazetteer)
         killed, injured = casualty_extraction.extract_casualties(text, lang)
-        lon = found.primary.lon if found.primary else None
-        event_date = dates.resolve_event_date(text, lang, item.published_at, lon)
+        event_date = dates.resolve_event_date(text, lang, _local_publication(item.published_at, found.primary))
         return Classification(
             labels=labels,
             score=max(hit.score for hit in labels),
@@ -273,3 +274,8 @@ def _weapons(rules: LangRules, text: str) -> tuple[str, ...]:
     return tuple(name for _, name in sorted(found))
 
 
+def _local_publication(published: datetime | None, place: Place | None) -> datetime | None:
+    """The publication time on the incident place's clock (UTC when the place is unknown)."""
+    if published is None or place is None:
+        return published
+    return local_time(published, place.country, place.lat, place.lon)

@@ -54,15 +54,13 @@ _MORNING_END = 12  # local hour: a report published before noon calls last night
 _DATELINE_BEFORE = re.compile(r"(?:^|\n)\s*[A-Z][A-Z /.'’-]{2,}(?:\([^)]*\))?,\s*$")
 
 
-def resolve_event_date(text: str, lang: str, published: datetime | None, lon: float | None = None) -> date | None:
+def resolve_event_date(text: str, lang: str, published: datetime | None) -> date | None:
     """The date the reported incident happened, or None when it cannot be told.
 
-    `lon` (of the incident place, when known) turns the UTC publication time into local time, so
-    "on Saturday" in a report published at 22:51 UTC on Friday from Azerbaijan means that Saturday.
+    `published` is best given in the incident place's local time (monitor.localtime), so "on
+    Saturday" in a report published at 22:51 UTC on Friday from Azerbaijan means that Saturday.
     """
     del lang
-    if published is not None and lon is not None:
-        published = published + timedelta(hours=round(lon / 15))
     lowered = lower_text(text)  # the patterns are lower case: case-insensitive matching is much slower
     pub = published.date() if published else None
     explicit = [(pos, day) for pos, day in _explicit(lowered, pub) if not _DATELINE_BEFORE.search(text[:pos])]

@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime
 import pytest
 
 from monitor.dates import resolve_event_date
+from monitor.localtime import local_time
 
 PUB = datetime(2022, 9, 14, 8, 0, tzinfo=UTC)  # a Wednesday
 
@@ -64,5 +65,6 @@ def test_dateline_date_is_the_filing_date() -> None:
 def test_local_time_of_the_place_decides_the_weekday() -> None:
     late_sunday_utc = datetime(2023, 5, 7, 21, 30, tzinfo=UTC)  # 00:30 on Monday at UTC+3
     text = "Two civilians were wounded, officials said on Monday"
-    assert resolve_event_date(text, "en", late_sunday_utc, lon=45.0) == date(2023, 5, 8)
+    local = local_time(late_sunday_utc, "IQ", 33.3, 44.4)  # Baghdad, UTC+3
+    assert resolve_event_date(text, "en", local) == date(2023, 5, 8)
     assert resolve_event_date(text, "en", late_sunday_utc) == date(2023, 5, 1)
