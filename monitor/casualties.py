@@ -143,7 +143,9 @@ _NONE_INJURED = re.compile(
     r"nor injuries|no (?:reported )?(?:casualties|injuries)|no one was (?:hurt|harmed)|no victims|"
     r"without (?:casualties|injuries|victims)|neither (?:fatalities|injuries|casualties) nor|"
     r"(?:пострадавших|раненых|жертв) (?:[\w-]+ ){0,4}нет|"
-    r"без (?:жертв|пострадавших)|пострадавших нет|раненых нет|обошлось без (?:жертв|пострадавших)", re.IGNORECASE)
+    r"без (?:жертв|пострадавших)|пострадавших нет|раненых нет|обошлось без (?:жертв|пострадавших)|"
+    # military "losses" are the killed and the wounded: "no losses", "потерь нет", "без потерь"
+    r"no (?:[\w-]+ ){0,2}losses|потерь (?:[\w-]+ ){0,4}нет|без потерь", re.IGNORECASE)
 # A figure of another, earlier event: "following a car bombing that killed 12 people".
 # Figures of another, earlier event: "following a car bombing that killed 12", "three days
 # earlier, strikes on the city centre killed 19".

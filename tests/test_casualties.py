@@ -27,7 +27,7 @@ from monitor.models import Casualties
         ("The death toll from the missile strike rose to 14", 14, None),
         ("Погибли два человека, ещё пятеро получили ранения", 2, 5),
         ("В результате обстрела ранены трое мирных жителей", None, 3),
-        ("Потерь среди военнослужащих нет", 0, None),
+        ("Потерь среди военнослужащих нет", 0, 0),
         ("Ранен военнослужащий", None, 1),
         ("The 26-year-old soldier died on 17 January", 1, None),
     ],
@@ -73,6 +73,8 @@ def test_no_figure_is_none() -> None:
         ("The raid resulted in the killing of 2 guards and the injuring of 5 others.", 2, 5),
         ("Gunmen overran the post, killing at least 7 people, including two officers", 7, None),
         ("Troops retaliate after 6 killed in mortar attack", 6, None),
+        ("The army returned fire; our units suffered no combat losses.", 0, 0),  # losses: killed and wounded
+        ("Two soldiers were wounded; no losses among the civilians", 0, 2),  # a stated figure beats a zero
         ("Shelling killed 4 people on Sunday. Two days earlier, rockets on the market killed 11 people.", 4, None),
     ],
 )
