@@ -146,13 +146,12 @@ _NONE_INJURED = re.compile(
     r"без (?:жертв|пострадавших)|пострадавших нет|раненых нет|обошлось без (?:жертв|пострадавших)|"
     # military "losses" are the killed and the wounded: "no losses", "потерь нет", "без потерь"
     r"no (?:[\w-]+ ){0,2}losses|потерь (?:[\w-]+ ){0,4}нет|без потерь", re.IGNORECASE)
-# A figure of another, earlier event: "following a car bombing that killed 12 people".
-# Figures of another, earlier event: "following a car bombing that killed 12", "three days
-# earlier, strikes on the city centre killed 19".
+# Figures of another, earlier event: "following a car bombing that killed 12", "two days earlier,
+# on 3 March, a missile strike on the railway station of the same town killed 9".
 _BACKGROUND_BEFORE = re.compile(
     r"(?:following|after|since|in response to|retaliation for)\s[^,;:]{0,60}?\b(?:that|which)\s+[^,;:]{0,20}$|"
     r"(?:\b\w+ (?:days?|weeks?) (?:earlier|before|ago)|earlier this (?:week|month)|last (?:week|month)|previously)"
-    r"\b[^;:]{0,80}$", re.IGNORECASE)
+    r"\b[^;:]{0,110}$", re.IGNORECASE)
 _PART_OF = re.compile(r"(?:including|among them|among whom|of whom|of them|among the dead|в том числе|из них|среди них)"
                       r"[\s,:]*(?:\w+\s+)?$", re.IGNORECASE)
 _CUMULATIVE = re.compile(
@@ -167,7 +166,7 @@ _IS_CIV = re.compile(_CIV + r"|\b(?:man|woman|boy|girl|resident|teenager|driver|
                      r"подрост|пенсионер)", re.IGNORECASE)
 
 
-_CONTEXT = 80  # characters of context before a figure
+_CONTEXT = 120  # characters of context before a figure
 # Word beginnings every casualty pattern needs: sentences without one are not searched (most are not).
 # Matched on lower-cased text without IGNORECASE, as a prefix tree: this test runs on every sentence.
 _ANY_CASUALTY = re.compile(trie_pattern([

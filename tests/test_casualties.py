@@ -74,6 +74,8 @@ def test_no_figure_is_none() -> None:
         ("Gunmen overran the post, killing at least 7 people, including two officers", 7, None),
         ("Troops retaliate after 6 killed in mortar attack", 6, None),
         ("The army returned fire; our units suffered no combat losses.", 0, 0),  # losses: killed and wounded
+        ("A drone hit a bus depot, killing 3. The town is shelled daily: two days earlier, on 3 March, a missile "
+         "strike on the railway station of the same town killed 9 people.", 3, None),  # the 9 are another event
         ("Two soldiers were wounded; no losses among the civilians", 0, 2),  # a stated figure beats a zero
         ("Shelling killed 4 people on Sunday. Two days earlier, rockets on the market killed 11 people.", 4, None),
     ],
