@@ -2,7 +2,9 @@
 
 Recognised (English and Russian): explicit dates ("on 2 May 2020", "September 12", "12 сентября
 2022 года", "12.09.2022"), weekdays ("on Tuesday", "во вторник": the latest such day on or before
-publication), "yesterday"/"вчера"/"накануне", "today"/"overnight"/"this morning"/"сегодня"/"ночью",
+publication), "yesterday"/"вчера"/"накануне", "last night" (the night before), "today"/"this morning"/"сегодня",
+"overnight"/"ночью" (the night before, unless published in the evening), "over the past day"/"за сутки"
+(the day before for a morning bulletin, its own day after noon),
 and nights ("on the night of September 12", "в ночь на 13 сентября": the date named). The first
 expression that falls within the plausible window (a few weeks before publication, not after it)
 wins; else the first explicit date; with none, a current report's event date is its publication date.
@@ -27,16 +29,18 @@ _WEEKDAYS = {
     "понедельник": 0, "вторник": 1, "среду": 2, "среда": 2, "четверг": 3, "пятницу": 4, "пятница": 4,
     "субботу": 5, "суббота": 5, "воскресенье": 6,
 }
-_NIGHT = 99  # "overnight": the night before a morning report, tonight for a later one
+_NIGHT = 99  # "overnight": the night before a report of the day, tonight for an evening one
+_PAST_DAY = 98  # "over the past day": the date holding most of the 24 hours before publication
 _RELATIVE = {
     "yesterday": -1, "вчера": -1, "накануне": -1, "вчерашн": -1, "today": 0, "сегодня": 0, "overnight": _NIGHT,
-    "this morning": 0, "earlier today": 0, "tonight": 0, "last night": _NIGHT, "ночью": _NIGHT,
-    "этой ночью": _NIGHT, "минувшей ночью": _NIGHT, "прошлой ночью": _NIGHT, "утром": 0, "сегодня утром": 0,
+    "this morning": 0, "earlier today": 0, "tonight": 0, "last night": -1, "ночью": _NIGHT,
+    "этой ночью": _NIGHT, "минувшей ночью": -1, "прошлой ночью": -1, "утром": 0, "сегодня утром": 0,
     "the day before": -1, "позавчера": -2, "two days ago": -2,
-    # Daily bulletins ("over the past day the enemy violated the ceasefire six times") cover the day
-    # before their morning publication.
-    "over the past day": -1, "in the past day": -1, "past 24 hours": -1, "last 24 hours": -1, "за сутки": -1,
-    "за минувшие сутки": -1, "за прошедшие сутки": -1, "за последние сутки": -1,
+    # Daily bulletins ("over the past day the enemy violated the ceasefire six times"): a morning
+    # bulletin covers the day before, an evening one mostly its own day.
+    "over the past day": _PAST_DAY, "in the past day": _PAST_DAY, "past 24 hours": _PAST_DAY,
+    "last 24 hours": _PAST_DAY, "за сутки": _PAST_DAY, "за минувшие сутки": _PAST_DAY,
+    "за прошедшие сутки": _PAST_DAY, "за последние сутки": _PAST_DAY,
 }
 _MONTH = trie_pattern(list(_MONTHS))
 _DAY_MONTH = re.compile(rf"(?<!\d)(?P<d>[0-3]?\d)(?:st|nd|rd|th)?\s+(?:of\s+)?(?P<m>{_MONTH})\.?"
@@ -48,7 +52,8 @@ _ISO = re.compile(r"(?<!\d)(?P<y>(?:19|20)\d\d)-(?P<m>[01]\d)-(?P<d>[0-3]\d)(?!\
 _WEEKDAY = re.compile(r"(?<!\w)(?:on\s+|в\s+|во\s+)?(?P<w>" + trie_pattern(list(_WEEKDAYS)) + r")(?!\w)")
 _REL = re.compile(r"(?<!\w)(?P<r>" + trie_pattern(list(_RELATIVE)) + r")")
 _LOOKBACK_DAYS = 40  # an explicit date older than this is background, not the reported incident
-_MORNING_END = 12  # local hour: a report published before noon calls last night "overnight"
+_EVENING = 18  # local hour: "overnight" in a report published before it is the night before
+_NOON = 12  # local hour: "the past day" of a report published before it is mostly the day before
 # The date of a dateline ("KHARTOUM, May 26. Fighting broke out on Thursday") is when the report was
 # filed, not when the incident happened.
 _DATELINE_BEFORE = re.compile(r"(?:^|\n)\s*[A-Z][A-Z /.'’-]{2,}(?:\([^)]*\))?,\s*$")
@@ -64,8 +69,9 @@ def resolve_event_date(text: str, lang: str, published: datetime | None) -> date
     lowered = lower_text(text)  # the patterns are lower case: case-insensitive matching is much slower
     pub = published.date() if published else None
     explicit = [(pos, day) for pos, day in _explicit(lowered, pub) if not _DATELINE_BEFORE.search(text[:pos])]
-    night = -1 if published is not None and published.hour < _MORNING_END else 0
-    candidates = sorted(explicit + _relative(lowered, pub, night), key=lambda c: c[0])
+    hour = published.hour if published is not None else 0
+    shifts = {_NIGHT: -1 if hour < _EVENING else 0, _PAST_DAY: -1 if hour < _NOON else 0}
+    candidates = sorted(explicit + _relative(lowered, pub, shifts), key=lambda c: c[0])
     for _, day in candidates:
         if pub is None or (pub - timedelta(days=_LOOKBACK_DAYS) <= day <= pub + timedelta(days=1)):
             return day
@@ -105,13 +111,13 @@ def _make_date(year: str | None, month: str, day: str, pub: date | None) -> date
         return None
 
 
-def _relative(text: str, pub: date | None, night: int) -> list[tuple[int, date]]:
+def _relative(text: str, pub: date | None, shifts: dict[int, int]) -> list[tuple[int, date]]:
     if pub is None:
         return []
     found = []
     for m in _REL.finditer(text):
         shift = _RELATIVE[m.group("r")]
-        found.append((m.start(), pub + timedelta(days=night if shift == _NIGHT else shift)))
+        found.append((m.start(), pub + timedelta(days=shifts.get(shift, shift))))
     for m in _WEEKDAY.finditer(text):
         back = (pub.weekday() - _WEEKDAYS[m.group("w").lower()]) % 7
         found.append((m.start(), pub - timedelta(days=back)))

@@ -68,3 +68,19 @@ def test_local_time_of_the_place_decides_the_weekday() -> None:
     local = local_time(late_sunday_utc, "IQ", 33.3, 44.4)  # Baghdad, UTC+3
     assert resolve_event_date(text, "en", local) == date(2023, 5, 8)
     assert resolve_event_date(text, "en", late_sunday_utc) == date(2023, 5, 1)
+
+
+@pytest.mark.parametrize(
+    ("text", "hour", "expected"),
+    [
+        ("Drones attacked the city overnight", 14, date(2022, 9, 13)),  # an afternoon report: last night
+        ("Drones attacked the city overnight", 21, date(2022, 9, 14)),  # an evening report: tonight
+        ("Shelling hit the town last night, officials said", 21, date(2022, 9, 13)),  # always the night before
+        ("Прошлой ночью обстреляли город", 21, date(2022, 9, 13)),
+        ("Over the past day the enemy violated the ceasefire 12 times", 8, date(2022, 9, 13)),  # morning bulletin
+        ("Over the past day the enemy violated the ceasefire 12 times", 19, date(2022, 9, 14)),  # evening bulletin
+        ("За сутки зафиксировано 14 обстрелов", 19, date(2022, 9, 14)),
+    ],
+)
+def test_nights_and_past_days_depend_on_the_local_hour(text: str, hour: int, expected: date) -> None:
+    assert resolve_event_date(text, "en", datetime(2022, 9, 14, hour, 0)) == expected
