@@ -59,6 +59,11 @@ _NAME_HEADS = frozenset({
     "Ben", "Bin", "Bani", "Beni", "Ait", "Mount", "Mont", "Qasr", "Khirbet", "Khirbat", "Jisr", "Marj", "Nahr",
     "Hay", "Hayy", "Mazraat", "Qalaat", "Ard", "San", "Santa", "Saint", "St", "Fort", "Port", "Lake",
     "Cape", "Camp",
+    # Slavic prefixes: "Старая Николаевка" is not Николаевка, "Velyka Novosilka" not Novosilka
+    "Старая", "Старый", "Старое", "Новая", "Новый", "Новое", "Верхняя", "Верхний", "Верхнее", "Нижняя",
+    "Нижний", "Нижнее", "Малая", "Малый", "Малое", "Большая", "Большой", "Большое", "Великая", "Великий",
+    "Stara", "Staraya", "Staryi", "Stary", "Nova", "Novaya", "Novyi", "Novy", "Verkhnia", "Verkhnyaya", "Nyzhnia",
+    "Nizhnyaya", "Mala", "Malaya", "Velyka", "Velykyi", "Bolshaya",
 })
 _ARTICLES = frozenset({"al", "el", "an", "ad", "ar", "as", "at", "ash", "az", "ez", "ed", "ibn", "bin"})
 _JOINER = re.compile(r"[ \-‐]")
@@ -86,10 +91,13 @@ def scan_names(text: str, gazetteer: Gazetteer) -> Scan:
     while i < n:
         step = 1
         if exact[i] not in gazetteer.first_words and stems[i] not in gazetteer.first_words:
-            adjective = _place_of_adjective(stems[i])  # "Товузском направлении" -> Товуз
             area_follows = i + 1 < n and stems[i + 1].startswith(_RU_AREA_NOUNS)
-            if adjective in gazetteer.first_words and area_follows:
-                _take(text, words, i, 1, (adjective,), lower_text, gazetteer, out)
+            for adjective in _places_of_adjective(stems[i]) if area_follows else ():
+                # "Товузском направлении" -> Товуз, "Суджанского района" -> Суджа
+                if adjective in gazetteer.first_words and _take(text, words, i, 1, (adjective,), lower_text,
+                                                                gazetteer, out):
+                    covered.add(i)
+                    break
             i += 1
             continue
         for length in range(min(gazetteer.max_words, n - i), 0, -1):
@@ -105,9 +113,13 @@ def scan_names(text: str, gazetteer: Gazetteer) -> Scan:
     return out
 
 
-def _place_of_adjective(stem: str) -> str:
-    """The place a Russian adjective is derived from: "товузск" (Товузский) -> "товуз"."""
-    return stem[:-2] if len(stem) >= 6 and stem.endswith("ск") and not stem.isascii() else ""
+def _places_of_adjective(stem: str) -> tuple[str, ...]:
+    """The keys of the place a Russian adjective may derive from: "товузск" (Товузский) -> "товуз";
+    "суджанск" (Суджанский) -> "суджан", then "судж" (Суджа: the "-ан-" links a name in -а)."""
+    if len(stem) < 6 or not stem.endswith("ск") or stem.isascii():
+        return ()
+    base = stem[:-2]
+    return (base, base[:-2]) if base.endswith(("ан", "ян")) and len(base) >= 5 else (base,)
 
 
 def _take(text: str, words: list[tuple[int, int, str]], i: int, length: int, keys: tuple[str, ...],

@@ -25,6 +25,7 @@ monitor.place_scan finds the names and scores the countries the text names; this
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 from dataclasses import dataclass
@@ -62,6 +63,9 @@ _CURATED = 100.0
 _NEAR_KM = 150.0  # a shared name is re-picked near the story's other places within this distance
 _NEAR_PRIOR = 1.0  # ... or a candidate this close in prior that is several times nearer to them
 _SPREAD_KM = 100.0  # places farther apart than this make a report about a region (_spread_region)
+# A Russian district named by its town's adjective: "Глушковского района", "Рыльском районе".
+_RU_DISTRICT = re.compile(r"[А-ЯЁ][а-яё-]*?(?:ск|цк)(?:ий|ого|ому|им|ом|ая|ой|ую)", re.IGNORECASE)
+_RU_DISTRICT_NOUN = re.compile(r"\s+(?:район|округ)\w*", re.IGNORECASE)
 _QUALIFIER_GAP = re.compile(r"(?:\s+(?:sector|area|village|town))*(?:,\s*|\s*\(\s*|\s+in\s+(?=[A-Z]))"
                             r"|\s+(?:sector|area)\s+of\s+(?=[A-Z])")
 
@@ -235,14 +239,23 @@ def _near_each_other(mentions: list[_Mention]) -> list[_Mention]:
 
 
 def _qualifiers(text: str, mentions: list[_Mention]) -> list[_Mention]:
-    """Mark the container that follows a place: "Nad Ali district, Helmand", "Kramatorsk (Donetsk
-    region)". It says where the place before it lies, so it is not the incident's place itself."""
+    """Mark the containers that follow a place: "Nad Ali district, Helmand", "Kramatorsk (Donetsk
+    region)", "Rafah (Rafah, North Sinai)", "деревня X Глушковского района". They say where the place
+    before them lies, so they are not the incident's place themselves; the place is re-picked inside
+    the last of them (_inside)."""
     out: list[_Mention] = []
+    head = -1  # index in out of the place the current chain of containers qualifies
     for m in mentions:
         prev = out[-1] if out else None
-        if (prev is not None and _QUALIFIER_GAP.fullmatch(text, prev.end, m.start)
-                and _contains(m.entry, prev.entry)):
-            out[-1] = _inside(prev, m.entry)
+        district = _RU_DISTRICT.fullmatch(text, m.start, m.end) is not None and \
+            _RU_DISTRICT_NOUN.match(text, m.end) is not None
+        if prev is not None and (
+                (_QUALIFIER_GAP.fullmatch(text, prev.end, m.start)
+                 and (_contains(m.entry, prev.entry) or m.entry.name == prev.entry.name or prev.qualifier))
+                or (district and text[prev.end:m.start].isspace())):
+            head = head if prev.qualifier and head >= 0 else len(out) - 1
+            container = dataclasses.replace(m.entry, precision="region") if district else m.entry
+            out[head] = _inside(out[head], container)
             m = _Mention(m.start, m.end, m.entry, False, m.dateline, m.candidates, qualifier=True)
         out.append(m)
     return out
@@ -250,15 +263,23 @@ def _qualifiers(text: str, mentions: list[_Mention]) -> list[_Mention]:
 
 def _inside(mention: _Mention, region: Entry) -> _Mention:
     """A place re-picked inside the region named as its container: "Shahpur sector (Poonch district)"
-    is not a Shahpur 500 km away. With no namesake near the region, the place is one the gazetteer
-    lacks, and the region is the most specific place known."""
+    is not a Shahpur 500 km away, "Rafah (Rafah, North Sinai)" is Egypt's Rafah. With no namesake
+    near the region, the place is one the gazetteer lacks, and the region is the most specific place
+    known."""
     entry = mention.entry
-    if entry.precision != "place" or region.precision != "region" or None in (entry.lat, region.lat) \
-            or _km(entry, region) <= _NEAR_KM:
+    if entry.precision != "place" or region.precision != "region" or None in (entry.lat, region.lat):
+        return mention
+    if _km(entry, region) <= _NEAR_KM and entry.country == region.country:
         return mention
     near = [e for e in mention.candidates if e.lat is not None and e.precision == "place"
             and e.country == region.country and _km(e, region) <= _NEAR_KM]
-    pick = max(near, key=lambda e: e.prior) if near else region
+    if near:
+        pick = max(near, key=lambda e: e.prior)
+    elif entry.prior < _MIN_PRIOR or any(e.precision == "place" and e.lat is not None and _km(e, entry) > _NEAR_KM
+                                         for e in mention.candidates):
+        pick = region  # a shared or little-known name: the one meant is not in the index
+    else:
+        return mention  # a unique, well-known place in a list ("Kharkiv, Dnipro region and Odesa")
     return _Mention(mention.start, mention.end, pick, mention.locative, mention.dateline, mention.candidates)
 
 

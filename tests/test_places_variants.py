@@ -105,3 +105,33 @@ def test_the_capital_of_a_countrys_region_is_not_the_countrys_capital(gazetteer:
     found = extract_places("A missile hit Kharkiv, capital of Ukraine's Kharkiv region", "en", gazetteer)
     assert [p.name for p in found.places][:1] == ["Kharkiv"]
     assert all(p.name != "Kyiv" for p in found.places)
+
+
+@pytest.mark.parametrize(
+    ("text", "name", "country", "precision"),
+    [
+        # the container names the country: the Egyptian Rafah, not the Palestinian one
+        ("Two soldiers were killed by a sniper near Rafah (Rafah, North Sinai) on Tuesday", "Rafaḩ", "EG", "place"),
+        # a Russian district by its town's adjective: the Pokrovkas the index knows are elsewhere
+        ("Обстрел: в селе Покровка Суджанского района ранены двое", "Sudzha", "RU", "region"),
+        # a unique, well-known city in a list keeps its place
+        ("Russian strikes hit Kharkiv, Dnipro region and Odesa overnight", "Kharkiv", "UA", "place"),
+    ],
+)
+def test_containers_decide_shared_names(gazetteer: Gazetteer, text: str, name: str, country: str,
+                                        precision: str) -> None:
+    found = extract_places(text, "en", gazetteer)
+    assert found.primary is not None
+    assert (found.primary.name, found.primary.country, found.primary.precision) == (name, country, precision)
+    assert found.countries[:1] == (country,)
+
+
+def test_a_slavic_prefix_makes_a_longer_name(gazetteer: Gazetteer) -> None:
+    # "Верхняя Николаевка" is not one of the Mykolaivkas of Ukraine
+    found = extract_places("Снаряд попал в дом в селе Верхняя Николаевка", "ru", gazetteer)
+    assert all(p.name not in {"Mykolaivka", "Mykolayivka", "Nikolayevka"} for p in found.places)
+
+
+def test_an_adjective_with_a_linking_n_names_its_town(gazetteer: Gazetteer) -> None:
+    found = extract_places("Обстрел в Суджанском районе", "ru", gazetteer)
+    assert found.primary is not None and (found.primary.name, found.primary.country) == ("Sudzha", "RU")
