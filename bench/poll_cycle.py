@@ -1,6 +1,7 @@
 """A poll cycle at scale over loopback: cold (all new), then warm (95% unchanged).
 
     python -m bench.poll_cycle [--feeds 1000] [--items 50] [--db sqlite|postgresql] [--changed 0.05]
+                               [--concurrency 32] [--serialise-saves]
 
 Serves `feeds` generated RSS feeds from a local HTTP server (tests/feed_server.py), then measures:
   cold  - the first cycle, every entry new: wall, CPU, peak RSS growth, entries/s beside feedparser's parse
@@ -8,6 +9,9 @@ Serves `feeds` generated RSS feeds from a local HTTP server (tests/feed_server.p
   warm  - the next cycle with `changed` of the feeds carrying one new item and the rest answering 304:
           wall and CPU beside the bare HTTP round trips (conditional GETs of every feed with httpx at the
           same concurrency, measured in the same run).
+On PostgreSQL, saves lock the grouping buckets they touch (monitor/store/locks.py); --serialise-saves adds the
+one global save lock of before (Store.serialise_saves), to compare. Printed besides: transactions retried after
+a deadlock, and what the database sessions waited on during the cold cycle (bench.pg_waits).
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from pathlib import Path
 import feedparser
 import httpx
 
+from bench.pg_waits import WaitSampler
 from bench.pipeline import _database, make_feed
 from monitor.classify import Classifier
 from monitor.fetch import Fetcher
@@ -34,6 +39,15 @@ from monitor.store import Store
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 from feed_server import FeedServer
+
+ADMIN = "host=127.0.0.1 user=postgres dbname=postgres"  # as bench.pipeline._database
+
+
+def _drop(name: str) -> None:
+    import psycopg
+
+    with psycopg.connect(ADMIN, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def _rss_mb() -> float:
@@ -66,6 +80,7 @@ def main() -> None:
     ap.add_argument("--db", choices=["sqlite", "postgresql"], default="sqlite")
     ap.add_argument("--changed", type=float, default=0.05)
     ap.add_argument("--concurrency", type=int, default=32)
+    ap.add_argument("--serialise-saves", action="store_true", help="one save at a time (the global lock of before)")
     args = ap.parse_args()
     rng = random.Random(11)
     now = datetime.now(UTC)
@@ -83,6 +98,7 @@ def main() -> None:
         feeds = tuple(FeedSettings(name=f"feed {path}", url=srv.url(path), interval_s=60) for path in bodies)
         url = _database(args.db, Path(tmp))
         store = Store.open(DatabaseSettings(url=url))
+        store.serialise_saves = args.serialise_saves
         store.upgrade()
         fetch = FetchSettings(concurrency=args.concurrency, per_host_concurrency=args.concurrency, lease_s=3600)
         settings = Settings(database=DatabaseSettings(url=url), feeds=feeds, fetch=fetch)
@@ -91,7 +107,12 @@ def main() -> None:
                     clock=lambda: clock_now[0])
         store.sync_feeds(feeds, now)
         rss0 = _rss_mb()
-        cold_wall, cold_cpu, cold = asyncio.run(_timed_cycle(deps))
+        sampler = WaitSampler(ADMIN, url.rsplit("/", 1)[1]) if args.db == "postgresql" else None
+        if sampler:
+            with sampler:
+                cold_wall, cold_cpu, cold = asyncio.run(_timed_cycle(deps))
+        else:
+            cold_wall, cold_cpu, cold = asyncio.run(_timed_cycle(deps))
         rss1 = _rss_mb()
 
         changed = rng.sample(sorted(bodies), int(args.feeds * args.changed))
@@ -106,14 +127,21 @@ def main() -> None:
         etags = {f.url: f.etag or "" for f in store.list_feeds()}
         rt = asyncio.run(_round_trips([f.url for f in feeds], etags, args.concurrency))
         store.close()
+        if args.db == "postgresql":
+            _drop(url.rsplit("/", 1)[1])
 
-    print(f"db {args.db}; {args.feeds} feeds x {args.items} items = {total} entries; concurrency {args.concurrency}")
+    locking = ", one global save lock" if args.serialise_saves and args.db == "postgresql" else ""
+    print(f"db {args.db}{locking}; {args.feeds} feeds x {args.items} items = {total} entries; "
+          f"concurrency {args.concurrency}")
     print(f"feedparser.parse baseline : {parse_rate:8.0f} entries/s")
     print(f"cold cycle : wall {cold_wall:7.2f} s  cpu {cold_cpu:7.2f} s  {total / cold_wall:8.0f} entries/s  "
           f"ratio to feedparser {total / cold_wall / parse_rate:.2f}  peak RSS +{rss1 - rss0:.0f} MB  "
           f"({cold.fetched} fetched, {cold.saved.new} new, {cold.failed} failed)")  # type: ignore[attr-defined]
     print(f"warm cycle : wall {warm_wall:7.2f} s  cpu {warm_cpu:7.2f} s  ({warm.unchanged} unchanged, "  # type: ignore[attr-defined]
           f"{warm.fetched} fetched, {warm.saved.new} new)  peak RSS +{max(0.0, rss2 - rss1):.0f} MB")  # type: ignore[attr-defined]
+    print(f"db retries (deadlock/serialization/disconnect): {dict(sorted(store.retries.items()))}")
+    if sampler:
+        print(f"cold cycle database {sampler.summary()}")
     print(f"bare HTTP round trips (conditional GET x {args.feeds}): {rt:.2f} s;  "
           f"warm/round-trips = {warm_wall / rt:.2f}")
 

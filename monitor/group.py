@@ -17,20 +17,26 @@ and the places are not two distinct known places (a country mismatch is forgiven
 are outlets: an outlet's second item about an incident is not a new source.
 
 The store finds candidates by indexed lookups (country, date window) and calls `best_match`; `merge`
-returns the new state and the reasons that make a revision.
+returns the new state and the reasons that make a revision. `merge_incidents` folds two incidents found to be
+one event, and decides the merged incident's ceasefire again from the merged facts.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
 from datetime import date, datetime
-from functools import cached_property
 
+from monitor.ceasefires import active_ceasefire
 from monitor.geo import distance_km
-from monitor.models import Classification, FeedItem, Place
-from monitor.similarity import Idf, add_counts, any_near_duplicate, cosine, near_duplicate, simhash, term_counts
+from monitor.incident import PRECISION_RANK as PRECISION_RANK
+from monitor.incident import ArticleDraft as ArticleDraft
+from monitor.incident import IncidentState as IncidentState
+from monitor.materiality import score_crossing
+from monitor.models import Classification, Place
+from monitor.settings import CeasefireSettings
+from monitor.similarity import Idf, add_counts, any_near_duplicate, cosine, near_duplicate
 
 JOIN_KM = 30.0  # two place-level reports closer than this are the same area; farther, different places
 REGION_KM = 150.0  # a place this close to a region-level incident's centre can be in that region
@@ -43,82 +49,6 @@ MIN_SIMILARITY = {"same": 0.0, "region": 0.2, "country": 0.3, "unknown": 0.4}
 INCOMPATIBLE_LABELS_MIN = 0.3  # e.g. an air strike alone vs a ground clash alone at one place
 _AREA_WEIGHT = {"same": 1.0, "region": 0.5, "country": 0.3, "unknown": 0.2}
 _FIRE = frozenset({"shelling", "air_strike"})
-
-
-@dataclass(frozen=True)
-class ArticleDraft:
-    """A new, labelled article on its way into the store."""
-
-    item: FeedItem
-    fingerprint: str
-    classification: Classification
-    published_at: datetime  # UTC; first-seen time when the feed gave none
-    first_seen_at: datetime
-
-    @property
-    def event_date(self) -> date:
-        return self.classification.event_date or self.published_at.date()
-
-    @cached_property
-    def terms(self) -> dict[str, int]:
-        return term_counts(self.item.title, self.item.text)
-
-    @cached_property
-    def simhash(self) -> int:
-        return simhash(self.item.title, self.item.text)
-
-    @property
-    def country(self) -> str | None:
-        place = self.classification.place
-        if place and place.country:
-            return place.country
-        return self.classification.countries[0] if self.classification.countries else None
-
-    @property
-    def countries(self) -> tuple[str, ...]:
-        """Every country the article places the event in, primary first (for candidate lookups)."""
-        first = self.country
-        rest = tuple(c for c in self.classification.countries if c != first)
-        return ((first,) if first else ()) + rest
-
-
-@dataclass(frozen=True)
-class IncidentState:
-    """The fields of an incident that grouping reads and writes (a row of `incidents`, minus bookkeeping)."""
-
-    event_date: date
-    country: str | None
-    admin1: str | None
-    place: str | None
-    geonameid: int | None
-    lat: float | None
-    lon: float | None
-    geo_precision: str | None
-    labels: tuple[str, ...]
-    killed: int | None
-    injured: int | None
-    killed_civilian: int | None
-    killed_military: int | None
-    injured_civilian: int | None
-    injured_military: int | None
-    sources: frozenset[str]
-    ceasefire: str | None
-    title: str
-    evidence: tuple[str, ...]
-    signature: Mapping[str, int] = field(default_factory=dict)  # centroid term bag of the members
-    copies: tuple[tuple[str, int], ...] = ()  # (outlet, simhash) of members: copies of their texts join
-    id: int | None = None  # database id; None for an incident not stored yet
-    last_date: date | None = None  # the latest member event date (None: event_date, the earliest)
-
-    @property
-    def last(self) -> date:
-        return max(self.last_date or self.event_date, self.event_date)
-
-    @property
-    def source_count(self) -> int:
-        """Independent sources: distinct outlets. Another item of an outlet already counted (an update, a
-        re-publication under a new URL or title) adds none."""
-        return max(1, len(self.sources))
 
 
 def primary_place(c: Classification) -> Place | None:
@@ -289,10 +219,49 @@ def new_incident(draft: ArticleDraft, ceasefire: str | None) -> IncidentState:
         signature=add_counts({}, draft.terms, SIGNATURE_CAP),
         copies=((draft.item.source, draft.simhash),),
         last_date=draft.event_date,
+        score=c.score,
     )
 
 
-PRECISION_RANK = {"place": 3, "region": 2, "country": 1, None: 0}
+def merge(inc: IncidentState, draft: ArticleDraft, ceasefire: str | None, *,
+          thresholds: Sequence[float] = ()) -> tuple[IncidentState, list[str]]:
+    """Fold one more report into an incident. Returns the new state and the reasons for a revision:
+    "new source" (one more *independent* source), "label", "casualties" (a higher figure), "place"
+    (a more precise one), "ceasefire" (it now falls under a declared ceasefire, `ceasefire` as the caller
+    decided it for the incident with this report; one once found stays), and "score A -> B" when the report
+    lifts the incident's score across one of `thresholds` (the rules' min_score, see
+    materiality.score_crossing): a rule that held the incident back now lets it through, even when the
+    report is a copy from an outlet already counted, which otherwise is no news.
+
+    A figure repeated by several sources counts once; a higher figure supersedes a lower one. Another item
+    of an outlet already counted (an update, a re-titled re-publication) adds no source.
+    """
+    state, reasons = _fold(inc, new_incident(draft, ceasefire))
+    return _settle(inc, state, reasons, inc.ceasefire or ceasefire, thresholds)
+
+
+def merge_incidents(survivor: IncidentState, absorbed: IncidentState, *,
+                    ceasefires: Sequence[CeasefireSettings] = (), reported_at: datetime | None = None,
+                    thresholds: Sequence[float] = ()) -> tuple[IncidentState, list[str]]:
+    """Fold a whole incident into another that turned out to be the same event: the survivor keeps its id
+    and title, takes the more precise place, the union of labels, sources and members, the higher figures,
+    the better score and the earlier date. Reasons are the survivor's (as `merge`) with "merged" first.
+
+    The ceasefire is decided again from the merged facts, not taken from either side: the merged area and
+    date, and `reported_at`, the earliest published time of both incidents' articles, which decides on the
+    day a ceasefire starts or ends at a time of day (ceasefires.in_period). So an absorbed violation first
+    reported after a truce began is none once merged with a report of the event from before it, and two
+    incidents that were none may be one together. Without `ceasefires` (no registry to decide by) the
+    survivor's ceasefire stays, else the absorbed one's is taken.
+    """
+    state, reasons = _fold(survivor, absorbed)
+    if ceasefires:
+        ceasefire = active_ceasefire(ceasefires, country=state.country, admin1=state.admin1,
+                                     event_date=state.event_date, reported_at=reported_at, place=state.place)
+    else:
+        ceasefire = survivor.ceasefire or absorbed.ceasefire
+    state, reasons = _settle(survivor, state, reasons, ceasefire, thresholds)
+    return state, ["merged", *reasons]
 
 
 def _max(a: int | None, b: int | None) -> int | None:
@@ -303,26 +272,8 @@ def _max(a: int | None, b: int | None) -> int | None:
     return max(a, b)
 
 
-def merge(inc: IncidentState, draft: ArticleDraft, ceasefire: str | None) -> tuple[IncidentState, list[str]]:
-    """Fold one more report into an incident. Returns the new state and the reasons for a revision:
-    "new source" (one more *independent* source), "label", "casualties" (a higher figure), "place"
-    (a more precise one), "ceasefire" (it now falls under a declared ceasefire).
-
-    A figure repeated by several sources counts once; a higher figure supersedes a lower one. Another item
-    of an outlet already counted (an update, a re-titled re-publication) adds no source.
-    """
-    return _fold(inc, new_incident(draft, ceasefire))
-
-
-def merge_incidents(survivor: IncidentState, absorbed: IncidentState) -> tuple[IncidentState, list[str]]:
-    """Fold a whole incident into another that turned out to be the same event: the survivor keeps its id
-    and title, takes the more precise place, the union of labels, sources and members, the higher figures
-    and the earlier date. Reasons are the survivor's (as `merge`) with "merged" first."""
-    state, reasons = _fold(survivor, absorbed)
-    return state, ["merged", *reasons]
-
-
 def _fold(inc: IncidentState, add: IncidentState) -> tuple[IncidentState, list[str]]:
+    """Everything of `add` in `inc` but the ceasefire (see `_settle`), and the reasons so far."""
     reasons: list[str] = []
     merged = replace(
         inc,
@@ -339,6 +290,7 @@ def _fold(inc: IncidentState, add: IncidentState) -> tuple[IncidentState, list[s
         copies=(inc.copies + add.copies)[:COPIES_CAP],
         event_date=min(inc.event_date, add.event_date),
         last_date=max(inc.last, add.last),
+        score=None if inc.score is None or add.score is None else max(inc.score, add.score),
     )
     if merged.source_count > inc.source_count:
         reasons.append("new source")
@@ -351,10 +303,20 @@ def _fold(inc: IncidentState, add: IncidentState) -> tuple[IncidentState, list[s
                          lat=add.lat, lon=add.lon, geo_precision=add.geo_precision,
                          country=add.country or inc.country)
         reasons.append("place")
-    if add.ceasefire and not inc.ceasefire:
-        merged = replace(merged, ceasefire=add.ceasefire)
-        reasons.append("ceasefire")
     return merged, reasons
+
+
+def _settle(before: IncidentState, merged: IncidentState, reasons: list[str], ceasefire: str | None,
+            thresholds: Sequence[float]) -> tuple[IncidentState, list[str]]:
+    """`merged` with its ceasefire decided, and the reasons that compare it with `before` as a whole: a
+    ceasefire it now falls under ("ceasefire"; losing one is no news to alert on), a score that rose across a
+    threshold. A score that rose across none adds nothing: no revision, no alert."""
+    if ceasefire and ceasefire != before.ceasefire:
+        reasons.append("ceasefire")
+    crossing = score_crossing(before.score, merged.score, thresholds)
+    if crossing:
+        reasons.append(crossing)
+    return replace(merged, ceasefire=ceasefire), reasons
 
 
 def canonical_order(drafts: Iterable[ArticleDraft]) -> list[ArticleDraft]:

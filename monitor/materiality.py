@@ -1,6 +1,7 @@
-"""What about an incident matters to a reader: its severity, and what is new since an alert told them.
+"""What about an incident matters to a reader: its severity, what is new since an alert told them, and when a
+rise of its score is news (it crossed a rule's min_score).
 
-Pure functions over IncidentState (see monitor.group)."""
+Pure functions over IncidentState (see monitor.incident, monitor.group)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from monitor.group import PRECISION_RANK, IncidentState
+from monitor.incident import PRECISION_RANK, IncidentState
+from monitor.settings import AlertSettings
 
 
 @dataclass(frozen=True)
@@ -79,3 +81,34 @@ def severity(inc: IncidentState) -> float:
     score += 1.2 * math.log2(1 + killed + 0.3 * injured + civilian_extra)
     score += 0.5 * math.log2(inc.source_count)
     return round(min(10.0, score), 2)
+
+
+# -- the score against the rules' min_score ----------------------------------------------------------------------
+# An incident's score is the best label score of its articles (store.alerting.incident_score); a rule passes it
+# at or above its min_score. A report that raises it is no news in itself (a sure copy from an outlet already
+# counted says nothing new), unless it lifts the score across a min_score: then a rule that held the incident
+# back would let it through, and only a revision makes that rule alert. The score never falls (the best of the
+# articles), so each threshold is crossed at most once per incident: no alert spam.
+
+
+def score_thresholds(alerts: AlertSettings) -> tuple[float, ...]:
+    """The rules' min_score values that a score can rise across (above 0), ascending, each once."""
+    return tuple(sorted({r.min_score for r in alerts.rules if r.min_score > 0}))
+
+
+def score_crossing(before: float | None, after: float | None, thresholds: Sequence[float]) -> str | None:
+    """The revision reason when a score rose from `before` to `after` across one of `thresholds`, compared as
+    rules compare it (to three decimals, alerts.rule_matches): "score 0.55 -> 0.80". None when it crossed none,
+    or when either score is unknown."""
+    if before is None or after is None:
+        return None
+    old, new = round(before, 3), round(after, 3)
+    if not any(old < t <= new for t in thresholds):
+        return None
+    return f"score {_score_text(old)} -> {_score_text(new)}"
+
+
+def _score_text(score: float) -> str:
+    """Two decimals, three when the third matters (rules compare scores to three)."""
+    short = f"{score:.2f}"
+    return short if float(short) == score else f"{score:.3f}"

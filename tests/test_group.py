@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import itertools
+from dataclasses import replace
 from datetime import UTC, date, datetime
 
 from monitor.geo import distance_km
-from monitor.group import ArticleDraft, group_batch, labels_compatible, merge, new_incident
-from monitor.materiality import severity
+from monitor.group import ArticleDraft, group_batch, labels_compatible, merge, merge_incidents, new_incident
+from monitor.materiality import score_crossing, score_thresholds, severity
 from monitor.models import Casualties, Classification, FeedItem, LabelHit, Place
+from monitor.settings import AlertSettings, RuleSettings
 from monitor.similarity import Idf, cosine, decode_counts, encode_counts, hamming, simhash, term_counts
 
 T0 = datetime(2022, 9, 13, 8, tzinfo=UTC)
@@ -23,8 +25,9 @@ WIRE = ("Azerbaijani forces opened artillery and mortar fire on Jermuk overnight
 
 
 def d(n: int, title: str, place: Place | None, *, day: date = date(2022, 9, 13), source: str = "A",
-      killed: int | None = None, labels: tuple[str, ...] = ("shelling",), text: str = "") -> ArticleDraft:
-    c = Classification(labels=tuple(LabelHit(lb, 0.9, ("x",)) for lb in labels), place=place,
+      killed: int | None = None, labels: tuple[str, ...] = ("shelling",), text: str = "",
+      score: float = 0.0) -> ArticleDraft:
+    c = Classification(labels=tuple(LabelHit(lb, score or 0.9, ("x",)) for lb in labels), score=score, place=place,
                        countries=(place.country,) if place and place.country else (),
                        killed=Casualties(count=killed), event_date=day)
     return ArticleDraft(FeedItem(title=title, text=text, source=source), f"f{n}", c, T0, T0)
@@ -105,6 +108,54 @@ def test_merge_takes_the_higher_figure_and_names_the_reasons() -> None:
     assert reasons == ["new source", "label", "casualties", "place", "ceasefire"]
     again, reasons = merge(merged, d(3, "Jermuk shelled", JERMUK, source="B", killed=10), "AM-AZ")
     assert again.killed == 49 and reasons == []
+
+
+# -- the score against the rules' min_score ----------------------------------------------------------------------
+
+
+def test_a_copy_that_lifts_the_score_across_a_min_score_is_news_and_one_that_crosses_none_is_not() -> None:
+    inc = new_incident(d(1, "Shelling of Jermuk", JERMUK, score=0.55), None)
+    assert inc.score == 0.55
+    # The same outlet again (a re-publication: no new source), surer: it crosses the 0.7 of a strict rule.
+    lifted, reasons = merge(inc, d(2, "Jermuk shelled", JERMUK, score=0.8), None, thresholds=(0.5, 0.7, 0.9))
+    assert lifted.score == 0.8 and lifted.source_count == 1 and reasons == ["score 0.55 -> 0.80"]
+    # Higher again, but across no threshold: nothing to say (no revision, no alert).
+    higher, reasons = merge(lifted, d(3, "Jermuk shelled", JERMUK, score=0.85), None, thresholds=(0.5, 0.7, 0.9))
+    assert higher.score == 0.85 and reasons == []
+    # A weaker report never lowers it; without thresholds (no rule has a min_score) a rise is no news.
+    weaker, reasons = merge(higher, d(4, "x", JERMUK, score=0.3), None, thresholds=(0.7,))
+    assert weaker.score == 0.85 and reasons == []
+    assert merge(inc, d(5, "x", JERMUK, score=0.95), None)[1] == []
+    # Other news and a crossing together: the crossing is named after the rest.
+    assert merge(inc, d(6, "x", JERMUK, source="B", killed=2, score=0.9), None, thresholds=(0.9,))[1] == \
+        ["new source", "casualties", "score 0.55 -> 0.90"]
+
+
+def test_a_state_with_an_unknown_score_never_claims_a_crossing() -> None:
+    unknown = replace(new_incident(d(1, "Shelling of Jermuk", JERMUK, score=0.9), None), score=None)
+    merged, reasons = merge(unknown, d(2, "Jermuk shelled", JERMUK, score=0.95), None, thresholds=(0.7,))
+    assert merged.score is None and reasons == []
+
+
+def test_a_merge_of_incidents_takes_the_best_score_and_names_a_crossing() -> None:
+    low = new_incident(d(1, "Shelling of Jermuk", JERMUK, score=0.6), None)
+    high = new_incident(d(2, "Jermuk shelled", JERMUK, source="B", score=0.95), None)
+    merged, reasons = merge_incidents(low, high, thresholds=(0.7,))
+    assert merged.score == 0.95 and reasons == ["merged", "new source", "score 0.60 -> 0.95"]
+    # The other way round the survivor already passed 0.7: only the merge and the second outlet are news.
+    assert merge_incidents(high, low, thresholds=(0.7,))[1] == ["merged", "new source"]
+
+
+def test_a_crossing_is_judged_as_rules_compare_scores_to_three_decimals() -> None:
+    assert score_crossing(0.6, 0.6996, (0.7,)) == "score 0.60 -> 0.70"  # rule_matches rounds 0.6996 to 0.700
+    assert score_crossing(0.6, 0.6994, (0.7,)) is None
+    assert score_crossing(0.7, 0.9, (0.7,)) is None  # 0.7 already passed a min_score of 0.7
+    assert score_crossing(0.655, 0.7125, (0.7,)) == "score 0.655 -> 0.713"
+    assert score_crossing(None, 0.9, (0.7,)) is None and score_crossing(0.5, None, (0.7,)) is None
+    rules = (RuleSettings(name="a", min_score=0.7), RuleSettings(name="b"), RuleSettings(name="c", min_score=0.5),
+             RuleSettings(name="d", min_score=0.7))
+    assert score_thresholds(AlertSettings(rules=rules)) == (0.5, 0.7)
+    assert score_thresholds(AlertSettings()) == ()
 
 
 def test_severity_grows_with_deaths_civilians_truce_and_sources() -> None:

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from monitor.group import ArticleDraft, group_batch, incident_match, merge_incidents, new_incident
 from monitor.materiality import Facts, news_since
 from monitor.models import Casualties, Classification, FeedItem, IncidentView, LabelHit, Place
-from monitor.settings import AlertSettings, DatabaseSettings, TargetSettings
+from monitor.settings import AlertSettings, CeasefireSettings, DatabaseSettings, TargetSettings
 from monitor.similarity import Idf, any_near_duplicate, near_duplicate
 from monitor.store import IncidentFilter, Store
 from monitor.store.engine import _alembic_config, head_revision
@@ -39,11 +39,13 @@ def render(view: IncidentView, kind: str, reasons: Sequence[str], url: str) -> t
 
 
 def draft(n: int, place: Place, text: tuple[str, str], *, source: str, killed: int | None = None,
-          day: date = date(2022, 9, 13)) -> ArticleDraft:
-    item = FeedItem(title=text[0], text=text[1], url=f"https://news.example/{n}", source=source, published_at=T0)
+          day: date = date(2022, 9, 13), published: datetime = T0) -> ArticleDraft:
+    item = FeedItem(title=text[0], text=text[1], url=f"https://news.example/{n}", source=source,
+                    published_at=published)
     c = Classification(labels=(LabelHit("shelling", 0.9, ("shelled",)),), score=0.9, countries=("AM",),
                        place=place, places=(place,), killed=Casualties(count=killed), event_date=day)
-    return ArticleDraft(item=item, fingerprint=f"fp-{n}", classification=c, published_at=T0, first_seen_at=T0)
+    return ArticleDraft(item=item, fingerprint=f"fp-{n}", classification=c, published_at=published,
+                        first_seen_at=published)
 
 
 def save(store: Store, drafts: list[ArticleDraft], now: datetime) -> object:
@@ -138,6 +140,54 @@ def test_merge_incidents_keeps_the_survivor_and_names_what_changed() -> None:
     merged, reasons = merge_incidents(vague, precise)
     assert (merged.place, merged.killed, merged.title, merged.source_count) == ("Jermuk", 5, VAGUE[0], 2)
     assert reasons == ["merged", "new source", "casualties", "place"]
+
+
+# A truce from 16:00 UTC on 14 September to 12:00 UTC on 30 September, in Vayots Dzor (Jermuk's region): on those
+# two days the earliest report of an incident decides whether it falls inside (monitor.ceasefires.in_period).
+TRUCE = CeasefireSettings(name="AM-AZ 2022", countries=("AM", "AZ"), regions=("Vayots Dzor",),
+                          start="2022-09-14T16:00:00Z", end="2022-09-30T12:00:00Z")
+START, END = date(2022, 9, 14), date(2022, 9, 30)
+
+
+def utc(day: date, hour: int) -> datetime:
+    return datetime(day.year, day.month, day.day, hour, tzinfo=UTC)
+
+
+def test_a_merge_re_decides_the_ceasefire_by_the_earliest_report_of_both() -> None:
+    # Country-level, reported at 05:00 on the start day (no ceasefire: outside its area); Jermuk reported at
+    # 19:00 (a violation). Merged, the event is in Jermuk and was first reported before the truce began.
+    vague = new_incident(draft(1, ARMENIA, VAGUE, source="A", day=START), None)
+    precise = new_incident(draft(2, JERMUK, PRECISE, source="B", day=START), TRUCE.name)
+    merged, reasons = merge_incidents(vague, precise, ceasefires=(TRUCE,), reported_at=utc(START, 5))
+    assert merged.place == "Jermuk" and merged.ceasefire is None and "ceasefire" not in reasons
+    # The survivor loses a ceasefire the absorbed incident's earlier report rules out.
+    merged, reasons = merge_incidents(precise, vague, ceasefires=(TRUCE,), reported_at=utc(START, 5))
+    assert merged.ceasefire is None and reasons == ["merged", "new source"]
+    # Both first reported after the start: the merged incident is a violation, news to the vague survivor.
+    merged, reasons = merge_incidents(vague, precise, ceasefires=(TRUCE,), reported_at=utc(START, 17))
+    assert merged.ceasefire == TRUCE.name and reasons == ["merged", "new source", "place", "ceasefire"]
+    assert merge_incidents(precise, vague, ceasefires=(TRUCE,), reported_at=utc(START, 17))[1] == \
+        ["merged", "new source"]
+
+
+def test_a_merge_can_fall_under_a_ceasefire_neither_incident_did() -> None:
+    # On the last day (until 12:00): a vague report at 10:00 (outside the area) and a Jermuk report at 14:00
+    # (after the end). Merged, the event in Jermuk was reported before the end: a violation.
+    vague = new_incident(draft(1, ARMENIA, VAGUE, source="A", day=END), None)
+    precise = new_incident(draft(2, JERMUK, PRECISE, source="B", day=END), None)
+    merged, reasons = merge_incidents(vague, precise, ceasefires=(TRUCE,), reported_at=utc(END, 10))
+    assert merged.ceasefire == TRUCE.name and reasons[-1] == "ceasefire"
+    # The earlier date of the two decides the day: Jermuk on the day after the end, vague on the last day.
+    later = new_incident(draft(3, JERMUK, PRECISE, source="B", day=END + timedelta(days=1)), None)
+    assert merge_incidents(vague, later, ceasefires=(TRUCE,), reported_at=utc(END, 10))[0].ceasefire == TRUCE.name
+    assert merge_incidents(vague, later, ceasefires=(TRUCE,), reported_at=utc(END, 13))[0].ceasefire is None
+
+
+def test_without_a_ceasefire_registry_a_merge_keeps_a_recorded_ceasefire() -> None:
+    vague = new_incident(draft(1, ARMENIA, VAGUE, source="A", day=START), None)
+    precise = new_incident(draft(2, JERMUK, PRECISE, source="B", day=START), TRUCE.name)
+    assert merge_incidents(vague, precise)[0].ceasefire == TRUCE.name
+    assert merge_incidents(precise, vague)[0].ceasefire == TRUCE.name
 
 
 def test_news_since_compares_with_everything_a_reader_was_told() -> None:

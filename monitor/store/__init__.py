@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import logging
 import random
+import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime
@@ -42,7 +44,7 @@ __all__ = ["FeedRow", "FetchOutcome", "IncidentFilter", "OutboxRow", "SaveReport
 log = logging.getLogger("monitor.store")
 T = TypeVar("T")
 DISCONNECT_RETRIES = 1
-SAVE_LOCK_KEY = 0x63666D73617665  # any constant: the PostgreSQL advisory lock serialising article saves
+SAVE_LOCK_KEY = 0x63666D73617665  # any constant: the advisory lock of `Store.serialise_saves`
 DEADLOCK_RETRIES = 3
 # SQLSTATEs of a transaction PostgreSQL rolled back because of concurrent transactions, not because of it.
 _CONFLICT_STATES = {"40P01": "deadlock", "40001": "serialization"}
@@ -58,8 +60,24 @@ def _retry_reason(cause: BaseException | None) -> str | None:
 
 
 class Store:
+    # Saves on PostgreSQL (save_feed_items) lock only the grouping buckets - (country, day) - their reports may
+    # group into, and the alert timing of targets with cooldowns or caps (store/locks.py): reports of one event
+    # queue behind each other, so they never make two incidents of it, lose a merge or deadlock on its rows
+    # (without any lock: 68 entries/s and 117 of 1,000 feeds failed on deadlocks in bench.poll_cycle), while
+    # saves of other events run side by side. With serialise_saves, every save first takes one global advisory
+    # lock instead (one save at a time across threads and instances, as SQLite's BEGIN IMMEDIATE gives): the
+    # behaviour before bucket locks, kept to compare them (bench.poll_cycle / bench.instances
+    # --serialise-saves). Measured on 2 CPUs: no gain when nearly every batch reports on the same few countries
+    # and days (bench.pipeline's feeds: 98% of 20-item batches share a bucket), +30-50% entries/s with three
+    # instances when feeds report on one of 24 countries each (bench.instances --regional); no deadlock in any.
+    serialise_saves = False
+
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        # Transactions run again by `_transact`, by reason ("deadlock", "serialization", "disconnect"): for
+        # benchmarks and tests (each retry is also logged as db_retry).
+        self.retries: Counter[str] = Counter()
+        self._retries_lock = threading.Lock()
 
     @classmethod
     def open(cls, settings: DatabaseSettings) -> Store:
@@ -125,6 +143,8 @@ class Store:
                 reason = _retry_reason(exc.__cause__)
                 if reason is None or attempt > (DISCONNECT_RETRIES if reason == "disconnect" else DEADLOCK_RETRIES):
                     raise
+                with self._retries_lock:
+                    self.retries[reason] += 1
                 event(log, "db_retry", logging.WARNING, reason=reason, attempt=attempt,
                       error=describe_db_error(exc.__cause__ or exc))
                 if reason != "disconnect":  # let the other transaction finish before trying again
@@ -163,16 +183,12 @@ class Store:
         """Articles, incidents, outbox rows and the feed's new fetch state, in one transaction: a crash
         leaves either all of them or none (the feed is then fetched again)."""
         def work(conn: Connection) -> SaveReport:
-            if conn.dialect.name == "postgresql":
-                # One saving transaction at a time, across threads and instances (what SQLite's BEGIN
-                # IMMEDIATE gives anyway). Grouping reads candidate incidents and then revises them, and reports
-                # of one event from many feeds revise the same incidents in different orders: concurrently,
-                # that deadlocks (PostgreSQL then waits deadlock_timeout, 1 s, and kills one). Measured with
-                # bench.poll_cycle --db postgresql (1,000 feeds x 50 items, 32 in flight): 68 entries/s and 117
-                # feeds failed without this lock. Fetching, parsing and classifying stay parallel (outside).
+            if self.serialise_saves and conn.dialect.name == "postgresql":
                 conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": SAVE_LOCK_KEY})
             report = save_drafts(conn, drafts, feed_id=feed.id if feed else None, now=now, alerts=alerts,
                                  ceasefires=ceasefires, render=render)
+            if report.late_locks:  # correct, but out of order: locks.draft_buckets no longer matches grouping
+                event(log, "late_bucket_locks", logging.WARNING, buckets=report.late_locks)
             if feed is not None and outcome is not None:
                 feed_rows.record_outcome(conn, feed, owner, outcome, alerts)
             if dry_run:

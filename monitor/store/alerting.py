@@ -219,18 +219,21 @@ def load_idf(conn: Connection, terms: Iterable[str]) -> Idf:
 
 
 def bump_df(conn: Connection, bags: Sequence[Iterable[str]]) -> None:
-    """Count one more document for each bag's terms. One statement, terms in sorted order, so concurrent
-    transactions on PostgreSQL take the row locks in the same order and cannot deadlock."""
+    """Count one more document for each bag's terms. One statement, its rows in sorted term order and the
+    document count row (DOCS_TERM, which every save updates) last: concurrent transactions on PostgreSQL take
+    the row locks in the same order, so they queue but cannot deadlock, and the hottest row is held the
+    shortest. Call it last in the transaction (ingest.save_drafts): the locks are held until COMMIT."""
     if not bags:
         return
-    counts: dict[str, int] = {DOCS_TERM: len(bags)}
+    counts: dict[str, int] = {}
     for bag in bags:
         for term in set(bag):
-            if len(term) <= 64:
+            if len(term) <= 64 and term != DOCS_TERM:
                 counts[term] = counts.get(term, 0) + 1
+    rows = [{"term": t, "df": n} for t, n in sorted(counts.items())] + [{"term": DOCS_TERM, "df": len(bags)}]
     stmt = _insert(conn)(term_df)
     stmt = stmt.on_conflict_do_update(index_elements=["term"], set_={"df": term_df.c.df + stmt.excluded.df})
-    conn.execute(stmt, [{"term": t, "df": n} for t, n in sorted(counts.items())])
+    conn.execute(stmt, rows)
 
 
 def violation_counts(conn: Connection, since: Any, until: Any = None) -> dict[str, int]:

@@ -32,12 +32,13 @@ from monitor.group import (
     merge_incidents,
     new_incident,
 )
-from monitor.materiality import severity
+from monitor.materiality import score_thresholds, severity
 from monitor.models import ArticleRef, IncidentView
 from monitor.settings import AlertSettings, CeasefireSettings
 from monitor.similarity import Idf, decode_counts, encode_counts
 from monitor.store import alerting, merging, queries
 from monitor.store.alerting import Renderer, queue_incident_alerts
+from monitor.store.locks import BucketLocks
 from monitor.store.queries import MAX_ARTICLES_PER_VIEW
 from monitor.store.schema import articles, incident_articles, incident_revisions, incidents
 
@@ -55,10 +56,11 @@ class SaveReport:
     incidents_updated: int = 0
     alerts_queued: int = 0
     incident_ids: list[str] = field(default_factory=list)
+    late_locks: int = 0  # PostgreSQL: grouping buckets locked out of order (locks.py); 0 unless rules changed
 
     def add(self, other: SaveReport) -> None:
         for name in ("read", "new", "duplicates", "relevant", "incidents_created", "incidents_updated",
-                     "alerts_queued"):
+                     "alerts_queued", "late_locks"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.incident_ids.extend(other.incident_ids)
 
@@ -94,6 +96,10 @@ def _insert_if_new(conn: Connection, rows: list[dict[str, Any]]) -> dict[str, in
     fresh = [r for r in rows if r["fingerprint"] not in known]
     if not fresh:
         return {}
+    if conn.dialect.name == "postgresql":
+        # Two saves inserting the same stories (one outlet's article in two of its feeds) wait for each other's
+        # uncommitted rows; in one order they cannot deadlock. (SQLite: one writer at a time; feed order kept.)
+        fresh.sort(key=lambda r: str(r["fingerprint"]))
     dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
     stmt = dialect.insert(articles).on_conflict_do_nothing(index_elements=["fingerprint"])
     result = conn.execute(stmt.returning(articles.c.id, articles.c.fingerprint), fresh)
@@ -147,11 +153,15 @@ def _candidate_ids(conn: Connection, countries: Sequence[str], day: date) -> lis
 
 class _Batch:
     """What one save_drafts call shares across its drafts: incidents touched so far, states already read
-    (rows do not change under us within the transaction, except those we touch), and document
-    frequencies (they are bumped only after grouping)."""
+    (rows do not change under us within the transaction, except those we touch: on PostgreSQL because the
+    transaction holds the grouping buckets it reads, see locks.py), and document frequencies (they are
+    bumped only after grouping)."""
+
+    thresholds: Sequence[float] = ()  # the rules' min_score values: a score rising across one is news
 
     def __init__(self, conn: Connection, now: datetime, ceasefires: Sequence[CeasefireSettings]) -> None:
         self.conn, self.now, self.ceasefires = conn, now, ceasefires
+        self.locks = BucketLocks(conn)
         self.touched: dict[int, _Touched] = {}
         self._states: dict[int, IncidentState] = {}  # as read from the tables in this batch
         self._keys: dict[int, tuple[str | None, date]] = {}  # (country, event_date) the rows hold
@@ -177,12 +187,14 @@ class _Batch:
         this batch are read in one query."""
         key = (tuple(countries), day)
         if key not in self._lookups:
+            self.locks.cover(countries, day - timedelta(days=DAY_WINDOW), day + timedelta(days=DAY_WINDOW))
             self._lookups[key] = _candidate_ids(self.conn, countries, day)
         ids = self._lookups[key]
         missing = [i for i in ids if i not in self.touched and i not in self._states]
         if missing:
+            scores = alerting._scores(self.conn, missing)  # the score rules' min_score reads (group.merge)
             for row in self.conn.execute(select(incidents).where(incidents.c.id.in_(missing))):
-                self._states[row.id] = _state_from_row(self.conn, row)
+                self._states[row.id] = replace(_state_from_row(self.conn, row), score=scores.get(row.id, 0.0))
                 self._keys[row.id] = (row.country, row.event_date)
         return [self.state(i) for i in ids]
 
@@ -199,6 +211,7 @@ class _Batch:
         state = self.touched[incident_id].state
         key = (state.country, state.event_date)
         if self._keys.get(incident_id) != key:
+            self.locks.cover((key[0],), key[1], key[1])
             self.conn.execute(update(incidents).where(incidents.c.id == incident_id)
                               .values(country=key[0], event_date=key[1]))
             self._keys[incident_id] = key
@@ -263,17 +276,24 @@ def save_drafts(conn: Connection, drafts: Sequence[ArticleDraft], *, feed_id: in
     report.new = len(inserted)
     report.duplicates = report.read - report.new
     batch = _Batch(conn, now, ceasefires)
+    batch.thresholds = score_thresholds(alerts)
     fresh = canonical_order(d for d in unique if d.fingerprint in inserted and d.classification.relevant)
+    batch.locks.lock_for(fresh)  # PostgreSQL: before any candidate is read, in one ordered statement
     for draft in fresh:
         report.relevant += 1
         joined = _group_one(batch, draft, inserted[draft.fingerprint])
         if joined is not None:
             _merge_matches(batch, joined)
     batch.flush()
-    alerting.bump_df(conn, [d.terms for d in fresh])
     histories: dict[str, TargetHistory] = {}
+    if any(t.created or t.reasons for t in batch.touched.values()):  # PostgreSQL: before any target's alert
+        batch.locks.lock_targets(alerts)  # history is read (cooldowns, caps; see locks.py)
     for incident_id, t in batch.touched.items():
         _write_revision(conn, incident_id, t, now, alerts, render, report, histories)
+    # Last: every save updates the document count row and the common terms' rows, whose row locks are then
+    # held until COMMIT; taken last, two saves queue on them only for the time of a commit.
+    alerting.bump_df(conn, [d.terms for d in fresh])
+    report.late_locks = batch.locks.late
     return report
 
 
@@ -289,6 +309,7 @@ def _group_one(batch: _Batch, draft: ArticleDraft, article_id: int) -> int | Non
         state = replace(state, ceasefire=active_ceasefire(batch.ceasefires, country=state.country,
                                                           admin1=state.admin1, event_date=state.event_date,
                                                           reported_at=draft.published_at, place=state.place))
+        batch.locks.cover((state.country,), state.event_date, state.event_date)
         incident_id: int = conn.execute(insert(incidents).values(
             public_id=new_public_id(), revision=0, first_seen_at=now, updated_at=now,
             **_incident_values(state)).returning(incidents.c.id)).scalar_one()
@@ -303,7 +324,7 @@ def _group_one(batch: _Batch, draft: ArticleDraft, article_id: int) -> int | Non
                               event_date=min(old.event_date, draft.event_date),
                               reported_at=batch.first_published(old.id, draft.published_at),
                               place=(place.name if place else None) or old.place)
-    state, reasons = merge(old, draft, cf)
+    state, reasons = merge(old, draft, cf, thresholds=batch.thresholds)
     t = touched.setdefault(old.id, _Touched(state=old, created=False, reasons=[], links=[]))
     t.state = replace(state, id=old.id)
     t.reasons.extend(r for r in reasons if r not in t.reasons)
@@ -335,9 +356,11 @@ def _absorb(batch: _Batch, keep: int, gone: int) -> None:
     """Fold incident `gone` into `keep` in the batch's state and in the tables (its articles, links and
     aliases move now; its outbox rows move with the survivor's revision, see merging.settle_outbox)."""
     touched = batch.touched
+    reported_at = min(batch.first_published(keep, batch.now), batch.first_published(gone, batch.now))
     survivor = touched.get(keep) or _Touched(state=batch.state(keep), created=False, reasons=[], links=[])
     absorbed = touched.pop(gone, None) or _Touched(state=batch.state(gone), created=False, reasons=[], links=[])
-    state, reasons = merge_incidents(survivor.state, absorbed.state)
+    state, reasons = merge_incidents(survivor.state, absorbed.state, ceasefires=batch.ceasefires,
+                                     reported_at=reported_at, thresholds=batch.thresholds)
     survivor.state = replace(state, id=keep)
     survivor.reasons[:] = ["merged", *(r for r in survivor.reasons + reasons if r != "merged")]
     survivor.reasons[:] = list(dict.fromkeys(survivor.reasons))
