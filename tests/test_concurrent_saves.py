@@ -22,7 +22,8 @@ from sqlalchemy import func, select, text
 from monitor.group import ArticleDraft
 from monitor.models import Casualties, Classification, FeedItem, IncidentView, LabelHit, Place
 from monitor.settings import AlertSettings, DatabaseSettings, QuietHours, RuleSettings, TargetSettings
-from monitor.store import IncidentFilter, SaveReport, Store, alerting, ingest, locks
+from monitor.store import IncidentFilter, SaveReport, Store, alerting, locks
+from monitor.store import batch as batch_state
 from monitor.store.schema import articles, incidents, term_df
 
 T0 = datetime(2022, 9, 13, 8, 0, tzinfo=UTC)
@@ -179,7 +180,7 @@ def _pause_after_candidates(monkeypatch: pytest.MonkeyPatch, barrier: threading.
     """Make each save wait at `barrier` right after it read its candidates; returns a list that gets one
     entry per save that passed the barrier (i.e. two saves had read their candidates at the same time)."""
     passed: list[bool] = []
-    read = ingest._candidate_ids
+    read = batch_state.candidate_ids
 
     def spy(conn: Any, countries: Sequence[str], day: date) -> list[int]:
         ids = read(conn, countries, day)
@@ -190,7 +191,7 @@ def _pause_after_candidates(monkeypatch: pytest.MonkeyPatch, barrier: threading.
             pass
         return ids
 
-    monkeypatch.setattr(ingest, "_candidate_ids", spy)
+    monkeypatch.setattr(batch_state, "candidate_ids", spy)
     return passed
 
 

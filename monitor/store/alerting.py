@@ -153,7 +153,7 @@ def incidents_updated(conn: Connection, start: datetime, end: datetime,
     ids = [r.id for r in conn.execute(select(incidents.c.id).where(
         incidents.c.updated_at >= start, incidents.c.updated_at < end, LIVE)
         .order_by(incidents.c.id).limit(limit))]
-    scores = _scores(conn, ids)
+    scores = scores_of(conn, ids)
     return [(incident_view(conn, i), scores.get(i, 0.0)) for i in ids]
 
 
@@ -171,7 +171,7 @@ def incident_score(conn: Connection, incident_id: int) -> float:
     return float(best or 0.0)
 
 
-def _scores(conn: Connection, incident_ids: Sequence[int]) -> dict[int, float]:
+def scores_of(conn: Connection, incident_ids: Sequence[int]) -> dict[int, float]:
     """`incident_score` of several incidents, by row id (those without articles are left out)."""
     out: dict[int, float] = {}
     for lo in range(0, len(incident_ids), _CHUNK):
@@ -187,7 +187,7 @@ def incident_scores(conn: Connection, public_ids: Sequence[str]) -> dict[str, fl
     for lo in range(0, len(public_ids), _CHUNK):
         rows += conn.execute(select(incidents.c.id, incidents.c.public_id)
                              .where(incidents.c.public_id.in_(public_ids[lo:lo + _CHUNK]))).all()
-    scores = _scores(conn, [r.id for r in rows])
+    scores = scores_of(conn, [r.id for r in rows])
     return {r.public_id: scores.get(r.id, 0.0) for r in rows}
 
 
