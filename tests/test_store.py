@@ -161,3 +161,54 @@ def _all() -> object:
 def test_upgrade_is_idempotent(store: Store, attempt: int) -> None:
     before, after = store.upgrade()
     assert before == after is not None
+
+
+def test_two_feeds_moved_to_one_url_keep_it_unique(store: Store) -> None:
+    store.sync_feeds([FeedSettings(name="A", url="https://a.example/feed"),
+                      FeedSettings(name="B", url="https://b.example/feed")], T0)
+    a, b = sorted(store.claim_due_feeds("one", T0, 300, 10), key=lambda f: f.url)
+    moved = "https://example.org/all.xml"
+    for feed in (a, b):
+        store.record_fetch(feed, "one", FetchOutcome(ok=True, now=T0, next_fetch_at=T0 + timedelta(minutes=10),
+                                                     status=200, new_url=moved, items=1))
+    urls = {f.url: f for f in store.list_feeds()}
+    assert set(urls) == {moved, "https://b.example/feed"}  # the second keeps its URL ...
+    assert urls["https://b.example/feed"].last_status == 200  # ... and the rest of its poll is recorded
+
+
+def test_a_concurrent_move_to_a_taken_url_does_not_fail_the_save(store: Store) -> None:
+    # Another instance moves feed A to the URL inside an open transaction; feed B's poll, moved to the same
+    # URL, finds it free, waits on the unique index until A commits, and then keeps its own URL.
+    import threading
+
+    from sqlalchemy import update
+
+    from monitor.store.schema import feeds
+
+    if store.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite serialises writers: the race needs two concurrent writing transactions")
+    store.sync_feeds([FeedSettings(name="A", url="https://a.example/feed"),
+                      FeedSettings(name="B", url="https://b.example/feed")], T0)
+    a, b = sorted(store.claim_due_feeds("one", T0, 300, 10), key=lambda f: f.url)
+    moved = "https://example.org/all.xml"
+    errors: list[BaseException] = []
+    with store.engine.connect() as other:
+        other.execute(update(feeds).where(feeds.c.id == a.id).values(url=moved))  # not committed yet
+
+        def poll_b() -> None:
+            try:
+                store.record_fetch(b, "one", FetchOutcome(ok=True, now=T0, status=200, new_url=moved, items=1,
+                                                          next_fetch_at=T0 + timedelta(minutes=10)))
+            except BaseException as e:  # reported by the assertion below
+                errors.append(e)
+
+        worker = threading.Thread(target=poll_b)
+        worker.start()
+        worker.join(timeout=1.0)
+        assert worker.is_alive()  # B waits on the unique index for A's transaction
+        other.commit()
+        worker.join(timeout=30)
+    assert not worker.is_alive() and errors == []
+    urls = {f.url: f for f in store.list_feeds()}
+    assert set(urls) == {moved, "https://b.example/feed"}
+    assert urls["https://b.example/feed"].last_status == 200

@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import and_, or_, select, text, update
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError
 
 from monitor.alerts import health_targets
 from monitor.redact import redact_url
@@ -137,14 +138,26 @@ def record_outcome(conn: Connection, feed: FeedRow, owner: str, outcome: FetchOu
             values["down_since"] = outcome.now
     if outcome.retired:
         values["retired_at"] = outcome.now
-    if outcome.new_url and outcome.new_url != feed.url:
-        taken = conn.execute(select(feeds.c.id).where(feeds.c.url == outcome.new_url)).first()
-        if taken is None:
-            values["url"] = outcome.new_url
     conn.execute(update(feeds).where(and_(feeds.c.id == feed.id)).values(**values))
+    if outcome.new_url and outcome.new_url != feed.url and _move(conn, feed.id, outcome.new_url):
+        values["url"] = outcome.new_url
     if alerts is not None:
         _health_alerts(conn, feed, outcome, alerts)
     return values
+
+
+def _move(conn: Connection, feed_id: int, url: str) -> bool:
+    """Give a feed the URL a 301/308 moved it to, unless another feed has it. Under a savepoint: two
+    feeds moved to one URL at the same moment by two instances both find it free, and the second's
+    UPDATE then violates the unique URL; it keeps its old URL instead of failing the whole save."""
+    if conn.execute(select(feeds.c.id).where(feeds.c.url == url)).first() is not None:
+        return False
+    try:
+        with conn.begin_nested():
+            conn.execute(update(feeds).where(feeds.c.id == feed_id).values(url=url))
+    except IntegrityError:
+        return False
+    return True
 
 
 def _health_alerts(conn: Connection, feed: FeedRow, outcome: FetchOutcome, alerts: AlertSettings) -> None:
