@@ -31,16 +31,15 @@ import time
 import uuid
 from collections import Counter
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from multiprocessing.queues import Queue
 from multiprocessing.synchronize import Event
 from pathlib import Path
-from xml.sax.saxutils import escape
 
 from sqlalchemy import func, select
 
 from bench.pg_waits import WaitSampler
-from bench.pipeline import EVENTS, OTHER, make_feed
+from bench.pipeline import make_feed
 from monitor.classify import Classifier
 from monitor.fetch import Fetcher
 from monitor.logs import configure
@@ -77,23 +76,7 @@ class WorkerResult:
 
 def make_regional_feed(i: int, items: int, rng: random.Random, start: datetime) -> bytes:
     """A feed like bench.pipeline.make_feed whose conflict reports are all about one place (REGIONAL)."""
-    place, country = REGIONAL[i % len(REGIONAL)]
-    parts = ['<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel>',
-             f"<title>Outlet {i}</title><link>https://outlet{i}.example/</link><description>x</description>"]
-    for j in range(items):
-        when = start - timedelta(minutes=rng.randrange(0, 3000))
-        if rng.random() < 0.3:
-            title = rng.choice(EVENTS).format(n=rng.randrange(1, 40), p=place)
-            desc = f"{title}, {country}. Officials said artillery and drones were used overnight; " \
-                   f"{rng.randrange(1, 20)} people were injured."
-        else:
-            title = rng.choice(OTHER)
-            desc = f"{title}. " + " ".join(rng.choice(OTHER) for _ in range(3))
-        parts.append(f"<item><title>{escape(title)}</title><link>https://outlet{i}.example/{j}</link>"
-                     f"<guid>o{i}-{j}</guid><pubDate>{when.strftime('%a, %d %b %Y %H:%M:%S +0000')}</pubDate>"
-                     f"<description>{escape(desc)}</description></item>")
-    parts.append("</channel></rss>")
-    return "".join(parts).encode()
+    return make_feed(i, items, rng, start, places=[REGIONAL[i % len(REGIONAL)]])
 
 
 def _worker(owner: str, url: str, concurrency: int, batch: int, serialise: bool, go: Event,

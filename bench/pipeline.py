@@ -21,6 +21,7 @@ import subprocess
 import tempfile
 import time
 import tracemalloc
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from xml.sax.saxutils import escape
@@ -41,13 +42,15 @@ OTHER = ["Central bank holds rates steady", "Storm brings flooding to coastal to
          "Tech company unveils new phone", "Football: derby ends in a draw", "Museum reopens after renovation"]
 
 
-def make_feed(i: int, items: int, rng: random.Random, start: datetime) -> bytes:
+def make_feed(i: int, items: int, rng: random.Random, start: datetime,
+              places: Sequence[tuple[str, str]] = PLACES) -> bytes:
+    """Outlet `i`'s RSS feed: 30% of its items report a conflict event at one of `places`."""
     parts = ['<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel>',
              f"<title>Outlet {i}</title><link>https://outlet{i}.example/</link><description>x</description>"]
     for j in range(items):
         when = start - timedelta(minutes=rng.randrange(0, 3000))
         if rng.random() < 0.3:
-            place, country = rng.choice(PLACES)
+            place, country = rng.choice(places)
             title = rng.choice(EVENTS).format(n=rng.randrange(1, 40), p=place)
             desc = f"{title}, {country}. Officials said artillery and drones were used overnight; " \
                    f"{rng.randrange(1, 20)} people were injured."
