@@ -193,8 +193,8 @@ class Gazetteer:
                    if e.precision == "region" and e.country == point.country and e.lat is not None]
         regions += [self._division_entry(i) for i, row in enumerate(self.divisions)
                     if row[1] == point.country and row[4] == 1]
-        best = min(regions, key=lambda e: _distance_km(point, e), default=None)
-        return best if best is not None and _distance_km(point, best) <= km else None
+        best = min(regions, key=lambda e: distance_km(point, e), default=None)
+        return best if best is not None and distance_km(point, best) <= km else None
 
     def capital_of(self, cc: str) -> Entry | None:
         """The capital city of country `cc` ("South Sudan's capital" -> Juba)."""
@@ -220,7 +220,8 @@ class Gazetteer:
                      division=level)
 
 
-def _distance_km(a: Entry, b: Entry) -> float:
+def distance_km(a: Entry, b: Entry) -> float:
+    """Great-circle distance between two entries with coordinates, in km."""
     assert a.lat is not None and a.lon is not None and b.lat is not None and b.lon is not None
     la1, lo1, la2, lo2 = map(math.radians, (a.lat, a.lon, b.lat, b.lon))
     h = math.sin((la2 - la1) / 2) ** 2 + math.cos(la1) * math.cos(la2) * math.sin((lo2 - lo1) / 2) ** 2

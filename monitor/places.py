@@ -30,7 +30,7 @@ import math
 import re
 from dataclasses import dataclass
 
-from monitor.gazetteer import PART_PRIOR, Entry, Gazetteer, word_key
+from monitor.gazetteer import PART_PRIOR, Entry, Gazetteer, distance_km, word_key
 from monitor.models import Place
 from monitor.place_scan import LOCATIVE_BEFORE, SPEAKER_AFTER, STRUCK_AFTER, WINDOW, scan_names
 
@@ -170,12 +170,17 @@ def _resolve_loose(text: str, start: int, end: int, candidates: tuple[Entry, ...
     a location ("in Kharkov") in a country the text names as a place and, when the text names other
     places, within _NEAR_KM of one of them."""
     candidates = tuple(e for e in candidates if named.get(e.country, 0.0) >= 3.0 and e.lat is not None and (
-        not anchors or any(_km(e, a) <= _NEAR_KM for a in anchors)))
+        not anchors or _near_any(e, anchors)))
     mention = _resolve(text, start, end, candidates, named) if candidates else None
     if mention is None or not (mention.locative or _SETTLEMENT_BEFORE.search(text, max(0, start - 20), start)
                                or _AREA_AFTER.match(text, end)):
         return None
     return mention
+
+
+def _near_any(entry: Entry, anchors: list[Entry]) -> bool:
+    """Whether `entry` (with coordinates) lies within _NEAR_KM of one of `anchors`."""
+    return any(distance_km(entry, a) <= _NEAR_KM for a in anchors)
 
 
 def _supported(text: str, rejected: list[tuple[int, int, tuple[Entry, ...]]], anchors: list[Entry],
@@ -185,7 +190,7 @@ def _supported(text: str, rejected: list[tuple[int, int, tuple[Entry, ...]]], an
     _NEAR_KM of it ("the countryside of Saraqib, south of Idlib": Idlib vouches for Saraqib)."""
     out = []
     for start, end, candidates in rejected:
-        near = tuple(e for e in candidates if e.lat is not None and any(_km(e, a) <= _NEAR_KM for a in anchors))
+        near = tuple(e for e in candidates if e.lat is not None and _near_any(e, anchors))
         if near:
             mention = _resolve(text, start, end, near, {**named, **{e.country: 3.0 for e in near}})
             if mention is not None:
@@ -204,7 +209,7 @@ def _containers_of_unknown(text: str, mentions: list[_Mention], scanned: set[int
             before = _NAME_THEN_CONTAINER.search(text, max(0, m.start - 60), m.start)
             if (before is not None and before.end("name") not in scanned
                     and LOCATIVE_BEFORE.search(text[max(0, before.start() - WINDOW):before.start()])):
-                m = _Mention(m.start, m.end, m.entry, True, m.dateline, m.candidates, m.qualifier)
+                m = dataclasses.replace(m, locative=True)
         out.append(m)
     return out
 
@@ -226,14 +231,14 @@ def _near_each_other(mentions: list[_Mention]) -> list[_Mention]:
             out.append(m)
             continue
         def reach(e: Entry) -> float:
-            return min(_km(e, a) for a in others) if e.lat is not None else math.inf  # noqa: B023
+            return min(distance_km(e, a) for a in others) if e.lat is not None else math.inf  # noqa: B023
         current = reach(m.entry)
         near = [e for e in m.candidates if e.lat is not None and reach(e) <= _NEAR_KM]
         similar = [e for e in m.candidates if e.lat is not None and e.prior >= m.entry.prior - _NEAR_PRIOR
                    and e.precision == m.entry.precision and reach(e) * 3 < current]
         if current > _NEAR_KM and (near or similar):
             pick = max(near, key=lambda e: e.prior) if near else min(similar, key=reach)
-            m = _Mention(m.start, m.end, pick, m.locative, m.dateline, m.candidates)
+            m = dataclasses.replace(m, entry=pick, qualifier=False)
         out.append(m)
     return out
 
@@ -256,7 +261,7 @@ def _qualifiers(text: str, mentions: list[_Mention]) -> list[_Mention]:
             head = head if prev.qualifier and head >= 0 else len(out) - 1
             container = dataclasses.replace(m.entry, precision="region") if district else m.entry
             out[head] = _inside(out[head], container)
-            m = _Mention(m.start, m.end, m.entry, False, m.dateline, m.candidates, qualifier=True)
+            m = dataclasses.replace(m, locative=False, qualifier=True)
         out.append(m)
     return out
 
@@ -269,18 +274,18 @@ def _inside(mention: _Mention, region: Entry) -> _Mention:
     entry = mention.entry
     if entry.precision != "place" or region.precision != "region" or None in (entry.lat, region.lat):
         return mention
-    if _km(entry, region) <= _NEAR_KM and entry.country == region.country:
+    if distance_km(entry, region) <= _NEAR_KM and entry.country == region.country:
         return mention
     near = [e for e in mention.candidates if e.lat is not None and e.precision == "place"
-            and e.country == region.country and _km(e, region) <= _NEAR_KM]
+            and e.country == region.country and distance_km(e, region) <= _NEAR_KM]
     if near:
         pick = max(near, key=lambda e: e.prior)
-    elif entry.prior < _MIN_PRIOR or any(e.precision == "place" and e.lat is not None and _km(e, entry) > _NEAR_KM
-                                         for e in mention.candidates):
+    elif entry.prior < _MIN_PRIOR or any(e.precision == "place" and e.lat is not None
+                                         and distance_km(e, entry) > _NEAR_KM for e in mention.candidates):
         pick = region  # a shared or little-known name: the one meant is not in the index
     else:
         return mention  # a unique, well-known place in a list ("Kharkiv, Dnipro region and Odesa")
-    return _Mention(mention.start, mention.end, pick, mention.locative, mention.dateline, mention.candidates)
+    return dataclasses.replace(mention, entry=pick, qualifier=False)
 
 
 def _contains(outer: Entry, inner: Entry) -> bool:
@@ -313,7 +318,7 @@ def _spread_region(text: str, mentions: list[_Mention], primary: _Mention | None
                    and m.entry.lat is not None and m.entry.country == primary.entry.country}.values())
     if len(points) < (2 if regions else 3):
         return None
-    if max(_km(a.entry, b.entry) for a in points for b in points) <= _SPREAD_KM:
+    if max(distance_km(a.entry, b.entry) for a in points for b in points) <= _SPREAD_KM:
         return None
     if regions:
         return regions[0]
@@ -321,13 +326,6 @@ def _spread_region(text: str, mentions: list[_Mention], primary: _Mention | None
     lon = sorted(m.entry.lon for m in points if m.entry.lon is not None)[len(points) // 2]
     best = gazetteer.region_near(Entry("", primary.entry.country, lat, lon), _NEAR_KM)
     return _Mention(primary.start, primary.end, best, True) if best is not None else None
-
-
-def _km(a: Entry, b: Entry) -> float:
-    assert a.lat is not None and a.lon is not None and b.lat is not None and b.lon is not None
-    la1, lo1, la2, lo2 = map(math.radians, (a.lat, a.lon, b.lat, b.lon))
-    h = math.sin((la2 - la1) / 2) ** 2 + math.cos(la1) * math.cos(la2) * math.sin((lo2 - lo1) / 2) ** 2
-    return 2 * 6371.0 * math.asin(math.sqrt(h))
 
 
 def _plausible(best: Entry, candidates: tuple[Entry, ...], named: dict[str, float]) -> bool:
