@@ -8,7 +8,6 @@ NOTHING, so a repeated call (another instance, a retry after a crash) writes not
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
@@ -24,6 +23,7 @@ from monitor.models import IncidentView
 from monitor.render import Message, body_format_for
 from monitor.settings import AlertSettings, RuleSettings, TargetSettings
 from monitor.similarity import Idf
+from monitor.store.locks import advisory_key
 from monitor.store.queries import LIVE, incident_view
 from monitor.store.schema import articles, incidents, locks, outbox, term_df
 
@@ -134,7 +134,7 @@ def try_lock(conn: Connection, name: str, owner: str, now: datetime, ttl: timede
     """Take a once-only lock for the rest of this transaction: a PostgreSQL advisory lock, or a `locks`
     row elsewhere (an expired row may be taken over)."""
     if conn.dialect.name == "postgresql":
-        key = int.from_bytes(hashlib.blake2b(name.encode(), digest_size=8).digest(), "big", signed=True)
+        key = advisory_key(name)
         return bool(conn.execute(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": key}).scalar_one())
     stmt = sqlite.insert(locks).values(name=name, owner=owner, until=now + ttl)
     conn.execute(stmt.on_conflict_do_update(index_elements=["name"],

@@ -64,16 +64,17 @@ NO_COUNTRY = "-"  # the bucket of incidents without a country
 
 def bucket_key(country: str | None, day: date) -> int:
     """The advisory lock key of a grouping bucket (a signed 64-bit integer, as PostgreSQL's bigint)."""
-    return _key(f"group:{country or NO_COUNTRY}:{day.isoformat()}")
+    return advisory_key(f"group:{country or NO_COUNTRY}:{day.isoformat()}")
 
 
-def _key(name: str) -> int:
+def advisory_key(name: str) -> int:
+    """The 64-bit advisory lock key of a lock name (a signed bigint, as PostgreSQL takes it)."""
     return int.from_bytes(hashlib.blake2b(name.encode(), digest_size=8).digest(), "big", signed=True)
 
 
 def target_key(target: str) -> int:
     """The advisory lock key of a target's alert timing."""
-    return _key(f"alert-timing:{target}")
+    return advisory_key(f"alert-timing:{target}")
 
 
 def timed_targets(alerts: AlertSettings) -> list[str]:
@@ -111,29 +112,23 @@ class BucketLocks:
 
     def lock_for(self, drafts: Iterable[ArticleDraft]) -> None:
         """Lock every bucket that grouping these drafts may touch, in key order (call before reading any)."""
-        if not self.enabled:
-            return
-        keys = {bucket_key(c, d) for draft in drafts for c, d in draft_buckets(draft)} - self.held
-        lock_keys(self.conn, keys)
-        self.held |= keys
+        self._take({bucket_key(c, d) for draft in drafts for c, d in draft_buckets(draft)})
 
     def lock_targets(self, alerts: AlertSettings) -> None:
         """Lock the alert timing of every target in `timed_targets` (call before reading their history)."""
-        if not self.enabled:
-            return
-        keys = {target_key(t) for t in timed_targets(alerts)} - self.held
-        lock_keys(self.conn, keys)
-        self.held |= keys
+        self._take({target_key(t) for t in timed_targets(alerts)})
 
     def cover(self, countries: Sequence[str | None], first: date, last: date) -> None:
         """Make sure the buckets of these countries (none: the no-country bucket) and days are held
         before they are read or written; any missing is locked now."""
+        self.late += self._take({bucket_key(c, first + timedelta(days=n)) for c in (countries or (None,))
+                                 for n in range((last - first).days + 1)})
+
+    def _take(self, keys: set[int]) -> int:
+        """Lock the keys not held yet, in key order; returns how many that was (none on SQLite)."""
         if not self.enabled:
-            return
-        wanted = {bucket_key(c, first + timedelta(days=n)) for c in (countries or (None,))
-                  for n in range((last - first).days + 1)}
-        missing = wanted - self.held
-        if missing:
-            lock_keys(self.conn, missing)
-            self.held |= missing
-            self.late += len(missing)
+            return 0
+        missing = keys - self.held
+        lock_keys(self.conn, missing)
+        self.held |= missing
+        return len(missing)
