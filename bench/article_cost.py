@@ -21,9 +21,9 @@ from pathlib import Path
 from sqlalchemy import insert, select
 
 from bench.pipeline import _database
-from monitor.classify import Classifier
 from monitor.models import FeedItem
 from monitor.pipeline import Deps, process_items
+from monitor.reading.classify import Classifier
 from monitor.settings import DatabaseSettings, Settings
 from monitor.store import Store
 from monitor.store.schema import articles, incidents

@@ -21,8 +21,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from monitor.classify import Classifier
 from monitor.models import FeedItem
+from monitor.reading.classify import Classifier
 
 PLACES = ["Jermuk", "Donetsk", "Kharkiv", "Khan Younis", "Sotk", "Poonch", "El Fasher", "Tyre", "Avdiivka"]
 ACTORS = ["Azerbaijani forces", "Russian troops", "the army", "rebels", "Israeli jets", "RSF fighters"]
@@ -66,7 +66,7 @@ def rate(fn: object, items: list[FeedItem]) -> tuple[float, float]:
 
 
 def startup_seconds() -> float:
-    code = ("import time; t = time.perf_counter(); from monitor.classify import Classifier; "
+    code = ("import time; t = time.perf_counter(); from monitor.reading.classify import Classifier; "
             "Classifier.from_settings(); print(time.perf_counter() - t)")
     root = Path(__file__).resolve().parent.parent
     out = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, check=True)

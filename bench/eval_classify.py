@@ -20,8 +20,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from monitor.classify import Classifier
 from monitor.models import FeedItem
+from monitor.reading.classify import Classifier
 
 DEFAULT_GOLD = Path("/work/shared/eval/dev.jsonl")
 

@@ -31,10 +31,10 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from monitor.classify import Classifier
+from monitor.feeds.parse import parse_feed
 from monitor.models import FeedItem
-from monitor.parse import parse_feed
 from monitor.pipeline import Deps, process_items
+from monitor.reading.classify import Classifier
 from monitor.settings import AlertSettings, DatabaseSettings, Settings, TargetSettings
 from monitor.store import Store
 from monitor.store.merging import SUPERSEDED

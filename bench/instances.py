@@ -40,10 +40,10 @@ from sqlalchemy import func, select
 
 from bench.pg_waits import WaitSampler
 from bench.pipeline import make_feed
-from monitor.classify import Classifier
-from monitor.fetch import Fetcher
+from monitor.feeds.fetch import Fetcher
 from monitor.logs import configure
 from monitor.pipeline import Deps, run_cycle
+from monitor.reading.classify import Classifier
 from monitor.settings import DatabaseSettings, FeedSettings, FetchSettings, Settings
 from monitor.store import Store
 from monitor.store.schema import incidents

@@ -21,7 +21,7 @@ from xml.sax.saxutils import escape
 
 import feedparser
 
-from monitor.parse import parse_feed
+from monitor.feeds.parse import parse_feed
 
 WORDS = ("artillery shelling village border ceasefire violation reported ministry defence soldiers "
          "killed wounded overnight positions mortar drone strike city region forces statement according "

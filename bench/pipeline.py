@@ -28,9 +28,9 @@ from xml.sax.saxutils import escape
 
 import feedparser
 
-from monitor.classify import Classifier
-from monitor.parse import parse_feed
+from monitor.feeds.parse import parse_feed
 from monitor.pipeline import Deps, process_items
+from monitor.reading.classify import Classifier
 from monitor.settings import DatabaseSettings, Settings
 from monitor.store import Store
 

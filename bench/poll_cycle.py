@@ -31,9 +31,9 @@ import httpx
 
 from bench.pg_waits import WaitSampler
 from bench.pipeline import _database, make_feed
-from monitor.classify import Classifier
-from monitor.fetch import Fetcher
+from monitor.feeds.fetch import Fetcher
 from monitor.pipeline import Deps, run_cycle
+from monitor.reading.classify import Classifier
 from monitor.settings import DatabaseSettings, FeedSettings, FetchSettings, Settings
 from monitor.store import Store
 

@@ -34,7 +34,7 @@ from typing import Any
 
 from sqlalchemy import func, insert, select, text
 
-from monitor.cli_query import write_export
+from monitor.cli.query import write_export
 from monitor.geo import geo_bucket
 from monitor.models import LABELS
 from monitor.settings import DatabaseSettings
@@ -173,8 +173,8 @@ def main() -> None:
         warnings.simplefilter("ignore")
         from starlette.testclient import TestClient
 
-    from monitor.api import create_app
     from monitor.querying import resolve_place
+    from monitor.web.api import create_app
 
     n_incidents = int(100_000 * args.scale)
     store, seeded, cleanup = _open(args.db, args.scale, args.keep)

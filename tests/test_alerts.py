@@ -8,9 +8,9 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from monitor.alerts import TargetHistory, digest_targets, health_targets, plan_alerts, quiet_until, rule_matches
-from monitor.ceasefires import active_ceasefire
-from monitor.digest import LocalCron, cron_period, crontab_trigger, digest_key, render_digest, schedules, trigger
+from monitor.alerts.digest import LocalCron, cron_period, crontab_trigger, digest_key, render_digest, schedules, trigger
+from monitor.alerts.routing import TargetHistory, digest_targets, health_targets, plan_alerts, quiet_until, rule_matches
+from monitor.incidents.ceasefires import active_ceasefire
 from monitor.models import ArticleRef, IncidentView
 from monitor.settings import AlertSettings, CeasefireSettings, QuietHours, RuleSettings, TargetSettings
 

@@ -13,10 +13,10 @@ import pytest
 from test_queries import JERMUK, T0, add_incident
 
 from monitor import metrics
-from monitor.api import create_app
-from monitor.service import Health
 from monitor.settings import CeasefireSettings, DatabaseSettings, FeedSettings
 from monitor.store import Store
+from monitor.web.api import create_app
+from monitor.web.health import Health
 
 with warnings.catch_warnings():  # starlette >= 1.x prefers httpx2 and warns when it runs on httpx
     warnings.simplefilter("ignore")

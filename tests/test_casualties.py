@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from monitor.casualties import extract_casualties
 from monitor.models import Casualties
+from monitor.reading.casualties import extract_casualties
 
 
 @pytest.mark.parametrize(

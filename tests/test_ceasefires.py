@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from monitor.ceasefires import Bound, active_ceasefire, in_period, parse_bound
-from monitor.group import ArticleDraft
+from monitor.incidents.ceasefires import Bound, active_ceasefire, in_period, parse_bound
+from monitor.incidents.group import ArticleDraft
 from monitor.models import Casualties, Classification, FeedItem, IncidentView, LabelHit, Place
 from monitor.settings import AlertSettings, CeasefireSettings, TargetSettings
 from monitor.store import IncidentFilter, Store

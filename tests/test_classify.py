@@ -12,10 +12,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from monitor.classify import Classifier, detect_lang
 from monitor.errors import MonitorError
 from monitor.models import FeedItem
-from monitor.rules import load_ruleset, parse_rule_file
+from monitor.reading.classify import Classifier, detect_lang
+from monitor.reading.rules import load_ruleset, parse_rule_file
 from monitor.settings import ClassifySettings
 
 CASES_DIR = Path(__file__).parent / "data" / "cases"

@@ -19,7 +19,7 @@ import pytest
 from conftest import _pg_conninfo
 from sqlalchemy import func, select, text
 
-from monitor.group import ArticleDraft
+from monitor.incidents.group import ArticleDraft
 from monitor.models import Casualties, Classification, FeedItem, IncidentView, LabelHit, Place
 from monitor.settings import AlertSettings, DatabaseSettings, QuietHours, RuleSettings, TargetSettings
 from monitor.store import IncidentFilter, SaveReport, Store, alerting, locks

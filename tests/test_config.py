@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from monitor.config import (
+from monitor.config.loader import (
     BUILTIN_SOURCE,
     default_feeds,
     describe_settings,
@@ -18,7 +18,7 @@ from monitor.config import (
     settings_secrets,
     state_dir,
 )
-from monitor.config_schema import SECTIONS, SETTINGS
+from monitor.config.schema import SECTIONS, SETTINGS
 from monitor.errors import ConfigError
 from monitor.settings import Settings
 

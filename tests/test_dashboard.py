@@ -17,9 +17,9 @@ import pytest
 import uvicorn
 from test_queries import JERMUK, add_incident
 
-from monitor.api import create_app
 from monitor.settings import DatabaseSettings
 from monitor.store import Store
+from monitor.web.api import create_app
 
 CHROMIUM = shutil.which("chromium") or ("/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None)
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",

@@ -6,8 +6,8 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from monitor.dates import resolve_event_date
-from monitor.localtime import local_time
+from monitor.reading.dates import resolve_event_date
+from monitor.reading.localtime import local_time
 
 PUB = datetime(2022, 9, 14, 8, 0, tzinfo=UTC)  # a Wednesday
 

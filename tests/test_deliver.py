@@ -9,9 +9,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from monitor.deliver import send, send_async, validate_target_url
+from monitor.alerts.deliver import send, send_async, validate_target_url
+from monitor.alerts.render import Message
 from monitor.errors import DeliveryError
-from monitor.render import Message
 from monitor.settings import TargetSettings
 
 try:  # tests/ is a rootdir-relative directory today; tolerate it becoming a package
@@ -243,7 +243,7 @@ def test_over_long_bodies_are_truncated_unless_the_url_says_otherwise(sink: Sink
 
 
 def test_apprise_words_are_redacted_even_when_they_quote_the_url() -> None:
-    from monitor.deliver import _describe  # apprise rarely quotes secrets; force the case
+    from monitor.alerts.deliver import _describe  # apprise rarely quotes secrets; force the case
 
     url = f"json://alerts:{PASSWORD}@127.0.0.1:9000/hook/{TOKEN}"
     message = _describe(target(url), f"Failed to post to {url} (token {TOKEN}, password {PASSWORD})")

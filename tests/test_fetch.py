@@ -17,8 +17,8 @@ import pytest
 from feed_server import FeedServer, default_feed, make_rss
 
 from monitor.errors import FeedError
-from monitor.fetch import Fetcher
-from monitor.fetch_retry import next_fetch_delay, parse_retry_after
+from monitor.feeds.fetch import Fetcher
+from monitor.feeds.retry import next_fetch_delay, parse_retry_after
 from monitor.models import FetchResult
 from monitor.settings import FetchSettings
 

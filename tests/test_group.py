@@ -7,11 +7,11 @@ from dataclasses import replace
 from datetime import UTC, date, datetime
 
 from monitor.geo import distance_km
-from monitor.group import ArticleDraft, group_batch, labels_compatible, merge, merge_incidents, new_incident
-from monitor.materiality import score_crossing, score_thresholds, severity
+from monitor.incidents.group import ArticleDraft, group_batch, labels_compatible, merge, merge_incidents, new_incident
+from monitor.incidents.materiality import score_crossing, score_thresholds, severity
+from monitor.incidents.similarity import Idf, cosine, decode_counts, encode_counts, hamming, simhash, term_counts
 from monitor.models import Casualties, Classification, FeedItem, LabelHit, Place
 from monitor.settings import AlertSettings, RuleSettings
-from monitor.similarity import Idf, cosine, decode_counts, encode_counts, hamming, simhash, term_counts
 
 T0 = datetime(2022, 9, 13, 8, tzinfo=UTC)
 JERMUK = Place("Jermuk", "AM", "Vayots Dzor", 39.84, 45.67, "place", 616629)

@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from monitor.classify import Classifier
-from monitor.parse import parse_feed
+from monitor.feeds.parse import parse_feed
 from monitor.pipeline import Deps, process_items
+from monitor.reading.classify import Classifier
 from monitor.settings import AlertSettings, DatabaseSettings, Settings, TargetSettings
 from monitor.store import Store
 from monitor.store.schema import articles, outbox

@@ -34,10 +34,10 @@ import pytest
 from feed_server import FeedServer, _bomb, make_atom, make_rss
 from sqlalchemy import func, select
 
-from monitor.classify import Classifier
-from monitor.fetch import Fetcher
-from monitor.fetch_retry import next_fetch_delay
+from monitor.feeds.fetch import Fetcher
+from monitor.feeds.retry import next_fetch_delay
 from monitor.pipeline import CycleReport, Deps, run_cycle
+from monitor.reading.classify import Classifier
 from monitor.settings import DatabaseSettings, FeedSettings, FetchSettings, Settings
 from monitor.store import FeedRow, Store
 from monitor.store.schema import articles

@@ -12,9 +12,9 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sink_server import SinkServer
 
-from monitor.alerts import digest_targets
-from monitor.digest import cron_period
-from monitor.group import ArticleDraft
+from monitor.alerts.digest import cron_period
+from monitor.alerts.routing import digest_targets
+from monitor.incidents.group import ArticleDraft
 from monitor.models import Casualties, Classification, FeedItem, LabelHit, Place
 from monitor.pipeline import Deps, deliver_due, queue_digests, render_alert
 from monitor.settings import (

@@ -19,7 +19,7 @@ from test_merge import ARMENIA, JERMUK, PRECISE, TARGETS, VAGUE, draft, live, re
 from test_rule_score import LOOSE, STRICT, scores
 from test_rule_score import draft as scored_draft
 
-from monitor.group import ArticleDraft
+from monitor.incidents.group import ArticleDraft
 from monitor.settings import CeasefireSettings
 from monitor.store import IncidentFilter, Store
 

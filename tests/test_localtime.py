@@ -6,9 +6,9 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from monitor.classify import Classifier
-from monitor.localtime import local_time, parse_iso6709, zone_of
 from monitor.models import FeedItem
+from monitor.reading.classify import Classifier
+from monitor.reading.localtime import local_time, parse_iso6709, zone_of
 from monitor.settings import ClassifySettings
 
 

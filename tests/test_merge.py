@@ -12,11 +12,11 @@ import sqlalchemy as sa
 from alembic import command
 from sqlalchemy import select
 
-from monitor.group import ArticleDraft, group_batch, incident_match, merge_incidents, new_incident
-from monitor.materiality import Facts, news_since
+from monitor.incidents.group import ArticleDraft, group_batch, incident_match, merge_incidents, new_incident
+from monitor.incidents.materiality import Facts, news_since
+from monitor.incidents.similarity import Idf, any_near_duplicate, near_duplicate
 from monitor.models import Casualties, Classification, FeedItem, IncidentView, LabelHit, Place
 from monitor.settings import AlertSettings, CeasefireSettings, DatabaseSettings, TargetSettings
-from monitor.similarity import Idf, any_near_duplicate, near_duplicate
 from monitor.store import IncidentFilter, Store
 from monitor.store.engine import _alembic_config, head_revision
 from monitor.store.schema import incidents

@@ -29,12 +29,12 @@ from daemon_proc import start_daemon
 from feed_server import FeedServer, make_rss
 from sink_server import SinkServer
 
-from monitor.classify import Classifier
 from monitor.errors import DatabaseError
-from monitor.fetch import Fetcher
-from monitor.group import ArticleDraft
+from monitor.feeds.fetch import Fetcher
+from monitor.incidents.group import ArticleDraft
 from monitor.models import Casualties, Classification, FeedItem, LabelHit, Place
 from monitor.pipeline import CycleReport, Deps, deliver_due, render_alert, run_cycle
+from monitor.reading.classify import Classifier
 from monitor.settings import (
     AlertSettings,
     DatabaseSettings,

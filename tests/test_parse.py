@@ -12,9 +12,8 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from monitor.errors import FeedError
-from monitor.fetch import Fetcher
-from monitor.models import FeedItem
-from monitor.parse import (
+from monitor.feeds.fetch import Fetcher
+from monitor.feeds.parse import (
     MAX_TEXT_CHARS,
     MAX_TITLE_CHARS,
     canonical_url,
@@ -23,6 +22,7 @@ from monitor.parse import (
     normalise_lang,
     parse_feed,
 )
+from monitor.models import FeedItem
 from monitor.settings import FetchSettings
 
 NOW = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)

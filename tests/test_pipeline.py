@@ -9,9 +9,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from feed_server import FeedServer, make_rss
 
-from monitor.classify import Classifier
-from monitor.fetch import Fetcher
+from monitor.feeds.fetch import Fetcher
 from monitor.pipeline import Deps, deliver_due, run_cycle
+from monitor.reading.classify import Classifier
 from monitor.settings import (
     AlertSettings,
     DatabaseSettings,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from monitor.gazetteer import Gazetteer, load_gazetteer, name_key, ru_stem
-from monitor.places import extract_places
+from monitor.reading.gazetteer import Gazetteer, load_gazetteer, name_key, ru_stem
+from monitor.reading.places import extract_places
 
 
 @pytest.fixture(scope="module")

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from monitor.gazetteer import Gazetteer, load_gazetteer, loose_key, name_key
-from monitor.places import extract_places
+from monitor.reading.gazetteer import Gazetteer, load_gazetteer, loose_key, name_key
+from monitor.reading.places import extract_places
 
 
 @pytest.fixture(scope="module")

@@ -18,7 +18,7 @@ from sqlalchemy import insert
 from test_queries import JERMUK, T0, add_incident
 
 from monitor.cli import main
-from monitor.cli_query import ACLED_COLUMNS, CSV_COLUMNS, write_export
+from monitor.cli.query import ACLED_COLUMNS, CSV_COLUMNS, write_export
 from monitor.geo import geo_bucket
 from monitor.settings import DatabaseSettings
 from monitor.store import IncidentFilter, Store

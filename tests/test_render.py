@@ -9,8 +9,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from monitor.models import ArticleRef, IncidentView
-from monitor.render import (
+from monitor.alerts.render import (
     MAX_SOURCES,
     Message,
     body_format_for,
@@ -18,6 +17,7 @@ from monitor.render import (
     render_incident,
     render_test_message,
 )
+from monitor.models import ArticleRef, IncidentView
 
 FORMATS = ("markdown", "html", "text")
 HOSTILE = 'Shelling <script>alert("x")</script> & *bold* [link](javascript:alert(1)) @channel'

@@ -22,7 +22,7 @@ from test_merge import draft as merge_draft
 from test_merge import save as merge_save
 
 from monitor.cli import main
-from monitor.group import ArticleDraft
+from monitor.incidents.group import ArticleDraft
 from monitor.models import LabelHit
 from monitor.pipeline import queue_digests
 from monitor.settings import DatabaseSettings, RuleSettings

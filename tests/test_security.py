@@ -22,11 +22,11 @@ from feed_server import FeedServer, make_rss
 from sink_server import SinkServer
 from sqlalchemy.engine import make_url
 
-from monitor.classify import Classifier
-from monitor.config import load_settings
+from monitor.config.loader import load_settings
 from monitor.errors import ConfigError, FeedError
-from monitor.fetch import Fetcher
+from monitor.feeds.fetch import Fetcher
 from monitor.pipeline import Deps, run_cycle
+from monitor.reading.classify import Classifier
 from monitor.settings import ApiSettings, DatabaseSettings, FeedSettings, FetchSettings, Settings
 from monitor.store import Store
 
@@ -69,7 +69,7 @@ def sqlite_store(tmp_path: Path) -> Store:
 
 
 def test_a_configured_token_is_required_on_every_api_route(sqlite_store: Store) -> None:
-    from monitor.api import create_app
+    from monitor.web.api import create_app
 
     client = TestClient(create_app(sqlite_store, None, token="api-T0ken-4f9e"))
     for path in ("/api/incidents", "/api/feeds", "/api/incidents/INC-222222"):
@@ -84,7 +84,7 @@ def test_a_configured_token_is_required_on_every_api_route(sqlite_store: Store) 
 
 
 def test_without_a_token_the_api_is_open_but_read_only(sqlite_store: Store) -> None:
-    from monitor.api import create_app
+    from monitor.web.api import create_app
 
     client = TestClient(create_app(sqlite_store, None))
     assert client.get("/api/incidents").status_code == 200

@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from monitor.group import ArticleDraft
+from monitor.incidents.group import ArticleDraft
 from monitor.models import Casualties, Classification, FeedItem, IncidentView, LabelHit, Place
 from monitor.settings import AlertSettings, CeasefireSettings, FeedSettings, TargetSettings
 from monitor.store import FetchOutcome, Store

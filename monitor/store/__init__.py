@@ -17,7 +17,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 
 from monitor.errors import DatabaseError
-from monitor.group import ArticleDraft
+from monitor.incidents.group import ArticleDraft
 from monitor.logs import event
 from monitor.models import IncidentView
 from monitor.settings import (

@@ -17,12 +17,12 @@ from sqlalchemy import and_, func, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
-from monitor.alerts import CAP_WINDOW, PlannedAlert, TargetHistory, plan_alerts, targets_of
-from monitor.digest import digest_key, render_digest
+from monitor.alerts.digest import digest_key, render_digest
+from monitor.alerts.render import Message, body_format_for
+from monitor.alerts.routing import CAP_WINDOW, PlannedAlert, TargetHistory, plan_alerts, targets_of
+from monitor.incidents.similarity import Idf
 from monitor.models import IncidentView
-from monitor.render import Message, body_format_for
 from monitor.settings import AlertSettings, RuleSettings, TargetSettings
-from monitor.similarity import Idf
 from monitor.store.locks import advisory_key
 from monitor.store.queries import LIVE, incident_view
 from monitor.store.schema import articles, incidents, locks, outbox, term_df
@@ -250,7 +250,7 @@ def queue_scheduled_digest(conn: Connection, rule: RuleSettings, target: TargetS
     """Write the digest of [start, end) for one (rule, target), once: the key `digest:{target}:{start}`
     and a once-only lock keep several instances from both writing it. An empty period sends nothing.
     True if a digest row was written."""
-    from monitor.alerts import rule_matches  # here: the pure router, only needed for digests
+    from monitor.alerts.routing import rule_matches  # here: the pure router, only needed for digests
 
     key = digest_key(target.name, start)
     if digest_exists(conn, key) or not try_lock(conn, key, owner, now, timedelta(minutes=10)):

@@ -16,10 +16,10 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.engine import Connection
 
 from monitor.geo import geo_bucket
-from monitor.group import COPIES_CAP, DAY_WINDOW, IncidentState
-from monitor.materiality import severity
+from monitor.incidents.group import COPIES_CAP, DAY_WINDOW, IncidentState
+from monitor.incidents.materiality import severity
+from monitor.incidents.similarity import Idf, decode_counts, encode_counts
 from monitor.settings import CeasefireSettings
-from monitor.similarity import Idf, decode_counts, encode_counts
 from monitor.store import alerting
 from monitor.store.locks import BucketLocks
 from monitor.store.schema import articles, incidents

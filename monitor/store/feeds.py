@@ -11,9 +11,9 @@ from sqlalchemy import and_, or_, select, text, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
-from monitor.alerts import health_targets
+from monitor.alerts.render import Message, render_feed_health
+from monitor.alerts.routing import health_targets
 from monitor.redact import redact_url
-from monitor.render import Message, render_feed_health
 from monitor.settings import AlertSettings, FeedSettings
 from monitor.store.alerting import queue_feed_health
 from monitor.store.schema import feeds

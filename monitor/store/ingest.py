@@ -17,9 +17,9 @@ from sqlalchemy import case, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
-from monitor.alerts import TargetHistory
-from monitor.ceasefires import active_ceasefire
-from monitor.group import (
+from monitor.alerts.routing import TargetHistory
+from monitor.incidents.ceasefires import active_ceasefire
+from monitor.incidents.group import (
     ArticleDraft,
     best_incident_match,
     best_match,
@@ -28,7 +28,7 @@ from monitor.group import (
     merge_incidents,
     new_incident,
 )
-from monitor.materiality import score_thresholds
+from monitor.incidents.materiality import score_thresholds
 from monitor.models import ArticleRef, IncidentView
 from monitor.settings import AlertSettings, CeasefireSettings
 from monitor.store import alerting, merging, queries

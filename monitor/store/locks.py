@@ -55,8 +55,8 @@ from datetime import date, timedelta
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
-from monitor.alerts import addresses, targets_of
-from monitor.group import DAY_WINDOW, ArticleDraft
+from monitor.alerts.routing import addresses, targets_of
+from monitor.incidents.group import DAY_WINDOW, ArticleDraft
 from monitor.settings import AlertSettings
 
 NO_COUNTRY = "-"  # the bucket of incidents without a country

@@ -26,9 +26,9 @@ from typing import Any
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.engine import Connection
 
-from monitor.alerts import targets_of
-from monitor.group import IncidentState
-from monitor.materiality import Facts, news_since
+from monitor.alerts.routing import targets_of
+from monitor.incidents.group import IncidentState
+from monitor.incidents.materiality import Facts, news_since
 from monitor.models import IncidentView
 from monitor.settings import AlertSettings
 from monitor.store.alerting import ALERT_KINDS, Renderer

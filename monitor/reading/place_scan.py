@@ -13,8 +13,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from monitor.actors import demonym_role
-from monitor.gazetteer import Entry, Gazetteer, exact_word_key, loose_word, word_key
+from monitor.reading.actors import demonym_role
+from monitor.reading.gazetteer import Entry, Gazetteer, exact_word_key, loose_word, word_key
 
 DIRECTION = (r"(?:(?:north|south|east|west|central|northern|southern|eastern|western|north-?eastern|"
               r"north-?western|south-?eastern|south-?western|occupied|[\w]+-(?:held|controlled)|"

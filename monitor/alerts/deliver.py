@@ -19,9 +19,9 @@ import warnings
 
 import apprise
 
+from monitor.alerts.render import Message
 from monitor.errors import DeliveryError
 from monitor.redact import redact_text, redact_url
-from monitor.render import Message
 from monitor.settings import TargetSettings
 
 APP_ID = "ceasefire-monitor"

@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 
 import click
 
-from monitor.cli import App, main, pass_app
-from monitor.cli_io import render_table
+from monitor.cli.app import App, main, pass_app
+from monitor.cli.io import render_table
 
 
 @main.command()
@@ -66,7 +66,7 @@ def rules_test(app: App, since: str, fmt: str) -> None:
     Example:
       ceasefire-monitor --config config.toml rules test --since 7d
     """
-    from monitor.alerts import TargetHistory, digest_targets, plan_alerts
+    from monitor.alerts.routing import TargetHistory, digest_targets, plan_alerts
     from monitor.querying import parse_filter
     from monitor.store.alerting import incident_scores
 

@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import cached_property
 
+from monitor.incidents.similarity import simhash, term_counts
 from monitor.models import Classification, FeedItem
-from monitor.similarity import simhash, term_counts
 
 PRECISION_RANK = {"place": 3, "region": 2, "country": 1, None: 0}  # how precisely a place is known
 

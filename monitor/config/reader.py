@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import MISSING, dataclass, field, fields
 from typing import Any
 
-from monitor import config_values as v
+from monitor.config import values as v
 from monitor.settings import FeedSettings
 
 

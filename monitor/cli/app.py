@@ -53,7 +53,7 @@ class App:
 
     @cached_property
     def settings(self) -> Settings:
-        from monitor.config import find_config_path, load_settings
+        from monitor.config.loader import find_config_path, load_settings
 
         return load_settings(find_config_path(self.config_path, os.environ), os.environ)
 
@@ -76,7 +76,7 @@ class App:
     def classifier(self) -> Any:
         import gc
 
-        from monitor.classify import Classifier
+        from monitor.reading.classify import Classifier
 
         classifier = Classifier.from_settings(self.settings.classify)
         # The gazetteer is hundreds of thousands of long-lived objects: keep them out of every later
@@ -114,11 +114,6 @@ def main(ctx: click.Context, config_path: str | None) -> None:
     ctx.obj = App(config_path)
 
 
-def _register() -> None:
-    # Commands live in small modules; importing them registers them on `main`.
-    from monitor import cli_alerts, cli_commands, cli_query  # noqa: F401
-
-
 def open_input(path: str) -> IO[str]:
     if path == "-":
         return sys.stdin
@@ -131,5 +126,3 @@ def open_input(path: str) -> IO[str]:
 def run_async(coro: Any) -> Any:
     return asyncio.run(coro)
 
-
-_register()

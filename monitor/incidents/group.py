@@ -28,15 +28,15 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 
-from monitor.ceasefires import active_ceasefire
 from monitor.geo import distance_km
-from monitor.incident import PRECISION_RANK as PRECISION_RANK
-from monitor.incident import ArticleDraft as ArticleDraft
-from monitor.incident import IncidentState as IncidentState
-from monitor.materiality import score_crossing
+from monitor.incidents.ceasefires import active_ceasefire
+from monitor.incidents.materiality import score_crossing
+from monitor.incidents.similarity import Idf, add_counts, any_near_duplicate, cosine, near_duplicate
+from monitor.incidents.state import PRECISION_RANK as PRECISION_RANK
+from monitor.incidents.state import ArticleDraft as ArticleDraft
+from monitor.incidents.state import IncidentState as IncidentState
 from monitor.models import Classification, Place
 from monitor.settings import CeasefireSettings
-from monitor.similarity import Idf, add_counts, any_near_duplicate, cosine, near_duplicate
 
 JOIN_KM = 30.0  # two place-level reports closer than this are the same area; farther, different places
 REGION_KM = 150.0  # a place this close to a region-level incident's centre can be in that region

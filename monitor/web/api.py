@@ -1,6 +1,6 @@
 """Read-only HTTP API and dashboard, served by the daemon (and by `serve`).
 
-GET only: `/` (dashboard, static files in monitor/static), `/api/incidents` (filters of
+GET only: `/` (dashboard, static files in monitor/web/static), `/api/incidents` (filters of
 monitor.querying.FILTER_PARAMS, keyset-paginated with `next`), `/api/incidents/{id}`, `/api/timeline`,
 `/api/feeds`, `/api/ceasefires`, `/openapi.json`, `/healthz` (+ `/healthz/ready`), `/metrics`.
 Errors are JSON `{"ok": false, "error": ..., "status": ...}`; tracebacks only reach the log. With a token,
@@ -13,7 +13,6 @@ import asyncio
 import contextlib
 import hmac
 import logging
-import time
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -33,17 +32,16 @@ from starlette.staticfiles import StaticFiles
 from monitor import metrics
 from monitor.errors import DatabaseError, InputError
 from monitor.querying import FILTER_PARAMS, decode_cursor, encode_cursor, parse_filter, parse_when
-from monitor.redact import redact_text
 from monitor.settings import CeasefireSettings
-from monitor.store import FeedRow, Store
+from monitor.store import Store
 from monitor.store.queries import ceasefire_counts, page_incidents, ping, store_stats, timeline
+from monitor.web.health import Health, readiness
+from monitor.web.views import ceasefire_json, feed_json, iso
 
 if TYPE_CHECKING:
     from monitor.pipeline import Deps
-    from monitor.service import Health
 
 log = logging.getLogger("monitor.api")
-STALE_TICK_S = 120.0
 MAX_PAGE = 1_000
 TIMELINE_DEFAULT_SINCE = "90d"
 STATIC = Path(__file__).resolve().parent / "static"
@@ -55,35 +53,6 @@ DASHBOARD_CSP = ("default-src 'self'; script-src 'self' https://unpkg.com; style
 
 def _error(status: int, message: str) -> JSONResponse:
     return JSONResponse({"ok": False, "error": message, "status": status}, status_code=status)
-
-
-def _iso(v: Any) -> str | None:
-    return v.isoformat().replace("+00:00", "Z") if v else None
-
-
-def feed_json(f: FeedRow) -> dict[str, Any]:
-    # A private feed may carry a token or password in its URL: shown redacted (path and host kept).
-    return {"id": f.id, "name": f.name, "url": redact_text(f.url), "enabled": f.enabled, "tags": list(f.tags),
-            "last_fetch_at": _iso(f.last_fetch_at), "last_success_at": _iso(f.last_success_at),
-            "last_status": f.last_status, "last_error": f.last_error, "last_error_kind": f.last_error_kind,
-            "consecutive_failures": f.consecutive_failures, "next_fetch_at": _iso(f.next_fetch_at),
-            "retired_at": _iso(f.retired_at), "items_seen": f.items_seen,
-            "healthy": f.consecutive_failures == 0 and f.retired_at is None}
-
-
-def ceasefire_json(c: CeasefireSettings, total: int, recent: int | None) -> dict[str, Any]:
-    return {"name": c.name, "parties": list(c.parties), "countries": list(c.countries), "regions": list(c.regions),
-            "start": c.start, "end": c.end, "violations": total, "violations_since": recent}
-
-
-def _readiness(health: Health | None) -> dict[str, Any]:
-    """Readiness of the daemon: scheduler running and a tick within STALE_TICK_S. `serve` alone is ready."""
-    if health is None:
-        return {"ready": True}
-    tick_age = None if health.last_tick_at is None else round(time.time() - health.last_tick_at, 1)
-    ready = health.scheduler_running and tick_age is not None and tick_age < STALE_TICK_S
-    return {"ready": ready, "scheduler_running": health.scheduler_running, "last_tick_age_s": tick_age,
-            "inflight_feeds": health.inflight_feeds, "uptime_s": round(time.time() - health.started_at, 1)}
 
 
 class _Handlers:
@@ -103,7 +72,7 @@ class _Handlers:
             await self.read(ping)
         except DatabaseError as exc:
             return _error(503, f"database: {exc.message}")
-        body: dict[str, Any] = {"ok": True, "database": "ok", **_readiness(self.health)}
+        body: dict[str, Any] = {"ok": True, "database": "ok", **readiness(self.health)}
         wants_ready = request.url.path.endswith("/ready") or request.query_params.get("ready") not in (None, "", "0")
         if wants_ready and not body["ready"]:
             return JSONResponse({**body, "ok": False}, status_code=503)
@@ -135,8 +104,8 @@ class _Handlers:
             return _error(404, f"id: no incident {request.path_params['id']!r}")
         view, revisions, alerts = found
         return JSONResponse({"ok": True, "incident": {**view.to_json(), "evidence": list(view.evidence),
-                                                      "updated_at": _iso(view.updated_at),
-                                                      "first_seen_at": _iso(view.first_seen_at),
+                                                      "updated_at": iso(view.updated_at),
+                                                      "first_seen_at": iso(view.first_seen_at),
                                                       "revisions": revisions, "alerts": alerts}})
 
     async def timeline(self, request: Request) -> Response:

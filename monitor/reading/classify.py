@@ -16,13 +16,13 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
-from monitor import casualties as casualty_extraction
-from monitor import dates, places
-from monitor.actors import armed_groups
-from monitor.gazetteer import Gazetteer, load_gazetteer
-from monitor.localtime import local_time
 from monitor.models import LABELS, Classification, FeedItem, LabelHit, Place
-from monitor.rules import LangRules, RuleSet, load_ruleset, lower_text
+from monitor.reading import casualties as casualty_extraction
+from monitor.reading import dates, places
+from monitor.reading.actors import armed_groups
+from monitor.reading.gazetteer import Gazetteer, load_gazetteer
+from monitor.reading.localtime import local_time
+from monitor.reading.rules import LangRules, RuleSet, load_ruleset, lower_text
 from monitor.settings import ClassifySettings
 
 _SENTENCE_END = re.compile(r"[.!?;]+[\"'»”)]*\s+|\n+|\s[-–—]\s")

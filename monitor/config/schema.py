@@ -10,9 +10,9 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from monitor import config_values as v
-from monitor.config_checks import check_references
-from monitor.config_reader import Context, Key, Section, build_table, current, join, resolve_secret
+from monitor.config import values as v
+from monitor.config.checks import check_references
+from monitor.config.reader import Context, Key, Section, build_table, current, join, resolve_secret
 from monitor.models import LABELS
 from monitor.settings import (
     AlertSettings,

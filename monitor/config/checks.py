@@ -10,10 +10,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from monitor.config_values import show, suggest
+from monitor.config.values import show, suggest
 
 if TYPE_CHECKING:
-    from monitor.config_schema import Context
+    from monitor.config.reader import Context
 
 Entry = tuple[int, Mapping[str, Any]]
 

@@ -7,8 +7,8 @@ from typing import Any
 
 import click
 
-from monitor.cli import App, main, open_input, pass_app, run_async
-from monitor.cli_io import BadLine, item_from_json, read_jsonl, write_json_line
+from monitor.cli.app import App, main, open_input, pass_app, run_async
+from monitor.cli.io import BadLine, item_from_json, read_jsonl, write_json_line
 from monitor.errors import InputError, MonitorError
 from monitor.models import FeedItem
 
@@ -53,7 +53,7 @@ def run(app: App, once: bool) -> None:
 
 async def _run_once(deps: Any) -> None:
     from monitor import __version__
-    from monitor.fetch import Fetcher
+    from monitor.feeds.fetch import Fetcher
     from monitor.logs import event
     from monitor.pipeline import deliver_due, log, run_cycle
 
@@ -76,7 +76,7 @@ def check_config(app: App) -> None:
       ceasefire-monitor --config /etc/ceasefire-monitor/config.toml check-config
       CEASEFIRE_MONITOR_CONFIG=config.toml ceasefire-monitor check-config
     """
-    from monitor.config import describe_settings
+    from monitor.config.loader import describe_settings
     from monitor.errors import ConfigError
 
     try:
@@ -85,7 +85,7 @@ def check_config(app: App) -> None:
         for problem in exc.problems:
             click.echo(f"Error: {problem}", err=True)
         sys.exit(1)
-    from monitor.deliver import validate_target_url
+    from monitor.alerts.deliver import validate_target_url
 
     problems = [f"{settings.source}: alerts.targets[{i}] ({t.name}): {msg}"
                 for i, t in enumerate(settings.alerts.targets) if (msg := validate_target_url(t.url))]
@@ -181,7 +181,7 @@ def ingest(app: App, file: str, dry_run: bool) -> None:
       ceasefire-monitor ingest articles.jsonl
       cat articles.jsonl | ceasefire-monitor ingest --dry-run -
     """
-    from monitor.parse import canonical_url
+    from monitor.feeds.parse import canonical_url
     from monitor.pipeline import process_items
     from monitor.store import SaveReport
 
@@ -239,10 +239,10 @@ def notify_test(app: App) -> None:
     Example:
       DESK_SLACK_URL=slack://T000/B000/XXXX ceasefire-monitor --config config.toml notify test
     """
-    from monitor.deliver import send
+    from monitor.alerts.deliver import send
+    from monitor.alerts.render import body_format_for, render_test_message
     from monitor.errors import DeliveryError
     from monitor.redact import redact_url
-    from monitor.render import body_format_for, render_test_message
 
     targets = app.settings.alerts.targets
     if not targets:
@@ -275,7 +275,7 @@ def serve(app: App, bind: str | None, port: int | None) -> None:
     """
     import uvicorn
 
-    from monitor.api import create_app
+    from monitor.web.api import create_app
 
     app.configure_logging()
     api = app.settings.api

@@ -25,8 +25,7 @@ from zoneinfo import ZoneInfo
 from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 
-from monitor.models import IncidentView
-from monitor.render import (
+from monitor.alerts.render import (
     Block,
     Formatter,
     Message,
@@ -38,6 +37,7 @@ from monitor.render import (
     _safe_url,
     formatter,
 )
+from monitor.models import IncidentView
 from monitor.settings import AlertSettings
 
 MAX_DIGEST_ITEMS = 30

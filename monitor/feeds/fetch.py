@@ -23,9 +23,9 @@ from types import TracebackType
 import httpx
 
 from monitor.errors import FeedError
-from monitor.fetch_body import read_capped
-from monitor.fetch_errors import raise_for_status, transport_error
-from monitor.fetch_urls import checked_url, redirect_target, refuse_private_address
+from monitor.feeds.body import read_capped
+from monitor.feeds.http_errors import raise_for_status, transport_error
+from monitor.feeds.urls import checked_url, redirect_target, refuse_private_address
 from monitor.models import FetchResult
 from monitor.redact import redact_text
 from monitor.settings import FetchSettings

@@ -20,7 +20,7 @@ import re
 from dataclasses import dataclass
 
 from monitor.models import Casualties
-from monitor.rules import trie_pattern
+from monitor.reading.rules import trie_pattern
 
 _NUMBERS = {
     "a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,

@@ -253,7 +253,7 @@ def cron(value: Any) -> str:
     """A five-field crontab expression (weekdays 0-7, 0 and 7 Sunday), checked by the trigger that runs it."""
     expression = text(value)
     # Imported here: APScheduler is only needed when a digest is configured.
-    from monitor.digest import crontab_trigger
+    from monitor.alerts.digest import crontab_trigger
 
     try:
         crontab_trigger(expression)
@@ -350,7 +350,7 @@ def apprise_url(url: str) -> str:
     """Check an apprise URL without quoting it (only its redacted form); return it unchanged."""
     # deliver is the one module that speaks to apprise (its logger, plugins, warnings); imported here
     # because apprise takes a third of a second to load and is only needed when targets are set.
-    from monitor.deliver import validate_target_url
+    from monitor.alerts.deliver import validate_target_url
 
     reason = validate_target_url(url)
     if reason is not None:

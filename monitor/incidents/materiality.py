@@ -9,7 +9,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from monitor.incident import PRECISION_RANK, IncidentState
+from monitor.incidents.state import PRECISION_RANK, IncidentState
 from monitor.settings import AlertSettings
 
 

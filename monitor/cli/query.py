@@ -15,8 +15,8 @@ from typing import IO, Any
 
 import click
 
-from monitor.cli import App, main, pass_app
-from monitor.cli_io import ago, render_table, write_json_line
+from monitor.cli.app import App, main, pass_app
+from monitor.cli.io import ago, render_table, write_json_line
 from monitor.errors import InputError, MonitorError
 from monitor.models import IncidentView
 from monitor.querying import FILTER_PARAMS
@@ -60,7 +60,7 @@ def feeds(app: App, fmt: str) -> None:
       ceasefire-monitor feeds
       ceasefire-monitor feeds --format json | jq 'select(.consecutive_failures > 0)'
     """
-    from monitor.api import feed_json
+    from monitor.web.views import feed_json
 
     rows = app.store().list_feeds()
     if fmt == "json":
@@ -97,7 +97,7 @@ def _table_row(v: IncidentView) -> tuple[Any, ...]:
 # -- export formats ----------------------------------------------------------------------------------------
 def acled_row(rec: ExportRecord) -> list[Any]:
     """One CSV row in CSV_COLUMNS order: ACLED's codes for precision, 0 fatalities when none was stated."""
-    from monitor.render import country_name
+    from monitor.alerts.render import country_name
 
     v = rec.view
     primary = next((lb for lb in SUB_EVENT_TYPES if lb in v.labels), None)
@@ -204,7 +204,7 @@ def show(app: App, incident_id: str, fmt: str) -> None:
 
 def show_lines(v: IncidentView, revisions: list[dict[str, Any]], alerts: list[dict[str, Any]]) -> list[str]:
     """The text of `show`: one fact per line, then evidence, articles, revisions and alerts."""
-    from monitor.render import country_name
+    from monitor.alerts.render import country_name
 
     def stamp(moment: Any) -> str:
         return moment.strftime("%Y-%m-%d %H:%M UTC") if moment else "unknown time"

@@ -30,9 +30,9 @@ import math
 import re
 from dataclasses import dataclass
 
-from monitor.gazetteer import PART_PRIOR, Entry, Gazetteer, distance_km, word_key
 from monitor.models import Place
-from monitor.place_scan import LOCATIVE_BEFORE, SPEAKER_AFTER, STRUCK_AFTER, WINDOW, scan_names
+from monitor.reading.gazetteer import PART_PRIOR, Entry, Gazetteer, distance_km, word_key
+from monitor.reading.place_scan import LOCATIVE_BEFORE, SPEAKER_AFTER, STRUCK_AFTER, WINDOW, scan_names
 
 _VENUE_BEFORE = re.compile(r"(?:talks|negotiations|summit|meeting|conference|mediators?|signed|переговор\w*|"
                            r"встреч\w*|саммит\w*)\s+(?:(?:held|hosted|resumed|taking place|under ?way|"

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import httpx
 
 from monitor.errors import FeedError
-from monitor.fetch_retry import parse_retry_after
+from monitor.feeds.retry import parse_retry_after
 
 
 def raise_for_status(response: httpx.Response) -> None:

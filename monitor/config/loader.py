@@ -20,8 +20,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from monitor.config_describe import describe_settings
-from monitor.config_schema import DATABASE_URL_ENV, FEED, SETTINGS, Context, build_table
+from monitor.config.describe import describe_settings
+from monitor.config.schema import DATABASE_URL_ENV, FEED, SETTINGS, Context, build_table
 from monitor.errors import ConfigError, DatabaseError
 from monitor.settings import FeedSettings, Settings
 
