@@ -22,9 +22,10 @@ from sqlalchemy import func, select, text
 from monitor.incidents.group import ArticleDraft
 from monitor.models import Casualties, Classification, FeedItem, IncidentView, LabelHit, Place
 from monitor.settings import AlertSettings, DatabaseSettings, QuietHours, RuleSettings, TargetSettings
-from monitor.store import IncidentFilter, SaveReport, Store, alerting, locks
+from monitor.store import IncidentFilter, SaveReport, Store, locks
 from monitor.store import batch as batch_state
 from monitor.store.schema import articles, incidents, term_df
+from monitor.store.terms import DOCS_TERM, bump_df
 
 T0 = datetime(2022, 9, 13, 8, 0, tzinfo=UTC)
 DAY = date(2022, 9, 13)
@@ -352,13 +353,13 @@ def test_document_frequencies_are_bumped_in_term_order_with_the_document_count_l
                 statements.append(parameters)
 
         event.listen(conn, "before_cursor_execute", spy)
-        alerting.bump_df(conn, [{"zulu": 1, "alpha": 2}, {"mike": 1, "alpha": 1}])
+        bump_df(conn, [{"zulu": 1, "alpha": 2}, {"mike": 1, "alpha": 1}])
         event.remove(conn, "before_cursor_execute", spy)
         rows = {r.term: r.df for r in conn.execute(select(term_df.c.term, term_df.c.df))}
     flat = [p for params in statements for p in (params if isinstance(params, list) else [params])]
     terms = [v for p in flat for k, v in (p.items() if isinstance(p, dict) else enumerate(p)) if isinstance(v, str)]
-    assert terms == ["alpha", "mike", "zulu", alerting.DOCS_TERM]
-    assert rows == {"alpha": 2, "mike": 1, "zulu": 1, alerting.DOCS_TERM: 2}
+    assert terms == ["alpha", "mike", "zulu", DOCS_TERM]
+    assert rows == {"alpha": 2, "mike": 1, "zulu": 1, DOCS_TERM: 2}
 
 
 # -- the buckets ---------------------------------------------------------------------------------------------

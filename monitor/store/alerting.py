@@ -1,6 +1,6 @@
 """The alert lifecycle's writes and reads, inside the caller's transaction: timing history, replacing
-unsent first alerts, capped alerts and their burst digest, scheduled digests, feed health alerts, once-only
-locks, and the document frequencies that TF-IDF similarity reads.
+unsent first alerts, capped alerts and their burst digest, scheduled digests, feed health alerts and
+once-only locks. (Document frequencies are in terms.py.)
 
 Every row goes through the outbox with a unique idempotency key (DESIGN §6), inserted with ON CONFLICT DO
 NOTHING, so a repeated call (another instance, a retry after a crash) writes nothing twice.
@@ -8,7 +8,7 @@ NOTHING, so a repeated call (another instance, a retry after a crash) writes not
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -20,18 +20,16 @@ from sqlalchemy.engine import Connection
 from monitor.alerts.digest import digest_key, render_digest
 from monitor.alerts.render import Message, body_format_for
 from monitor.alerts.routing import CAP_WINDOW, PlannedAlert, TargetHistory, plan_alerts, targets_of
-from monitor.incidents.similarity import Idf
 from monitor.models import IncidentView
 from monitor.settings import AlertSettings, RuleSettings, TargetSettings
 from monitor.store.locks import advisory_key
 from monitor.store.queries import LIVE, incident_view
-from monitor.store.schema import articles, incidents, locks, outbox, term_df
+from monitor.store.schema import articles, incidents, locks, outbox
 
 # A renderer turns (incident, kind, reasons, target url) into (title, body, body_format).
 Renderer = Callable[[IncidentView, str, Sequence[str], str], tuple[str, str, str]]
 
 ALERT_KINDS = ("incident", "update")
-DOCS_TERM = "*"  # the term_df row counting documents
 
 
 def _insert(conn: Connection) -> Any:
@@ -206,34 +204,6 @@ def queue_feed_health(conn: Connection, *, feed_id: int, down: bool, episode_sta
                                 message=render(body_format_for(t.url)), now=now,
                                 detail={"feed": feed_id, "episode_start": episode_start.isoformat()})
     return written
-
-
-# -- document frequencies ------------------------------------------------------------------------------
-
-
-def load_idf(conn: Connection, terms: Iterable[str]) -> Idf:
-    """Document frequencies of these terms (one indexed IN lookup) and the document count."""
-    wanted = sorted(set(terms) | {DOCS_TERM})
-    got = {r.term: int(r.df) for r in conn.execute(select(term_df).where(term_df.c.term.in_(wanted)))}
-    return Idf(docs=got.pop(DOCS_TERM, 0), df=got)
-
-
-def bump_df(conn: Connection, bags: Sequence[Iterable[str]]) -> None:
-    """Count one more document for each bag's terms. One statement, its rows in sorted term order and the
-    document count row (DOCS_TERM, which every save updates) last: concurrent transactions on PostgreSQL take
-    the row locks in the same order, so they queue but cannot deadlock, and the hottest row is held the
-    shortest. Call it last in the transaction (ingest.save_drafts): the locks are held until COMMIT."""
-    if not bags:
-        return
-    counts: dict[str, int] = {}
-    for bag in bags:
-        for term in set(bag):
-            if len(term) <= 64 and term != DOCS_TERM:
-                counts[term] = counts.get(term, 0) + 1
-    rows = [{"term": t, "df": n} for t, n in sorted(counts.items())] + [{"term": DOCS_TERM, "df": len(bags)}]
-    stmt = _insert(conn)(term_df)
-    stmt = stmt.on_conflict_do_update(index_elements=["term"], set_={"df": term_df.c.df + stmt.excluded.df})
-    conn.execute(stmt, rows)
 
 
 def violation_counts(conn: Connection, since: Any, until: Any = None) -> dict[str, int]:

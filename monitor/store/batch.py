@@ -23,6 +23,7 @@ from monitor.settings import CeasefireSettings
 from monitor.store import alerting
 from monitor.store.locks import BucketLocks
 from monitor.store.schema import articles, incidents
+from monitor.store.terms import load_idf
 
 CANDIDATE_LIMIT = 200  # incidents of one country within a day either side: more would be a war, not a day
 
@@ -156,7 +157,7 @@ class Batch:
         wanted = set(terms)
         missing = [t for t in wanted if t not in self._df]
         if missing or self._docs is None:
-            got = alerting.load_idf(self.conn, missing)
+            got = load_idf(self.conn, missing)
             self._docs = got.docs
             self._df.update({t: got.df.get(t, 0) for t in missing})
         return Idf(docs=self._docs, df={t: n for t in wanted if (n := self._df[t])})

@@ -31,7 +31,7 @@ from monitor.incidents.group import (
 from monitor.incidents.materiality import score_thresholds
 from monitor.models import ArticleRef, IncidentView
 from monitor.settings import AlertSettings, CeasefireSettings
-from monitor.store import alerting, merging, queries
+from monitor.store import merging, queries, terms
 from monitor.store.alerting import Renderer, queue_incident_alerts
 from monitor.store.batch import Batch, Touched, incident_values
 from monitor.store.queries import MAX_ARTICLES_PER_VIEW
@@ -136,7 +136,7 @@ def save_drafts(conn: Connection, drafts: Sequence[ArticleDraft], *, feed_id: in
         _write_revision(conn, incident_id, t, now, alerts, render, report, histories)
     # Last: every save updates the document count row and the common terms' rows, whose row locks are then
     # held until COMMIT; taken last, two saves queue on them only for the time of a commit.
-    alerting.bump_df(conn, [d.terms for d in fresh])
+    terms.bump_df(conn, [d.terms for d in fresh])
     report.late_locks = batch.locks.late
     return report
 

@@ -37,7 +37,7 @@ Targets without such rules (quiet hours and routing do not read the history) tak
 Lock order, the same in every save: its new articles (inserted first, in fingerprint order: a save inserting
 a story another has inserted but not committed waits for it), then buckets (one statement, before grouping
 reads anything), then targets (one statement), then term_df rows (sorted terms, the document count last: the
-last statement of grouping, alerting.bump_df; the hot rows are held only until the COMMIT right after). A
+last statement of grouping, terms.bump_df; the hot rows are held only until the COMMIT right after). A
 save never waits for a lock of an earlier class while holding one of a later class (late bucket locks
 aside), so no wait cycle forms across classes either. Other rows a save writes are its feed's (leased to
 this instance), its incidents' (under their buckets) and their outbox rows (ditto).

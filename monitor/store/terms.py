@@ -1,0 +1,40 @@
+"""Document frequencies for TF-IDF similarity (the `term_df` table), inside the caller's transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
+
+from monitor.incidents.similarity import Idf
+from monitor.store.schema import term_df
+
+DOCS_TERM = "*"  # the term_df row counting documents
+
+
+def load_idf(conn: Connection, terms: Iterable[str]) -> Idf:
+    """Document frequencies of these terms (one indexed IN lookup) and the document count."""
+    wanted = sorted(set(terms) | {DOCS_TERM})
+    got = {r.term: int(r.df) for r in conn.execute(select(term_df).where(term_df.c.term.in_(wanted)))}
+    return Idf(docs=got.pop(DOCS_TERM, 0), df=got)
+
+
+def bump_df(conn: Connection, bags: Sequence[Iterable[str]]) -> None:
+    """Count one more document for each bag's terms. One statement, its rows in sorted term order and the
+    document count row (DOCS_TERM, which every save updates) last: concurrent transactions on PostgreSQL take
+    the row locks in the same order, so they queue but cannot deadlock, and the hottest row is held the
+    shortest. Call it last in the transaction (ingest.save_drafts): the locks are held until COMMIT."""
+    if not bags:
+        return
+    counts: dict[str, int] = {}
+    for bag in bags:
+        for term in set(bag):
+            if len(term) <= 64 and term != DOCS_TERM:
+                counts[term] = counts.get(term, 0) + 1
+    rows = [{"term": t, "df": n} for t, n in sorted(counts.items())] + [{"term": DOCS_TERM, "df": len(bags)}]
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    stmt = dialect.insert(term_df)
+    stmt = stmt.on_conflict_do_update(index_elements=["term"], set_={"df": term_df.c.df + stmt.excluded.df})
+    conn.execute(stmt, rows)
