@@ -11,6 +11,7 @@ from sqlalchemy import and_, or_, select, text, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
+from monitor.alerts.health import health_change
 from monitor.alerts.render import Message, render_feed_health
 from monitor.alerts.routing import health_targets
 from monitor.redact import redact_url
@@ -161,31 +162,20 @@ def _move(conn: Connection, feed_id: int, url: str) -> bool:
 
 
 def _health_alerts(conn: Connection, feed: FeedRow, outcome: FetchOutcome, alerts: AlertSettings) -> None:
-    """A feed whose failures reach `alerts.feed_down_after` in a row (or that is retired by a 410) is
-    reported down once per failure episode; its first success after that, recovered once. The episode is
-    named by when its failures began (`down_since`), which keys both alerts."""
-    threshold = alerts.feed_down_after
-    failures = feed.consecutive_failures + (0 if outcome.ok else 1)
-    episode = feed.down_since or outcome.now
-    if outcome.ok:
-        if feed.consecutive_failures < threshold or feed.down_since is None:
-            return
-        down, reason = False, feed.last_error or ""
-    elif failures == threshold or (outcome.retired and failures < threshold):
-        down = True
-        reason = f"{failures} failed polls in a row; last: {outcome.error_kind or 'error'}: {outcome.error or ''}"
-        if outcome.retired:
-            reason = f"retired: the feed answered 410 Gone; {reason}"
-    else:
+    """Queue the feed_down/feed_up alerts the poll's outcome owes (alerts.health decides which)."""
+    change = health_change(failures_before=feed.consecutive_failures, down_since=feed.down_since,
+                           last_error=feed.last_error, ok=outcome.ok, now=outcome.now,
+                           down_after=alerts.feed_down_after, retired=outcome.retired,
+                           error_kind=outcome.error_kind, error=outcome.error)
+    if change is None:
         return
-    since = episode if down else outcome.now
 
     def render(body_format: str) -> Message:
-        return render_feed_health(feed.name, redact_url(feed.url), down=down, reason=reason[:300], since=since,
-                                  body_format=body_format)
+        return render_feed_health(feed.name, redact_url(feed.url), down=change.down, reason=change.reason,
+                                  since=change.since, body_format=body_format)
 
-    queue_feed_health(conn, feed_id=feed.id, down=down, episode_start=episode, targets=health_targets(alerts),
-                      now=outcome.now, render=render)
+    queue_feed_health(conn, feed_id=feed.id, down=change.down, episode_start=change.episode_start,
+                      targets=health_targets(alerts), now=outcome.now, render=render)
 
 
 def expire_leases_of(conn: Connection, owner: str) -> int:
