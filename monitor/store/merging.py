@@ -7,14 +7,9 @@ incident to the survivor (the older one, whose public id users already know):
 - its row stays, with `merged_into` set to the survivor, so its public id still resolves (`show OLD-ID`);
   incidents merged into it earlier are re-pointed too, so an alias is always one hop from a live incident;
 - its outbox rows move with the survivor's next revision (`settle_outbox`), so no row is lost or
-  duplicated and each target hears about the merged incident at most once more:
-  - a target that had (or may have had: sent, in flight, capped, failed) an alert about any of the merged
-    incidents gets no new first alert; its still-queued alerts about them are superseded (status
-    `merged`, never sent), and it gets an update only when the merged incident says something material
-    it was not told (compared with the revision snapshots its alerts showed);
-  - a target whose only alerts are queued first alerts keeps the oldest one, re-rendered with the merged
-    incident; the others are superseded;
-  - a target never alerted about any of them is planned as for any revision.
+  duplicated and each target hears about the merged incident at most once more; what each target is
+  still owed is decided by `alerts.merges.plan_merge` (queued alerts made moot are kept with status
+  `merged`, never sent).
 """
 
 from __future__ import annotations
@@ -26,6 +21,7 @@ from typing import Any
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.engine import Connection
 
+from monitor.alerts.merges import OutboxEntry, plan_merge
 from monitor.alerts.routing import targets_of
 from monitor.incidents.group import IncidentState
 from monitor.incidents.materiality import Facts, news_since
@@ -60,39 +56,28 @@ def settle_outbox(conn: Connection, survivor: int, absorbed: Sequence[int], stat
                   view: IncidentView, now: datetime, alerts: AlertSettings,
                   render: Renderer) -> dict[str, list[str] | None]:
     """Move the absorbed incidents' outbox rows to the survivor, whose revision `view` was just written,
-    and decide per target what the merge still owes it (see the module doc). Returns, for each target that
+    and write what the merge still owes each target (alerts.merges.plan_merge decides it). Returns, for each target that
     had alerts about any merged incident, the reasons that are news to it (planned as an alerted target), or
     None when it gets nothing more."""
     group = [survivor, *absorbed]
-    rows = conn.execute(select(outbox.c.id, outbox.c.target, outbox.c.kind, outbox.c.status, outbox.c.incident_id,
-                               outbox.c.revision, outbox.c.detail, outbox.c.lease_until)
-                        .where(outbox.c.incident_id.in_(group), outbox.c.kind.in_(ALERT_KINDS))
-                        .order_by(outbox.c.id)).all()
-    urls = {t.name: t.url for t in targets_of(alerts)}
-    by_target: dict[str, list[Any]] = {}
-    for r in rows:
-        by_target.setdefault(r.target, []).append(r)
+    rows = {r.id: r for r in conn.execute(
+        select(outbox.c.id, outbox.c.target, outbox.c.kind, outbox.c.status, outbox.c.incident_id,
+               outbox.c.revision, outbox.c.detail, outbox.c.lease_until)
+        .where(outbox.c.incident_id.in_(group), outbox.c.kind.in_(ALERT_KINDS)).order_by(outbox.c.id))}
+    plan = plan_merge([OutboxEntry(r.id, r.target, r.kind, r.status, r.lease_until) for r in rows.values()],
+                      alerts, now)
     overrides: dict[str, list[str] | None] = {}
-    superseded: list[int] = []
-    for target, rs in by_target.items():
-        queued = [r for r in rs if r.status == "pending" and (r.lease_until is None or r.lease_until < now)]
-        settled = [r for r in rs if r not in queued]
-        if settled:
-            superseded.extend(r.id for r in queued)
-            overrides[target] = news_since(_told(conn, settled), state)
-            continue
-        firsts = [r for r in queued if r.kind == "incident"]
-        if not firsts or target not in urls:
-            continue
-        keep = firsts[0]
-        superseded.extend(r.id for r in queued if r.id != keep.id)
+    for target, seen in plan.settled.items():
+        overrides[target] = news_since(_told(conn, [rows[i] for i in seen]), state)
+    urls = {t.name: t.url for t in targets_of(alerts)}
+    for target, row_id in plan.keep.items():
         title, body, body_format = render(view, "incident", (), urls[target])
-        conn.execute(update(outbox).where(outbox.c.id == keep.id, outbox.c.status == "pending").values(
+        conn.execute(update(outbox).where(outbox.c.id == row_id, outbox.c.status == "pending").values(
             incident_id=survivor, title=title, body=body, body_format=body_format,
-            detail={**(keep.detail or {}), "content_revision": view.revision}))
+            detail={**(rows[row_id].detail or {}), "content_revision": view.revision}))
         overrides[target] = None
-    if superseded:
-        conn.execute(update(outbox).where(outbox.c.id.in_(superseded), outbox.c.status == "pending")
+    if plan.superseded:
+        conn.execute(update(outbox).where(outbox.c.id.in_(plan.superseded), outbox.c.status == "pending")
                      .values(status=SUPERSEDED, lease_owner=None, lease_until=None))
     if absorbed:
         conn.execute(update(outbox).where(outbox.c.incident_id.in_(list(absorbed))).values(incident_id=survivor))
