@@ -15,7 +15,7 @@ Timing never drops an alert: a held alert is written with a later `send_at`; a c
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -46,8 +46,9 @@ class TargetHistory:
     def last(self) -> datetime | None:
         return max(self.times) if self.times else None
 
-    def count_within(self, start: datetime, end: datetime) -> int:
-        return sum(1 for t in self.times if start < t <= end)
+    def in_cap_window(self, at: datetime) -> tuple[datetime, ...]:
+        """The alerts the per-hour cap counts for one sent at `at`: those in (at - CAP_WINDOW, at]."""
+        return tuple(t for t in self.times if at - CAP_WINDOW < t <= at)
 
     def with_alert(self, at: datetime) -> TargetHistory:
         return TargetHistory(self.times + (at,))
@@ -150,7 +151,7 @@ def _timing(rules: Sequence[RuleSettings], incident: IncidentView, now: datetime
     capped = False
     if all(c is not None for c in caps):
         cap = max(c for c in caps if c is not None)
-        capped = history.count_within(at - CAP_WINDOW, at) >= cap
+        capped = len(history.in_cap_window(at)) >= cap
     return at, why if at > now else None, capped
 
 
@@ -183,6 +184,53 @@ def plan_alerts(incident: IncidentView, reasons: Sequence[str], settings: AlertS
         key = f"{kind}:{incident.id}:{incident.revision}:{target.name}"
         planned.append(PlannedAlert(kind, target, key, at, why, capped, names))
     return planned
+
+
+def plan_revision_alerts(incident: IncidentView, reasons: Sequence[str], settings: AlertSettings,
+                         already_alerted: frozenset[str], *, score: float, now: datetime,
+                         history: Mapping[str, TargetHistory],
+                         overrides: Mapping[str, Sequence[str] | None] | None = None,
+                         ) -> list[tuple[PlannedAlert, Sequence[str]]]:
+    """`plan_alerts` for a revision, with the reasons each alert shows. After a merge, `overrides` gives per
+    target name the reasons that are news to that target (it was alerted about one of the merged incidents),
+    or None for a target that gets nothing more: those targets are planned on their own reasons, as alerted
+    ones; the others on `reasons`."""
+    if not overrides:
+        return [(p, reasons) for p in plan_alerts(incident, reasons, settings, already_alerted, score=score,
+                                                  now=now, history=history)]
+    groups: dict[tuple[str, ...] | None, list[TargetSettings]] = {}
+    for target in targets_of(settings):
+        key: tuple[str, ...] | None = None
+        if target.name in overrides:
+            own = overrides[target.name]
+            if own is None:
+                continue
+            key = tuple(own)
+        groups.setdefault(key, []).append(target)
+    out: list[tuple[PlannedAlert, Sequence[str]]] = []
+    for key, targets in groups.items():
+        shown = reasons if key is None else key
+        seen = already_alerted if key is None else already_alerted | {t.name for t in targets}
+        out.extend((p, shown) for p in plan_alerts(incident, shown, replace(settings, targets=tuple(targets)),
+                                                   seen, score=score, now=now, history=history))
+    return out
+
+
+@dataclass(frozen=True)
+class BurstTiming:
+    """The burst digest a capped alert goes into: the period it summarises and when it is sent."""
+
+    period_start: datetime
+    send_at: datetime
+
+
+def burst_timing(history: TargetHistory, capped_at: datetime, now: datetime,
+                 waiting_since: datetime | None = None) -> BurstTiming:
+    """For an alert capped at `capped_at`: the target's burst digest goes out when the cap window has room
+    again (an hour after the oldest alert the cap counted). A digest still waiting (`waiting_since`, its
+    period start) keeps its period; a new one starts now."""
+    window = history.in_cap_window(capped_at)
+    return BurstTiming(period_start=waiting_since or now, send_at=(min(window) if window else capped_at) + CAP_WINDOW)
 
 
 def health_targets(settings: AlertSettings) -> tuple[TargetSettings, ...]:

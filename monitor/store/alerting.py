@@ -9,7 +9,6 @@ NOTHING, so a repeated call (another instance, a retry after a crash) writes not
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -19,7 +18,7 @@ from sqlalchemy.engine import Connection
 
 from monitor.alerts.digest import digest_key, render_digest
 from monitor.alerts.render import Message, body_format_for
-from monitor.alerts.routing import CAP_WINDOW, PlannedAlert, TargetHistory, plan_alerts, targets_of
+from monitor.alerts.routing import CAP_WINDOW, TargetHistory, burst_timing, plan_revision_alerts
 from monitor.models import IncidentView
 from monitor.settings import AlertSettings, RuleSettings, TargetSettings
 from monitor.store.locks import advisory_key
@@ -101,14 +100,17 @@ def refresh(conn: Connection, row_id: int, message: Message, revision: int) -> N
         detail={"content_revision": revision}))
 
 
-def queue_burst_digest(conn: Connection, target: TargetSettings, now: datetime, send_at: datetime) -> None:
+def queue_burst_digest(conn: Connection, target: TargetSettings, now: datetime, history: TargetHistory,
+                       capped_at: datetime) -> None:
     """Summarise the target's capped alerts in one pending burst digest: re-rendered while it waits, a
-    new one once it was sent. `send_at` is when the cap window has room again."""
+    new one once it was sent (routing.burst_timing says when, for an alert capped at `capped_at`)."""
     waiting = [r for r in conn.execute(select(outbox).where(
         outbox.c.target == target.name, outbox.c.kind == "digest", outbox.c.status == "pending",
         or_(outbox.c.lease_until.is_(None), outbox.c.lease_until < now)))
         if (r.detail or {}).get("burst")]
-    start = datetime.fromisoformat(waiting[0].detail["period_start"]) if waiting else now
+    timing = burst_timing(history, capped_at, now,
+                          datetime.fromisoformat(waiting[0].detail["period_start"]) if waiting else None)
+    start = timing.period_start
     ids = [r.incident_id for r in conn.execute(select(outbox.c.incident_id).where(
         outbox.c.target == target.name, outbox.c.status == "capped", outbox.c.created_at >= start).distinct())
         if r.incident_id is not None]
@@ -122,7 +124,7 @@ def queue_burst_digest(conn: Connection, target: TargetSettings, now: datetime, 
             title=msg.title, body=msg.body, detail=detail))
         return
     insert_alert(conn, kind="digest", target=target.name, key=digest_key(target.name, start), message=msg,
-                 now=now, send_at=send_at, detail=detail)
+                 now=now, send_at=timing.send_at, detail=detail)
 
 
 # -- scheduled digests ---------------------------------------------------------------------------------
@@ -248,8 +250,7 @@ def queue_incident_alerts(conn: Connection, view: IncidentView, incident_id: int
     delivered yet) gets that alert re-rendered with this revision, so the first message it receives is
     current; the update row is still written, and delivery skips it as covered.
 
-    `overrides` (after a merge) gives, per target name, the reasons that are news to that target (it was
-    alerted about one of the merged incidents), or None for a target that gets nothing more.
+    `overrides` (after a merge, see merging.settle_outbox) is passed to routing.plan_revision_alerts.
     """
     alerted, unsent = alert_state(conn, incident_id, now)
     score = incident_score(conn, incident_id)
@@ -257,7 +258,8 @@ def queue_incident_alerts(conn: Connection, view: IncidentView, incident_id: int
         if target not in histories:
             histories[target] = history(conn, target, now, alerts)
     queued = 0
-    for plan, plan_reasons in _plans(view, score, reasons, alerts, alerted, now, histories, overrides or {}):
+    for plan, plan_reasons in plan_revision_alerts(view, reasons, alerts, alerted, score=score, now=now,
+                                                   history=histories, overrides=overrides):
         url = plan.target.url
         if plan.kind == "update" and plan.target.name in unsent:
             refresh(conn, unsent[plan.target.name], Message(*render(view, "incident", (), url)),
@@ -271,36 +273,8 @@ def queue_incident_alerts(conn: Connection, view: IncidentView, incident_id: int
             continue
         hist = histories[plan.target.name]
         if plan.capped:
-            window = [x for x in hist.times if send_at - CAP_WINDOW < x <= send_at]
-            due = (min(window) if window else send_at) + CAP_WINDOW
-            queue_burst_digest(conn, plan.target, now, due)
+            queue_burst_digest(conn, plan.target, now, hist, send_at)
             continue
         histories[plan.target.name] = hist.with_alert(send_at)
         queued += 1
     return queued
-
-
-def _plans(view: IncidentView, score: float, reasons: Sequence[str], alerts: AlertSettings, alerted: frozenset[str],
-           now: datetime, histories: Mapping[str, TargetHistory],
-           overrides: Mapping[str, Sequence[str] | None]) -> list[tuple[PlannedAlert, Sequence[str]]]:
-    """plan_alerts for the revision's targets; targets in `overrides` are planned on their own reasons,
-    as alerted ones."""
-    if not overrides:
-        return [(p, reasons) for p in plan_alerts(view, reasons, alerts, alerted, score=score, now=now,
-                                                  history=histories)]
-    groups: dict[tuple[str, ...] | None, list[TargetSettings]] = {}
-    for target in targets_of(alerts):
-        key: tuple[str, ...] | None = None
-        if target.name in overrides:
-            own = overrides[target.name]
-            if own is None:
-                continue
-            key = tuple(own)
-        groups.setdefault(key, []).append(target)
-    out: list[tuple[PlannedAlert, Sequence[str]]] = []
-    for key, targets in groups.items():
-        own = reasons if key is None else key
-        seen = alerted if key is None else alerted | {t.name for t in targets}
-        out.extend((p, own) for p in plan_alerts(view, own, replace(alerts, targets=tuple(targets)), seen,
-                                                 score=score, now=now, history=histories))
-    return out
