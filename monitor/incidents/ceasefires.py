@@ -16,11 +16,15 @@ is one. When no published time is given, the whole day counts.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from typing import TYPE_CHECKING
 
 from monitor.settings import CeasefireSettings
+
+if TYPE_CHECKING:
+    from monitor.incidents.state import ArticleDraft, IncidentState
 
 
 @dataclass(frozen=True)
@@ -94,3 +98,40 @@ def active_ceasefire(ceasefires: Sequence[CeasefireSettings], *, country: str | 
         if in_period(cf, event_date, reported_at) and in_area(cf, country=country, admin1=admin1, place=place):
             return cf.name
     return None
+
+
+def incident_ceasefire(ceasefires: Sequence[CeasefireSettings], kept: Sequence[str | None], *, sticky: bool,
+                       country: str | None, admin1: str | None, event_date: date, place: str | None,
+                       reported_at: Callable[[], datetime | None]) -> str | None:
+    """The ceasefire an incident falls under once its sides come together: a new incident (`kept` empty),
+    an article joining one (`kept` = its own; `sticky`: a ceasefire once found stays), or incidents merging
+    (`kept` = the survivor's, then the absorbed one's; decided again from the merged facts).
+
+    Without a registry nothing can be decided, so the first side's ceasefire that is set stays. Else the
+    ceasefire of the joined facts (`active_ceasefire`); `reported_at` (the earliest published time of the
+    joined articles, which may cost a query) is asked only then.
+    """
+    if not ceasefires:
+        return next((c for c in kept if c), None)
+    if sticky and kept and kept[0]:
+        return kept[0]
+    return active_ceasefire(ceasefires, country=country, admin1=admin1, event_date=event_date,
+                            reported_at=reported_at(), place=place)
+
+
+def ceasefire_on_join(ceasefires: Sequence[CeasefireSettings], incident: IncidentState, draft: ArticleDraft,
+                      reported_at: Callable[[], datetime | None]) -> str | None:
+    """The ceasefire of `incident` once `draft` joins it: one it has stays; else the one of the joined
+    report's area (its region and place, else the incident's), on the earlier of their dates."""
+    place = draft.classification.place
+    return incident_ceasefire(ceasefires, (incident.ceasefire,), sticky=True, country=incident.country,
+                              admin1=(place.admin1 if place else None) or incident.admin1,
+                              event_date=min(incident.event_date, draft.event_date),
+                              place=(place.name if place else None) or incident.place, reported_at=reported_at)
+
+
+def ceasefire_of_new(ceasefires: Sequence[CeasefireSettings], incident: IncidentState,
+                     reported_at: datetime) -> str | None:
+    """The ceasefire of an incident one report (published at `reported_at`) just opened."""
+    return incident_ceasefire(ceasefires, (), sticky=False, country=incident.country, admin1=incident.admin1,
+                              event_date=incident.event_date, place=incident.place, reported_at=lambda: reported_at)

@@ -29,7 +29,7 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime
 
 from monitor.geo import distance_km
-from monitor.incidents.ceasefires import active_ceasefire
+from monitor.incidents.ceasefires import incident_ceasefire
 from monitor.incidents.materiality import score_crossing
 from monitor.incidents.similarity import Idf, add_counts, any_near_duplicate, cosine, near_duplicate
 from monitor.incidents.state import PRECISION_RANK as PRECISION_RANK
@@ -255,11 +255,9 @@ def merge_incidents(survivor: IncidentState, absorbed: IncidentState, *,
     survivor's ceasefire stays, else the absorbed one's is taken.
     """
     state, reasons = _fold(survivor, absorbed)
-    if ceasefires:
-        ceasefire = active_ceasefire(ceasefires, country=state.country, admin1=state.admin1,
-                                     event_date=state.event_date, reported_at=reported_at, place=state.place)
-    else:
-        ceasefire = survivor.ceasefire or absorbed.ceasefire
+    ceasefire = incident_ceasefire(ceasefires, (survivor.ceasefire, absorbed.ceasefire), sticky=False,
+                                   country=state.country, admin1=state.admin1, event_date=state.event_date,
+                                   place=state.place, reported_at=lambda: reported_at)
     state, reasons = _settle(survivor, state, reasons, ceasefire, thresholds)
     return state, ["merged", *reasons]
 

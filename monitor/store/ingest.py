@@ -18,7 +18,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from monitor.alerts.routing import TargetHistory
-from monitor.incidents.ceasefires import active_ceasefire
+from monitor.incidents.ceasefires import ceasefire_of_new, ceasefire_on_join
 from monitor.incidents.group import (
     ArticleDraft,
     best_incident_match,
@@ -147,12 +147,9 @@ def _group_one(batch: Batch, draft: ArticleDraft, article_id: int) -> int | None
     conn, touched, now = batch.conn, batch.touched, batch.now
     states = batch.candidates(draft.countries, draft.event_date)
     match = best_match(draft, states, batch.idf(draft.terms))
-    place = draft.classification.place
     if match is None:
         state = new_incident(draft, None)
-        state = replace(state, ceasefire=active_ceasefire(batch.ceasefires, country=state.country,
-                                                          admin1=state.admin1, event_date=state.event_date,
-                                                          reported_at=draft.published_at, place=state.place))
+        state = replace(state, ceasefire=ceasefire_of_new(batch.ceasefires, state, draft.published_at))
         batch.locks.cover((state.country,), state.event_date, state.event_date)
         incident_id: int = conn.execute(insert(incidents).values(
             public_id=new_public_id(), revision=0, first_seen_at=now, updated_at=now,
@@ -161,13 +158,8 @@ def _group_one(batch: Batch, draft: ArticleDraft, article_id: int) -> int | None
         return None
     old, sim = match
     assert old.id is not None
-    cf = old.ceasefire
-    if batch.ceasefires and not old.ceasefire:  # a ceasefire once found stays; else check the merged incident
-        cf = active_ceasefire(batch.ceasefires, country=old.country,
-                              admin1=(place.admin1 if place else None) or old.admin1,
-                              event_date=min(old.event_date, draft.event_date),
-                              reported_at=batch.first_published(old.id, draft.published_at),
-                              place=(place.name if place else None) or old.place)
+    old_id = old.id
+    cf = ceasefire_on_join(batch.ceasefires, old, draft, lambda: batch.first_published(old_id, draft.published_at))
     state, reasons = merge(old, draft, cf, thresholds=batch.thresholds)
     t = touched.setdefault(old.id, Touched(state=old, created=False, reasons=[], links=[]))
     t.state = replace(state, id=old.id)
