@@ -262,6 +262,27 @@ def merge_incidents(survivor: IncidentState, absorbed: IncidentState, *,
     return state, ["merged", *reasons]
 
 
+def survivor_first(a: IncidentState, b: IncidentState) -> tuple[IncidentState, IncidentState]:
+    """(survivor, absorbed) of two stored incidents found to be one event: the older one (the lower id)
+    survives, as its public id is the one users already know."""
+    assert a.id is not None and b.id is not None
+    return (a, b) if a.id < b.id else (b, a)
+
+
+def next_merge(inc: IncidentState, others: Iterable[IncidentState],
+               idf: Idf | None = None) -> tuple[IncidentState, IncidentState] | None:
+    """The merge an incident that just changed calls for: (survivor, absorbed) of it and the other incident
+    it now matches best (`best_incident_match`), or None when it matches none. Repeated until None."""
+    other = best_incident_match(inc, others, idf)
+    return None if other is None else survivor_first(inc, other)
+
+
+def merged_reasons(survivor: Sequence[str], merge: Sequence[str]) -> list[str]:
+    """The reasons of the survivor's revision: "merged" first, then the reasons it had gathered in this
+    batch and those the merge adds (`merge_incidents`), each once."""
+    return list(dict.fromkeys(["merged", *(r for r in [*survivor, *merge] if r != "merged")]))
+
+
 def _max(a: int | None, b: int | None) -> int | None:
     if a is None:
         return b
@@ -343,9 +364,8 @@ def group_batch(drafts: Sequence[ArticleDraft], idf: Idf | None = None) -> list[
         state, members = clusters[index]
         state = merge(state, draft, None)[0]
         members = [*members, draft]
-        while (other := best_incident_match(state, (s for s, _ in clusters.values()), idf)) is not None:
-            assert other.id is not None and state.id is not None
-            keep, gone = (state, other) if state.id < other.id else (other, state)
+        while (pair := next_merge(state, (s for s, _ in clusters.values()), idf)) is not None:
+            keep, gone = pair
             assert keep.id is not None and gone.id is not None
             gone_members = members if gone is state else clusters[gone.id][1]
             keep_members = clusters[keep.id][1] if gone is state else members

@@ -21,12 +21,13 @@ from monitor.alerts.routing import TargetHistory
 from monitor.incidents.ceasefires import ceasefire_of_new, ceasefire_on_join
 from monitor.incidents.group import (
     ArticleDraft,
-    best_incident_match,
     best_match,
     canonical_order,
     merge,
     merge_incidents,
+    merged_reasons,
     new_incident,
+    next_merge,
 )
 from monitor.incidents.materiality import score_thresholds
 from monitor.models import ArticleRef, IncidentView
@@ -171,7 +172,7 @@ def _group_one(batch: Batch, draft: ArticleDraft, article_id: int) -> int | None
 
 def _merge_matches(batch: Batch, incident_id: int) -> None:
     """Merge the incident a draft just changed with every other live incident it now matches (by the
-    joining rules, over its own indexed candidates), until none does. The older incident survives."""
+    joining rules, over its own indexed candidates), until none does (group.next_merge: the older survives)."""
     while True:
         state = batch.touched[incident_id].state
         others = [s for s in batch.candidates((state.country,) if state.country else (), state.event_date)
@@ -179,13 +180,13 @@ def _merge_matches(batch: Batch, incident_id: int) -> None:
         if not others:
             return
         idf = batch.idf(set(state.signature).union(*(o.signature for o in others)))
-        other = best_incident_match(state, others, idf)
-        if other is None:
+        pair = next_merge(state, others, idf)
+        if pair is None:
             return
-        assert other.id is not None
-        keep, gone = (incident_id, other.id) if incident_id < other.id else (other.id, incident_id)
-        _absorb(batch, keep, gone)
-        incident_id = keep
+        survivor, absorbed = pair
+        assert survivor.id is not None and absorbed.id is not None
+        _absorb(batch, survivor.id, absorbed.id)
+        incident_id = survivor.id
 
 
 def _absorb(batch: Batch, keep: int, gone: int) -> None:
@@ -198,8 +199,7 @@ def _absorb(batch: Batch, keep: int, gone: int) -> None:
     state, reasons = merge_incidents(survivor.state, absorbed.state, ceasefires=batch.ceasefires,
                                      reported_at=reported_at, thresholds=batch.thresholds)
     survivor.state = replace(state, id=keep)
-    survivor.reasons[:] = ["merged", *(r for r in survivor.reasons + reasons if r != "merged")]
-    survivor.reasons[:] = list(dict.fromkeys(survivor.reasons))
+    survivor.reasons[:] = merged_reasons(survivor.reasons, reasons)
     survivor.links.extend(absorbed.links)
     survivor.absorbed.extend([gone, *absorbed.absorbed])
     touched[keep] = survivor
