@@ -1,4 +1,5 @@
 """Incidents: classified articles go in; incident states (grouped, merged, scored, under a ceasefire) come out.
 
-Pure logic: group (join or open), similarity (TF-IDF, SimHash), materiality (severity, what is news), ceasefires.
+Pure logic: state (the values), group (join or open, merge rules: who survives, which reasons), similarity
+(TF-IDF, SimHash), materiality (severity, what is news), ceasefires (which one an incident falls under).
 """

@@ -1,4 +1,8 @@
-"""Store: the only owner of engines and connections. Methods are named by intent, not by SQL."""
+"""Store: what the stages decided goes in (drafts, fetch outcomes, alert plans); rows, views and outbox rows come out.
+
+The only owner of engines and connections: SQL and transactions only, each decision made by a pure function
+of a stage (incidents, alerts) called inside the transaction. Methods are named by intent, not by SQL.
+"""
 
 from __future__ import annotations
 
