@@ -3,8 +3,8 @@
     path = find_config_path(cli_path, os.environ)   # --config, else $CEASEFIRE_MONITOR_CONFIG, else None
     settings = load_settings(path)                   # Settings, or ConfigError listing every problem
 
-The grammar (sections, keys, parsers) is declared in config_schema; checks across sections are in
-config_checks; single-value parsers in config_values. Nothing else reads os.environ for settings:
+The grammar (sections, keys, parsers) is declared in config.schema; checks across sections are in
+config.checks; single-value parsers in config.values. Nothing else reads os.environ for settings:
 `Settings` is passed to whoever needs it.
 """
 

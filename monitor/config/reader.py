@@ -1,5 +1,5 @@
 """The reader of the configuration file's grammar: `Key` and `Section` declare a table, `build_table` applies
-them to a TOML document. The declarations themselves are in config_schema.
+them to a TOML document. The declarations themselves are in config.schema.
 
 Each `Key` names a TOML key, the Settings field it fills and the parser that checks it; each `Section`
 lists the keys of one table and the frozen dataclass it builds. `build_table` walks the TOML document

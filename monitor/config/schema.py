@@ -30,7 +30,7 @@ from monitor.settings import (
     TargetSettings,
 )
 
-# The declarations, and the reader's names that config.py and config_checks take from here.
+# The declarations, and the reader's names that config.loader takes from here.
 __all__ = ["ALERTS", "API", "CEASEFIRE", "CLASSIFY", "DAEMON", "DATABASE", "DATABASE_URL_ENV", "FEED", "FETCH", "LOG",
            "LOG_LEVELS", "QUIET_HOURS", "RULE", "SECTIONS", "SETTINGS", "TARGET", "THRESHOLDS", "UPDATE_REASONS",
            "Context", "Key", "Section", "build_table"]

@@ -7,7 +7,7 @@ makes every incident inside its area and period a violation of it, whether or no
 
 The period is compared by time, not only by date. A bound is a plain date (the whole day counts: from
 00:00 UTC of the start date, to 24:00 UTC of the end date) or a date-time with or without an offset
-(UTC when without, as config_values.instant() stores it). An incident's own time is known only as a
+(UTC when without, as config.values.instant() stores it). An incident's own time is known only as a
 date, its event date (UTC), so on the day a ceasefire starts or ends at a time of day, the earliest
 published time of the incident's articles stands in for the time of the event: shelling reported at
 09:00 on the day a truce took effect at 20:00 happened before it and is no violation; a report at 23:00
@@ -38,7 +38,7 @@ class Bound:
 def parse_bound(value: str | None) -> Bound | None:
     """A ceasefire's `start` or `end` as a Bound; None when unset (an open end).
 
-    Accepts what config_values.instant() stores ("2022-09-14", "2022-09-14T16:00:00Z") and any ISO 8601
+    Accepts what config.values.instant() stores ("2022-09-14", "2022-09-14T16:00:00Z") and any ISO 8601
     date-time with an offset ("2022-09-14T20:00:00+04:00" is 16:00 UTC on 14 September) or without one
     (taken as UTC). Raises ValueError for anything else.
     """

@@ -1,7 +1,7 @@
 """What about an incident matters to a reader: its severity, what is new since an alert told them, and when a
 rise of its score is news (it crossed a rule's min_score).
 
-Pure functions over IncidentState (see monitor.incident, monitor.group)."""
+Pure functions over IncidentState (see incidents.state, incidents.group)."""
 
 from __future__ import annotations
 

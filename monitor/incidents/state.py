@@ -1,5 +1,5 @@
 """The values grouping works on: a new labelled article on its way into the store (`ArticleDraft`) and the
-state of an incident (`IncidentState`). Pure; monitor.group, which groups them, re-exports both."""
+state of an incident (`IncidentState`). Pure; incidents.group, which groups them, re-exports both."""
 
 from __future__ import annotations
 

@@ -242,7 +242,7 @@ def queue_incident_alerts(conn: Connection, view: IncidentView, incident_id: int
                           now: datetime, alerts: AlertSettings, render: Renderer,
                           histories: dict[str, TargetHistory],
                           overrides: Mapping[str, Sequence[str] | None] | None = None) -> int:
-    """Plan and write the alerts of one revision (see alerts.plan_alerts), once its articles are linked to
+    """Plan and write the alerts of one revision (see alerts.routing.plan_alerts), once its articles are linked to
     it (its score is theirs). Returns the number of rows written to be sent on their own (capped rows go
     into a burst digest instead).
 
