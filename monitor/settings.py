@@ -112,6 +112,8 @@ class ApiSettings:
     token: str | None = field(default=None, repr=False)
     cors_origins: tuple[str, ...] = ()
     enabled: bool = True
+    tiles: str | None = None  # map tile URL template ({z}/{x}/{y}); None: the vendored country outlines only
+    public_url: str | None = None  # where analysts reach the dashboard; alerts link to /incidents/{id} under it
 
 
 @dataclass(frozen=True)
