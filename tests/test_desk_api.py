@@ -54,11 +54,12 @@ def years(store: Store) -> dict[str, str]:
     return out
 
 
+@pytest.mark.parametrize("limit", [1, 2, 3, 50])
 def test_event_order_lists_the_newest_event_first_and_undated_last_over_pages(
-        client: TestClient, years: dict[str, str]) -> None:
+        client: TestClient, years: dict[str, str], limit: int) -> None:
     expected = [years[k] for k in ("y2025", "y2022", "y2020", "y1999", "undated")]
     seen: list[str] = []
-    url: str | None = "/api/incidents?order=event&limit=2"
+    url: str | None = f"/api/incidents?order=event&limit={limit}"
     while url:
         body = client.get(url).json()
         assert body["ok"] is True, body
@@ -83,6 +84,7 @@ def test_list_items_carry_the_country_name_and_when_first_seen(client: TestClien
     ({"event_since": "2000-01-01", "event_until": "2021-12-31"}, ["y2020"]),
     ({"seen_since": "2024-01-01"}, ["y2025", "y2022", "y2020", "undated"]),
     ({"seen_since": "2024-01-01", "event_until": "2022-12-31"}, ["y2022", "y2020"]),
+    ({"near": "50.45,30.52", "km": "20"}, ["y2025"]),
 ])
 def test_event_date_and_first_seen_filters(client: TestClient, years: dict[str, str], params: dict[str, str],
                                            keys: list[str]) -> None:

@@ -13,7 +13,6 @@ from typing import Any
 
 from sqlalchemy import and_, or_, select
 from sqlalchemy.engine import Connection
-from sqlalchemy.sql.elements import ColumnElement
 
 from monitor.models import IncidentView
 from monitor.store.filtering import IncidentFilter, conditions, inside
@@ -47,29 +46,40 @@ class ArticleText:
     evidence: tuple[str, ...]
 
 
-def _after_event(after: tuple[date | None, int]) -> ColumnElement[bool]:
-    c = incidents.c
-    day, last_id = after
-    if day is None:  # already among the undated, which come last
-        return and_(c.event_date.is_(None), c.id < last_id)
-    return or_(c.event_date < day, and_(c.event_date == day, c.id < last_id), c.event_date.is_(None))
-
-
-def page_by_event(conn: Connection, f: IncidentFilter, after: tuple[date | None, int] | None = None) -> EventPage:
-    """At most f.limit incidents (required) matching `f`, newest event date first, after the cursor `after`."""
-    assert f.limit is not None
-    conds = conditions(conn, replace(f, after=None))
-    if after is not None:
-        conds.append(_after_event(after))
-    q = select(incidents).where(*conds).order_by(incidents.c.event_date.desc().nulls_last(), incidents.c.id.desc())
-    if f.near is None:  # with `near`, rows outside the circle are dropped below
-        q = q.limit(f.limit + 1)
+def _take(conn: Connection, q: Any, f: IncidentFilter, want: int) -> list[Any]:
+    """Up to `want` rows of `q` inside f.near (the SQL narrows to its cells; the circle is checked here)."""
+    if f.near is None:
+        q = q.limit(want)
     rows: list[Any] = []
     for r in conn.execution_options(stream_results=True, yield_per=500).execute(q):
         if inside(f.near, r._mapping):
             rows.append(r._mapping)
-            if len(rows) > f.limit:
+            if len(rows) >= want:
                 break
+    return rows
+
+
+def page_by_event(conn: Connection, f: IncidentFilter, after: tuple[date | None, int] | None = None) -> EventPage:
+    """At most f.limit incidents (required) matching `f`, newest event date first, after the cursor `after`.
+
+    Dated and undated incidents are read by two queries rather than one `ORDER BY event_date DESC NULLS LAST`,
+    which PostgreSQL cannot serve from the event_date index (its backward scan puts NULLs first)."""
+    assert f.limit is not None
+    c = incidents.c
+    base = select(incidents).where(*conditions(conn, replace(f, after=None)))
+    want = f.limit + 1
+    rows: list[Any] = []
+    if after is None or after[0] is not None:
+        dated = base.where(c.event_date.is_not(None))
+        if after is not None:
+            day, last_id = after
+            dated = dated.where(or_(c.event_date < day, and_(c.event_date == day, c.id < last_id)))
+        rows = _take(conn, dated.order_by(c.event_date.desc(), c.id.desc()), f, want)
+    if len(rows) < want:
+        undated = base.where(c.event_date.is_(None))
+        if after is not None and after[0] is None:
+            undated = undated.where(c.id < after[1])
+        rows += _take(conn, undated.order_by(c.id.desc()), f, want - len(rows))
     more = len(rows) > f.limit
     rows = rows[:f.limit]
     refs, _ = _refs(conn, [m["id"] for m in rows])
