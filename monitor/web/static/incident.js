@@ -20,7 +20,7 @@ function marked(tag, text, marks, attrs) {
 }
 
 function when(iso) {
-  return iso ? iso.replace("T", " ").replace("Z", " UTC") : "unknown";
+  return iso ? iso.replace("T", " ").replace(/\.\d+/, "").replace("Z", " UTC") : "unknown";
 }
 
 function casualties(n) {
