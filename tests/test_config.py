@@ -294,6 +294,9 @@ url = "ftp://a"
      "api.tiles: 'ftp://tile.example.org/{z}/{x}/{y}.png' is not an http(s) URL"),
     ("[api]\ntiles = \"https://tile.example.org/{z}/{x}/{y}.png'; script-src *\"",
      "api.tiles: \"https://tile.example.org/{z}/{x}/{y}.png'; script-src *\" is not an http(s) URL"),
+    ('[api]\ntiles = "https://tile{s}.example.org/{z}/{x}/{y}.png"',
+     "api.tiles: 'https://tile{s}.example.org/{z}/{x}/{y}.png': {s} may only stand for the first part of the host "
+     "({s}.tile.example.org)"),
     ('[api]\npublic_url = "desk.example.org"', "api.public_url: 'desk.example.org' is not an http(s) URL"),
     ("feeds = {}", "feeds: expected an array of tables ([[feeds]]), got a table"),
     ('database = "sqlite:///x"', "database: expected a table, got a string"),

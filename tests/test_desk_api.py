@@ -141,6 +141,7 @@ def test_an_incidents_articles_have_their_evidence_marked(store: Store, client: 
     assert marked == ["shells HIT", "Mortars", "fired at", "shells hit"]
     assert wire["evidence"] == ["shells hit", "mortars … fired at"] and wire["labels"] == ["shelling"]
     assert wire["url"] == "https://deskwire.example/" + public_id.split("T")[-1].lstrip("0")
+    assert wire["title_marks"] == []
     other = next(a for a in body["articles"] if a["source"] == "Field Post")
     assert other["text_marks"] == [] and other["evidence"] == []
 
@@ -170,3 +171,12 @@ def test_a_tile_server_is_admitted_by_the_policy_and_given_to_the_page(store: St
         page = c.get("/")
     assert "img-src 'self' data: https://*.tiles.example.org;" in page.headers["content-security-policy"]
     assert '<meta name="cfm-tiles" content="https://{s}.tiles.example.org/{z}/{x}/{y}.png">' in page.text
+
+
+def test_marks_count_utf16_units_as_the_browser_does() -> None:
+    from monitor.web.desk import js_marks
+
+    text = "🔥 Обстрел: shells hit the depot"
+    [[start, end]] = js_marks(text, ("shells hit",))
+    as_js = text.encode("utf-16-le")[2 * start:2 * end].decode("utf-16-le")
+    assert as_js == "shells hit" and start == text.index("shells") + 1  # the emoji is two UTF-16 units

@@ -52,9 +52,16 @@ def incident_json(view: IncidentView) -> dict[str, Any]:
     return {**view.to_json(), "country_name": country_name(view.country), "first_seen_at": iso(view.first_seen_at)}
 
 
+def js_marks(text: str, phrases: tuple[str, ...]) -> list[list[int]]:
+    """mark_spans as [start, end) offsets in UTF-16 code units, the way JavaScript indexes a string (a
+    character outside the Basic Multilingual Plane, such as an emoji, counts twice there)."""
+    def units(upto: int) -> int:
+        return len(text[:upto].encode("utf-16-le")) // 2
+    return [[units(start), units(end)] for start, end in mark_spans(text, phrases)]
+
+
 def article_json(a: ArticleText) -> dict[str, Any]:
-    """One article with its text, evidence phrases and the [start, end) offsets of those in title and text."""
+    """One article with its text, evidence phrases and where those stand in title and text (js_marks)."""
     return {"external_id": a.external_id, "url": a.url, "source": a.source, "title": a.title, "text": a.text,
             "lang": a.lang, "published": iso(a.published), "labels": list(a.labels), "evidence": list(a.evidence),
-            "title_marks": [list(s) for s in mark_spans(a.title, a.evidence)],
-            "text_marks": [list(s) for s in mark_spans(a.text, a.evidence)]}
+            "title_marks": js_marks(a.title, a.evidence), "text_marks": js_marks(a.text, a.evidence)}
