@@ -297,10 +297,14 @@ def test_with_a_token_both_pages_ask_for_it(seeded: Seeded, desk_factory: Any) -
 
 
 def test_a_configured_tile_server_is_the_only_other_origin(seeded: Seeded, desk_factory: Any) -> None:
-    with _Server(create_app(seeded.store, None, tiles="http://127.0.0.2:9/{z}/{x}/{y}.png")) as base:
+    app = create_app(seeded.store, None, tiles="http://127.0.0.2:9/{z}/{x}/{y}.png",
+                     tiles_attribution="© Test <b>Tiles</b>")
+    with _Server(app) as base:
         desk = desk_factory(base)
         desk.open("/")
         desk.page.wait_for_selector("#map[data-state=ready]")
         desk.page.wait_for_function("() => document.querySelectorAll('#map img.leaflet-tile').length > 0")
+        credit = desk.page.locator(".leaflet-control-attribution").inner_text()
+        assert "© Test <b>Tiles</b>" in credit  # shown as text, not markup
     assert desk.foreign and all(u.startswith("http://127.0.0.2:9/") for u in desk.foreign)
     desk.problems[:] = [p for p in desk.problems if "ERR_INTERNET_DISCONNECTED" not in p]

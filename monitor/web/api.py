@@ -66,8 +66,9 @@ class _Handlers:
     """The endpoints over one store. Every query runs in a worker thread, inside one read transaction."""
 
     def __init__(self, store: Store, health: Health | None, ceasefires: Sequence[CeasefireSettings],
-                 tiles: str | None = None) -> None:
-        self.store, self.health, self.ceasefires, self.tiles = store, health, tuple(ceasefires), tiles
+                 tiles: str | None = None, credit: str | None = None) -> None:
+        self.store, self.health, self.ceasefires = store, health, tuple(ceasefires)
+        self.tiles, self.credit = tiles, credit
 
     async def read(self, fn: Callable[..., Any], *args: Any) -> Any:
         def run() -> Any:
@@ -163,7 +164,7 @@ class _Handlers:
         return JSONResponse(openapi_document())
 
     async def dashboard(self, request: Request) -> Response:
-        return page("index.html", self.tiles)
+        return page("index.html", self.tiles, self.credit)
 
     async def incident_page(self, request: Request) -> Response:
         return page("incident.html", self.tiles)
@@ -189,11 +190,11 @@ async def _on_crash(request: Request, exc: Exception) -> Response:
 
 def create_app(store: Store, health: Health | None, *, token: str | None = None,
                cors_origins: tuple[str, ...] = (), ceasefires: Sequence[CeasefireSettings] = (),
-               tiles: str | None = None) -> Starlette:
+               tiles: str | None = None, tiles_attribution: str | None = None) -> Starlette:
     """The ASGI app over `store`. `health` is the daemon's (None under `serve`, which is then always
     ready); `ceasefires` are the configured ones /api/ceasefires lists; `token` guards /api/*; `tiles` is
-    the map's tile URL template (None: the vendored country outlines only)."""
-    h = _Handlers(store, health, ceasefires, tiles)
+    the map's tile URL template (None: the vendored country outlines only), shown with `tiles_attribution`."""
+    h = _Handlers(store, health, ceasefires, tiles, tiles_attribution)
     middleware = [Middleware(CORSMiddleware, allow_origins=list(cors_origins), allow_methods=["GET"],
                              allow_headers=["Authorization"])] if cors_origins else []
     app = Starlette(
@@ -316,7 +317,7 @@ class _QuietServer(uvicorn.Server):
 async def serve_api(deps: Deps, health: Health | None) -> None:
     api = deps.settings.api
     app = create_app(deps.store, health, token=api.token, cors_origins=api.cors_origins,
-                     ceasefires=deps.settings.ceasefires, tiles=api.tiles)
+                     ceasefires=deps.settings.ceasefires, tiles=api.tiles, tiles_attribution=api.tiles_attribution)
     config = uvicorn.Config(app, host=api.bind, port=api.port, log_level="warning", access_log=False,
                             lifespan="off")
     server = _QuietServer(config)

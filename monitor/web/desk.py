@@ -23,6 +23,7 @@ from monitor.web.views import iso
 
 STATIC = Path(__file__).resolve().parent / "static"
 TILES_META = '<meta name="cfm-tiles" content="">'
+CREDIT_META = '<meta name="cfm-tiles-attribution" content="">'
 
 
 def tile_origin(template: str) -> str:
@@ -38,11 +39,14 @@ def content_policy(tiles: str | None) -> str:
             "font-src 'self'; object-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
 
 
-def page(name: str, tiles: str | None) -> HTMLResponse:
-    """A page of monitor/web/static, the tile template (if any) given to its script in a meta tag."""
+def page(name: str, tiles: str | None, credit: str | None = None) -> HTMLResponse:
+    """A page of monitor/web/static, the tile template and its credit (if any) given to its script in
+    meta tags."""
     text = (STATIC / name).read_text(encoding="utf-8")
     if tiles:
         text = text.replace(TILES_META, f'<meta name="cfm-tiles" content="{html.escape(tiles, quote=True)}">')
+        text = text.replace(CREDIT_META, '<meta name="cfm-tiles-attribution" '
+                                         f'content="{html.escape(credit or "", quote=True)}">')
     return HTMLResponse(text, headers={"Content-Security-Policy": content_policy(tiles),
                                        "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer"})
 

@@ -206,7 +206,10 @@ async function startMap() {
   state.map.attributionControl.setPrefix(false);
   state.map.attributionControl.addAttribution("Leaflet · outlines: Natural Earth");
   const tiles = document.querySelector("meta[name=cfm-tiles]").content;
-  if (tiles) L.tileLayer(tiles, { maxZoom: 12 }).addTo(state.map);
+  const credit = document.querySelector("meta[name=cfm-tiles-attribution]").content;
+  // Leaflet shows an attribution as HTML: the configured credit is escaped to stay text
+  const text = credit.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+  if (tiles) L.tileLayer(tiles, { maxZoom: 12, attribution: text }).addTo(state.map);
   try {
     const response = await fetch("/static/vendor/countries-110m.geojson");
     const outlines = await response.json();
