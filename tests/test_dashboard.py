@@ -254,6 +254,8 @@ def test_the_incident_page_shows_facts_evidence_sources_revisions_and_deliveries
         assert page.locator("#title").inner_text() == "Artillery shelled Jermuk"
         assert page.locator("dd[data-fact=Where]").inner_text() == "Jermuk, Vayots Dzor, Armenia (precision: place)"
         assert page.locator("dd[data-fact=Killed]").inner_text() == "3"
+        page.wait_for_selector("#incident-map[data-state=ready]")  # a small map with its one marker
+        assert page.locator("#incident-map path.cfm-marker").count() == 1
         assert page.locator("#evidence li").all_inner_texts() == ["“mortars were fired at”"]
         # the evidence is highlighted in the article whose labels quote it
         sources = page.locator("#sources li.source")

@@ -68,5 +68,27 @@ const CFM = (() => {
     });
   }
 
-  return { COLORS, LABEL_NAMES, $, el, api, showError, where, precisionNote, labelChip, safeHref, wireAuth };
+  // A Leaflet map in `box` over the vendored country outlines (and the configured tiles, if any).
+  async function baseMap(box, options) {
+    const L = window.L;
+    const map = L.map(box, Object.assign({ worldCopyJump: true, minZoom: 1, maxZoom: 12 }, options || {}));
+    map.attributionControl.setPrefix(false);
+    map.attributionControl.addAttribution("Leaflet · outlines: Natural Earth");
+    const tiles = document.querySelector("meta[name=cfm-tiles]").content;
+    const credit = document.querySelector("meta[name=cfm-tiles-attribution]").content;
+    // Leaflet shows an attribution as HTML: the configured credit is escaped to stay text
+    const text = credit.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+    if (tiles) L.tileLayer(tiles, { maxZoom: 12, attribution: text }).addTo(map);
+    try {
+      const outlines = await (await fetch("/static/vendor/countries-110m.geojson")).json();
+      L.geoJSON(outlines, { interactive: false, style: { color: "#8a949c", weight: 0.7, fillColor: "#e9ecef",
+        fillOpacity: tiles ? 0 : 1 } }).addTo(map);
+    } catch (err) {
+      box.dataset.outlines = "missing";
+    }
+    return map;
+  }
+
+  return { COLORS, LABEL_NAMES, $, el, api, showError, where, precisionNote, labelChip, safeHref, wireAuth,
+    baseMap };
 })();

@@ -202,22 +202,8 @@ async function startMap() {
   const box = $("#map");
   if (!L) { $("#map-note").textContent = "Map unavailable: the map library did not load."; return; }
   box.replaceChildren();
-  state.map = L.map(box, { worldCopyJump: true, minZoom: 1, maxZoom: 12 }).setView([35, 30], 2);
-  state.map.attributionControl.setPrefix(false);
-  state.map.attributionControl.addAttribution("Leaflet · outlines: Natural Earth");
-  const tiles = document.querySelector("meta[name=cfm-tiles]").content;
-  const credit = document.querySelector("meta[name=cfm-tiles-attribution]").content;
-  // Leaflet shows an attribution as HTML: the configured credit is escaped to stay text
-  const text = credit.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-  if (tiles) L.tileLayer(tiles, { maxZoom: 12, attribution: text }).addTo(state.map);
-  try {
-    const response = await fetch("/static/vendor/countries-110m.geojson");
-    const outlines = await response.json();
-    L.geoJSON(outlines, { interactive: false, style: { color: "#8a949c", weight: 0.7, fillColor: "#e9ecef",
-      fillOpacity: tiles ? 0 : 1 } }).addTo(state.map);
-  } catch (err) {
-    box.dataset.outlines = "missing";
-  }
+  state.map = await CFM.baseMap(box);
+  state.map.setView([35, 30], 2);
   state.layer = L.layerGroup().addTo(state.map);
   box.dataset.state = "ready";
   drawMarkers();

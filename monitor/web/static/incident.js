@@ -48,7 +48,19 @@ function facts(inc) {
   for (const [k, v] of rows) list.append(el("dt", k), el("dd", v, { "data-fact": k }));
 }
 
-function source(article, index) {
+async function placeMap(inc) {
+  const box = $("#incident-map");
+  if (!window.L || inc.lat === null || inc.lon === null) return;
+  box.hidden = false;
+  const zoom = { place: 5, region: 4, country: 3 }[inc.geo_precision] || 4;  // 1:110m outlines: keep context
+  const map = await CFM.baseMap(box);
+  map.setView([inc.lat, inc.lon], zoom);
+  window.L.circleMarker([inc.lat, inc.lon], { radius: 8, color: CFM.COLORS[inc.labels[0]] || "#555",
+    className: "cfm-marker" }).addTo(map);
+  box.dataset.state = "ready";
+}
+
+function source(article) {
   const li = el("li", null, { class: "source", "data-source": article.source });
   const head = el("p", null, { class: "source-head" });
   head.append(el("strong", article.source), " · " + when(article.published) + " · ");
@@ -124,6 +136,7 @@ async function load() {
     revisions(inc.revisions);
     deliveries(inc.alerts);
     $("#incident").hidden = false;
+    await placeMap(inc);
     $("#status").textContent = "";
     document.body.dataset.loaded = "ok";
   } catch (err) {
