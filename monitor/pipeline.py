@@ -14,6 +14,7 @@ import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import partial
 
 from monitor import metrics
 from monitor.alerts.deliver import send_async
@@ -59,9 +60,10 @@ class CycleReport:
     saved: SaveReport = field(default_factory=SaveReport)
 
 
-def render_alert(view: IncidentView, kind: str, reasons: Sequence[str], target_url: str) -> tuple[str, str, str]:
+def render_alert(view: IncidentView, kind: str, reasons: Sequence[str], target_url: str, *,
+                 public_url: str | None = None) -> tuple[str, str, str]:
     fmt = body_format_for(target_url)
-    msg = render_incident(view, kind=kind, reasons=reasons, body_format=fmt)
+    msg = render_incident(view, kind=kind, reasons=reasons, body_format=fmt, public_url=public_url)
     return msg.title, msg.body, msg.body_format
 
 
@@ -83,7 +85,8 @@ def process_items(items: Sequence[FeedItem], deps: Deps, *, feed: FeedRow | None
     now = deps.clock()
     drafts = classify_items(items, deps, now)
     report = deps.store.save_feed_items(feed, deps.owner, drafts, outcome, alerts=deps.settings.alerts,
-                                        ceasefires=deps.settings.ceasefires, render=render_alert, now=now,
+                                        ceasefires=deps.settings.ceasefires, now=now,
+                                        render=partial(render_alert, public_url=deps.settings.api.public_url),
                                         dry_run=dry_run)
     if dry_run:
         return report

@@ -42,6 +42,10 @@ class Param:
 FILTER_PARAMS: tuple[Param, ...] = (
     Param("since", "string", "Updated at or after: a date, an ISO time or a span back from now (7d, 24h).", "7d"),
     Param("until", "string", "Updated at or before (same forms as since).", "2022-09-30"),
+    Param("event_since", "string", "Event date on or after (same forms as since; incidents without a date "
+          "are left out).", "2022-09-01"),
+    Param("event_until", "string", "Event date on or before (same forms as since).", "2022-09-30"),
+    Param("seen_since", "string", "First seen (reported to us) at or after (same forms as since).", "30d"),
     Param("country", "string", "ISO 3166-1 alpha-2 country code.", "AM"),
     Param("label", "string", f"Only incidents with this label: {', '.join(LABELS)}.", "shelling"),
     Param("ceasefire", "string", "Only violations of this configured ceasefire (by name).", "AM-AZ 2022"),
@@ -172,6 +176,11 @@ def parse_filter(params: Mapping[str, str | None], *, now: datetime | None = Non
     until = parse_when(until_raw, "until", now=now) if until_raw else None
     if since and until and since > until:
         raise InputError("until: is before since")
+    event_since = _day(get("event_since"), "event_since", now)
+    event_until = _day(get("event_until"), "event_until", now)
+    if event_since and event_until and event_since > event_until:
+        raise InputError("event_until: is before event_since")
+    seen_raw = get("seen_since")
     country = get("country")
     label = get("label")
     if label is not None and label not in LABELS:
@@ -191,4 +200,27 @@ def parse_filter(params: Mapping[str, str | None], *, now: datetime | None = Non
         near=parse_near(near_raw, km_raw) if near_raw else None,
         min_severity=None if severity is None else _number(severity, "min_severity", 0, 10),
         min_sources=None if sources is None else int(_number(sources, "min_sources", 1, 10_000, whole=True)),
-        text=text.strip() if text and text.strip() else None)
+        text=text.strip() if text and text.strip() else None, event_since=event_since, event_until=event_until,
+        seen_since=parse_when(seen_raw, "seen_since", now=now) if seen_raw else None)
+
+
+def _day(value: str | None, name: str, now: datetime | None) -> date | None:
+    """The UTC calendar day of a date, an ISO time or a span (as parse_when reads them)."""
+    return parse_when(value, name, now=now).astimezone(UTC).date() if value else None
+
+
+def encode_event_cursor(after: tuple[date | None, int]) -> str:
+    raw = f"e:{after[0].isoformat() if after[0] else ''}~{after[1]}"
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode_event_cursor(value: str) -> tuple[date | None, int]:
+    """The (event_date, id) a cursor from encode_event_cursor holds (`order=event` pages)."""
+    try:
+        raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)).decode()
+        if not raw.startswith("e:"):
+            raise ValueError(raw)
+        day, _, ident = raw[2:].partition("~")
+        return (date.fromisoformat(day) if day else None), int(ident)
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise InputError(f"cursor: {value!r} is not a cursor from a previous page's `next` link") from None

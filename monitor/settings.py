@@ -112,6 +112,9 @@ class ApiSettings:
     token: str | None = field(default=None, repr=False)
     cors_origins: tuple[str, ...] = ()
     enabled: bool = True
+    tiles: str | None = None  # map tile URL template ({z}/{x}/{y}); None: the vendored country outlines only
+    tiles_attribution: str | None = None  # the credit the tile server asks for, shown on the map
+    public_url: str | None = None  # where analysts reach the dashboard; alerts link to /incidents/{id} under it
 
 
 @dataclass(frozen=True)

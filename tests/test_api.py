@@ -75,7 +75,7 @@ def test_incident_json_has_the_contract_fields(client: TestClient, five: list[st
     [item] = client.get("/api/incidents", params={"limit": "1"}).json()["incidents"]
     assert set(item) == {"id", "revision", "event_date", "country", "admin1", "place", "lat", "lon",
                          "geo_precision", "labels", "killed", "injured", "severity", "source_count", "ceasefire",
-                         "title", "articles"}
+                         "title", "articles", "country_name", "first_seen_at"}  # the last two for the desk
     assert set(item["articles"][0]) == {"external_id", "url", "source", "title", "published"}
 
 
@@ -99,8 +99,8 @@ def test_one_incident_has_revisions_alerts_and_evidence(client: TestClient, five
     ("near=91,0", 400, "near: '91,0' is outside -90..90 latitude, -180..180 longitude"),
     ("min_severity=11", 400, "min_severity: must be between 0 and 10"),
     ("cursor=zzz", 400, "cursor: 'zzz' is not a cursor from a previous page's `next` link"),
-    ("colour=red", 400, "colour: unknown parameter (known: ceasefire, country, cursor, km, label, limit, "
-                        "min_severity, min_sources, near, since, text, until)"),
+    ("colour=red", 400, "colour: unknown parameter (known: ceasefire, country, cursor, event_since, event_until, "
+                        "km, label, limit, min_severity, min_sources, near, order, seen_since, since, text, until)"),
 ])
 def test_bad_parameters_are_json_errors_naming_the_parameter(client: TestClient, query: str, status: int,
                                                              message: str) -> None:
@@ -201,8 +201,8 @@ def test_openapi_documents_every_endpoint_and_filter(client: TestClient) -> None
     assert {"/api/incidents", "/api/incidents/{id}", "/api/feeds", "/api/ceasefires", "/api/timeline", "/healthz",
             "/metrics"} <= set(doc["paths"])
     names = {p["name"] for p in doc["paths"]["/api/incidents"]["get"]["parameters"]}
-    assert names == {"since", "until", "country", "label", "ceasefire", "near", "km", "min_severity",
-                     "min_sources", "text", "limit", "cursor"}
+    assert names == {"since", "until", "event_since", "event_until", "seen_since", "country", "label", "ceasefire",
+                     "near", "km", "min_severity", "min_sources", "text", "limit", "order", "cursor"}
 
 
 def test_the_dashboard_page_and_its_files_are_served_with_a_strict_policy(client: TestClient) -> None:

@@ -287,6 +287,17 @@ url = "ftp://a"
      "(0-7, where 0 and 7 are Sunday)"),
     ('[[alerts.rules]]\nmin_score = 1.5', "alerts.rules[0].min_score: 1.5 is out of range (0.0–1.0)"),
     ('[[alerts.rules]]\nmin_score = "high"', "alerts.rules[0].min_score: expected a number, got a string"),
+    ('[api]\ntiles = "https://tile.example.org/{z}/{x}.png"',
+     "api.tiles: 'https://tile.example.org/{z}/{x}.png' is not a tile URL template with {z}, {x} and {y} "
+     "(e.g. \"https://tile.example.org/{z}/{x}/{y}.png\")"),
+    ('[api]\ntiles = "ftp://tile.example.org/{z}/{x}/{y}.png"',
+     "api.tiles: 'ftp://tile.example.org/{z}/{x}/{y}.png' is not an http(s) URL"),
+    ("[api]\ntiles = \"https://tile.example.org/{z}/{x}/{y}.png'; script-src *\"",
+     "api.tiles: \"https://tile.example.org/{z}/{x}/{y}.png'; script-src *\" is not an http(s) URL"),
+    ('[api]\ntiles = "https://tile{s}.example.org/{z}/{x}/{y}.png"',
+     "api.tiles: 'https://tile{s}.example.org/{z}/{x}/{y}.png': {s} may only stand for the first part of the host "
+     "({s}.tile.example.org)"),
+    ('[api]\npublic_url = "desk.example.org"', "api.public_url: 'desk.example.org' is not an http(s) URL"),
     ("feeds = {}", "feeds: expected an array of tables ([[feeds]]), got a table"),
     ('database = "sqlite:///x"', "database: expected a table, got a string"),
 ])
@@ -593,3 +604,11 @@ def test_a_plain_end_date_covers_its_whole_day() -> None:
     assert settings.ceasefires[0].end == "2022-09-14"
     assert problems('[[ceasefires]]\nname = "c"\nstart = 2022-09-14T20:00:00+04:00\nend = 2022-09-13\n') == [
         "config.toml: ceasefires[0].end: 2022-09-13 is before start 2022-09-14T16:00:00Z"]
+
+
+def test_the_desk_keys_of_api_are_read() -> None:
+    settings = load('[api]\ntiles = "https://{s}.tile.example.org/{z}/{x}/{y}.png"\n'
+                                  'public_url = "https://desk.example.org/monitor"\n')
+    assert settings.api.tiles == "https://{s}.tile.example.org/{z}/{x}/{y}.png"
+    assert settings.api.public_url == "https://desk.example.org/monitor"
+    assert load("").api.tiles is None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -14,6 +15,7 @@ from monitor.pipeline import Deps, deliver_due, run_cycle
 from monitor.reading.classify import Classifier
 from monitor.settings import (
     AlertSettings,
+    ApiSettings,
     DatabaseSettings,
     FeedSettings,
     FetchSettings,
@@ -121,3 +123,20 @@ def test_polls_and_fetch_errors_are_counted_for_metrics(store: Store, classifier
         asyncio.run(_cycle(_deps(store, classifier, feeds)))
     assert value("cfm_feed_polls_total", outcome="ok") == before_ok + 1
     assert value("cfm_fetch_errors_total", kind="http_404") == before_404 + 1
+
+
+def test_with_a_public_url_each_alert_links_to_its_incident_page(store: Store, classifier: Classifier) -> None:
+    with FeedServer() as srv:
+        srv.set_feed("/good.xml", GOOD)
+        feeds = [FeedSettings(name="good", url=srv.url("/good.xml"))]
+        alerts = AlertSettings(targets=(TargetSettings(name="chat", url="json://127.0.0.1:9/x"),
+                                        TargetSettings(name="mail", url="mailto://u:p@mail.example.org")))
+        deps = _deps(store, classifier, feeds, alerts)
+        deps.settings = replace(deps.settings, api=ApiSettings(public_url="https://desk.example.org/cfm"))
+        store.sync_feeds(feeds, NOW)
+        asyncio.run(_cycle(deps))
+    [incident] = store.incidents(IncidentFilter())
+    rows = store.outbox_rows(kind="incident")
+    assert sorted(r["target"] for r in rows) == ["chat", "mail"]
+    for row in rows:  # plain text and HTML alike
+        assert f"https://desk.example.org/cfm/incidents/{incident.id}" in row["body"], row["body"]

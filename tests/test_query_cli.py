@@ -69,6 +69,17 @@ def test_incidents_json_lines_with_filters(three: tuple[dict[str, str], list[str
     assert [json.loads(x)["id"] for x in limited.stdout.splitlines()] == ids[:2]
 
 
+def test_event_date_and_first_seen_filters(env: tuple[dict[str, str], Store]) -> None:
+    cli_env, store = env
+    old = add_incident(store, "Old shelling, reported late", event_date=T0.date() - timedelta(days=700),
+                       updated_at=T0 + timedelta(hours=3))
+    new = add_incident(store, "Fresh shelling", updated_at=T0 - timedelta(days=3))
+    events = run(cli_env, "incidents", "--event-since", "2022-01-01", "--format", "json")
+    assert [json.loads(x)["id"] for x in events.stdout.splitlines()] == [new]
+    seen = run(cli_env, "incidents", "--seen-since", T0.date().isoformat(), "--format", "json")
+    assert [json.loads(x)["id"] for x in seen.stdout.splitlines()] == [old]
+
+
 def test_the_table_is_plain_when_piped(three: tuple[dict[str, str], list[str]]) -> None:
     env, ids = three
     result = run(env, "incidents", "--since", "2022-09-13")
@@ -90,6 +101,9 @@ def test_the_table_is_plain_when_piped(three: tuple[dict[str, str], list[str]]) 
     (["--min-severity", "high"], "Error: min_severity: 'high' is not a number\n"),
     (["--label", "bombing"],
      "Error: label: 'bombing' is not one of shelling, air_strike, armed_clash, ceasefire_violation\n"),
+    (["--event-since", "spring"],
+     "Error: event_since: 'spring' is not a date, an ISO time or a span like 7d or 24h\n"),
+    (["--event-since", "2022-09-14", "--event-until", "2022-09-13"], "Error: event_until: is before event_since\n"),
 ])
 def test_bad_filters_exit_1_with_one_line_naming_the_parameter(env: tuple[dict[str, str], Store], args: list[str],
                                                                message: str) -> None:

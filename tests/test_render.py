@@ -289,3 +289,11 @@ def test_feed_down_and_up_messages() -> None:
 def test_rendering_is_pure(jermuk: IncidentView) -> None:
     first = render_incident(jermuk, kind="update", reasons=("casualties",), body_format="markdown")
     assert render_incident(jermuk, kind="update", reasons=("casualties",), body_format="markdown") == first
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_with_a_public_url_the_alert_links_to_the_incident_page(jermuk: IncidentView, fmt: str) -> None:
+    body = render_incident(jermuk, kind="incident", body_format=fmt,
+                           public_url="https://desk.example.org/monitor/").body
+    assert "https://desk.example.org/monitor/incidents/INC-7Q2K9" in body
+    assert "/incidents/" not in render_incident(jermuk, kind="incident", body_format=fmt).body

@@ -320,8 +320,13 @@ def _reasons_text(reasons: Sequence[str]) -> str:
     return ", ".join(names) if names else "details changed"
 
 
+def incident_link(public_url: str, incident_id: str) -> str:
+    """The incident page of `incident_id` on the dashboard reached at `public_url`."""
+    return f"{public_url.rstrip('/')}/incidents/{quote(incident_id, safe='')}"
+
+
 def _incident_blocks(incident: IncidentView, kind: str, reasons: Sequence[str],
-                     fmt: _Formatter) -> list[_Block]:
+                     fmt: _Formatter, link: str | None = None) -> list[_Block]:
     blocks: list[_Block] = []
     if kind == "update":
         blocks.append(_Block("Updated", fmt.esc(_reasons_text(reasons))))
@@ -340,13 +345,16 @@ def _incident_blocks(incident: IncidentView, kind: str, reasons: Sequence[str],
         blocks.append(_Block("Evidence", items=evidence))
     count = max(incident.source_count, len(incident.articles))
     blocks.append(_Block(f"Sources ({count})", items=_sources(incident.articles, fmt)))
-    blocks.append(_Block("Incident", fmt.esc(f"{_clean(incident.id, 40)} (revision {incident.revision})")))
+    ident = fmt.esc(f"{_clean(incident.id, 40)} (revision {incident.revision})")
+    safe = _safe_url(link)
+    blocks.append(_Block("Incident", ident + (" — " + fmt.link("incident page", safe) if safe else "")))
     return blocks
 
 
 def render_incident(incident: IncidentView, *, kind: str, reasons: Sequence[str] = (),
-                    body_format: str) -> Message:
-    """Render a new incident (kind="incident") or a revision of one (kind="update").
+                    body_format: str, public_url: str | None = None) -> Message:
+    """Render a new incident (kind="incident") or a revision of one (kind="update"); with `public_url`
+    (the dashboard's address) the message links to the incident's page.
 
     `reasons` (update only) name what changed: "casualties", "new source", "ceasefire", "label",
     "place"; unknown reasons are shown as given. Raises ValueError for an unknown kind or format.
@@ -354,7 +362,8 @@ def render_incident(incident: IncidentView, *, kind: str, reasons: Sequence[str]
     if kind not in KINDS:
         raise ValueError(f"unknown alert kind {kind!r}; expected one of {', '.join(KINDS)}")
     fmt = _formatter(body_format)
-    body = fmt.render(_incident_blocks(incident, kind, reasons, fmt))
+    link = incident_link(public_url, incident.id) if public_url else None
+    body = fmt.render(_incident_blocks(incident, kind, reasons, fmt, link))
     return Message(incident_title(incident, kind=kind), body, body_format, "warning")
 
 

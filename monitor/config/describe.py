@@ -47,7 +47,9 @@ def describe_settings(settings: Settings) -> str:
     lines += _alerts(settings)
     api = settings.api
     lines.append(f"api: {'http://' + _host_port(api.bind, api.port) if api.enabled else 'disabled'}; token "
-                 f"{'set' if api.token else 'not set'}; CORS {', '.join(api.cors_origins) or 'off'}")
+                 f"{'set' if api.token else 'not set'}; CORS {', '.join(api.cors_origins) or 'off'}; map tiles "
+                 f"{'set' if api.tiles else 'none (built-in outlines)'}; alert links "
+                 f"{redact_url(api.public_url) if api.public_url else 'off'}")
     lines.append(f"log: {settings.log.level} {settings.log.format}")
     daemon = settings.daemon
     lines.append(f"daemon: tick {format_duration(daemon.tick_s)}, delivery every "

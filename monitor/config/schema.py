@@ -248,6 +248,9 @@ API = Section("api", ApiSettings, (
     Key("token_env", None, v.env_name),
     Key("cors_origins", "cors_origins", v.str_list(v.origin)),
     Key("enabled", "enabled", v.boolean),
+    Key("tiles", "tiles", v.tile_template),
+    Key("tiles_attribution", "tiles_attribution", v.text),
+    Key("public_url", "public_url", v.http_url),
 ), _finish_api)
 
 LOG = Section("log", LogSettings, (

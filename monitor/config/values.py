@@ -190,6 +190,19 @@ def http_url(value: Any) -> str:
     return url
 
 
+def tile_template(value: Any) -> str:
+    """A map tile URL template such as https://{s}.tile.example.org/{z}/{x}/{y}.png."""
+    url = http_url(value)
+    host = url.partition("://")[2].split("/", 1)[0]
+    placeholders = all(f"{{{k}}}" in url for k in "zxy")
+    if "{s}" in host and not (host.startswith("{s}.") and host.count("{") == 1):  # a CSP source is *.host only
+        raise Invalid(f"{show(url)}: {{s}} may only stand for the first part of the host ({{s}}.tile.example.org)")
+    if not placeholders or not re.fullmatch(r"[\w.{}:\-]+", host) or re.search(r"[\s'\"<>;]", url):
+        raise Invalid(f"{show(url)} is not a tile URL template with {{z}}, {{x}} and {{y}} (e.g. "
+                      "\"https://tile.example.org/{z}/{x}/{y}.png\")")
+    return url
+
+
 def bind_address(value: Any) -> str:
     """An IP address or host name to listen on ("127.0.0.1", "::", "localhost")."""
     address = text(value)

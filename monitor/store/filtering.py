@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Select, Text, and_, cast, func, or_, select
@@ -51,6 +51,9 @@ class IncidentFilter:
     min_sources: int | None = None
     text: str | None = None  # substring of the title or an evidence phrase, case-insensitive
     after: tuple[datetime, int] | None = None
+    event_since: date | None = None  # event date on or after (incidents without one are left out)
+    event_until: date | None = None  # event date on or before
+    seen_since: datetime | None = None  # first seen at or after
 
 
 # -- near: cells and distance ------------------------------------------------------------------------------
@@ -105,6 +108,12 @@ def conditions(conn: Connection, f: IncidentFilter) -> list[ColumnElement[bool]]
         conds.append(c.updated_at >= f.since)
     if f.until is not None:
         conds.append(c.updated_at <= f.until)
+    if f.event_since is not None:
+        conds.append(c.event_date >= f.event_since)
+    if f.event_until is not None:
+        conds.append(c.event_date <= f.event_until)
+    if f.seen_since is not None:
+        conds.append(c.first_seen_at >= f.seen_since)
     if f.country:
         conds.append(c.country == f.country)
     if f.label:

@@ -1,8 +1,9 @@
 """Read-only HTTP API and dashboard, served by the daemon (and by `serve`).
 
-GET only: `/` (dashboard, static files in monitor/web/static), `/api/incidents` (filters of
-monitor.querying.FILTER_PARAMS, keyset-paginated with `next`), `/api/incidents/{id}`, `/api/timeline`,
-`/api/feeds`, `/api/ceasefires`, `/openapi.json`, `/healthz` (+ `/healthz/ready`), `/metrics`.
+GET only: `/` (dashboard) and `/incidents/{id}` (incident page), static files in monitor/web/static,
+`/api/incidents` (filters of monitor.querying.FILTER_PARAMS, keyset-paginated with `next`, `order=event`
+for newest event date first), `/api/incidents/{id}` (+ `/articles`), `/api/timeline`, `/api/feeds`,
+`/api/ceasefires`, `/openapi.json`, `/healthz` (+ `/healthz/ready`), `/metrics`.
 Errors are JSON `{"ok": false, "error": ..., "status": ...}`; tracebacks only reach the log. With a token,
 `/api/*` needs `Authorization: Bearer TOKEN`; probes, metrics and the page itself stay open.
 """
@@ -15,7 +16,6 @@ import hmac
 import logging
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import replace
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
@@ -25,16 +25,26 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
-from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from monitor import metrics
 from monitor.errors import DatabaseError, InputError
-from monitor.querying import FILTER_PARAMS, decode_cursor, encode_cursor, parse_filter, parse_when
+from monitor.querying import (
+    FILTER_PARAMS,
+    decode_cursor,
+    decode_event_cursor,
+    encode_cursor,
+    encode_event_cursor,
+    parse_filter,
+    parse_when,
+)
 from monitor.settings import CeasefireSettings
 from monitor.store import Store
+from monitor.store.incident_page import incident_articles, page_by_event
 from monitor.store.queries import ceasefire_counts, page_incidents, ping, store_stats, timeline
+from monitor.web.desk import STATIC, article_json, incident_json, page
 from monitor.web.health import Health, readiness
 from monitor.web.views import ceasefire_json, feed_json, iso
 
@@ -44,11 +54,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("monitor.api")
 MAX_PAGE = 1_000
 TIMELINE_DEFAULT_SINCE = "90d"
-STATIC = Path(__file__).resolve().parent / "static"
-# The page loads Leaflet from unpkg and tiles from OpenStreetMap; nothing else leaves the origin.
-DASHBOARD_CSP = ("default-src 'self'; script-src 'self' https://unpkg.com; style-src 'self' https://unpkg.com; "
-                 "img-src 'self' data: https://*.tile.openstreetmap.org https://unpkg.com; connect-src 'self'; "
-                 "frame-ancestors 'none'; base-uri 'none'")
+DATE_PARAMS = ("since", "until", "event_since", "event_until", "seen_since")
+ORDERS = ("updated", "event")
 
 
 def _error(status: int, message: str) -> JSONResponse:
@@ -58,8 +65,10 @@ def _error(status: int, message: str) -> JSONResponse:
 class _Handlers:
     """The endpoints over one store. Every query runs in a worker thread, inside one read transaction."""
 
-    def __init__(self, store: Store, health: Health | None, ceasefires: Sequence[CeasefireSettings]) -> None:
+    def __init__(self, store: Store, health: Health | None, ceasefires: Sequence[CeasefireSettings],
+                 tiles: str | None = None, credit: str | None = None) -> None:
         self.store, self.health, self.ceasefires = store, health, tuple(ceasefires)
+        self.tiles, self.credit = tiles, credit
 
     async def read(self, fn: Callable[..., Any], *args: Any) -> Any:
         def run() -> Any:
@@ -86,32 +95,52 @@ class _Handlers:
     async def incidents(self, request: Request) -> Response:
         params = dict(request.query_params)
         cursor = params.pop("cursor", None)
-        f = parse_filter(params, extra=frozenset({"cursor"}))
+        order = params.pop("order", None) or "updated"
+        if order not in ORDERS:
+            raise InputError(f"order: {order!r} is not one of {', '.join(ORDERS)}")
+        f = parse_filter(params, extra=frozenset({"cursor", "order"}))
         if f.limit is not None and f.limit > MAX_PAGE:
             raise InputError(f"limit: must be between 1 and {MAX_PAGE} for one page (follow `next` for more)")
-        if cursor:
-            f = replace(f, after=decode_cursor(cursor))
-        page = await self.read(page_incidents, f)
-        next_url = None
-        if page.next_after is not None:
-            next_url = f"{request.url.path}?{urlencode({**params, 'cursor': encode_cursor(page.next_after)})}"
-        return JSONResponse({"ok": True, "count": len(page.items), "incidents": [v.to_json() for v in page.items],
-                             "next": next_url})
+        next_cursor: str | None = None
+        if order == "event":
+            found = await self.read(page_by_event, f, decode_event_cursor(cursor) if cursor else None)
+            if found.next_after is not None:
+                next_cursor = encode_event_cursor(found.next_after)
+        else:
+            found = await self.read(page_incidents, replace(f, after=decode_cursor(cursor)) if cursor else f)
+            if found.next_after is not None:
+                next_cursor = encode_cursor(found.next_after)
+        if "order" in request.query_params:
+            params["order"] = order
+        next_url = f"{request.url.path}?{urlencode({**params, 'cursor': next_cursor})}" if next_cursor else None
+        return JSONResponse({"ok": True, "count": len(found.items),
+                             "incidents": [incident_json(v) for v in found.items], "next": next_url})
 
     async def incident(self, request: Request) -> Response:
         found = await asyncio.to_thread(self.store.incident, request.path_params["id"])
         if found is None:
             return _error(404, f"id: no incident {request.path_params['id']!r}")
         view, revisions, alerts = found
-        return JSONResponse({"ok": True, "incident": {**view.to_json(), "evidence": list(view.evidence),
+        return JSONResponse({"ok": True, "incident": {**incident_json(view), "evidence": list(view.evidence),
                                                       "updated_at": iso(view.updated_at),
-                                                      "first_seen_at": iso(view.first_seen_at),
                                                       "revisions": revisions, "alerts": alerts}})
+
+    async def incident_articles(self, request: Request) -> Response:
+        if request.query_params:
+            raise InputError(f"{sorted(request.query_params)[0]}: unknown parameter (this path takes none)")
+        found = await self.read(incident_articles, request.path_params["id"])
+        if found is None:
+            return _error(404, f"id: no incident {request.path_params['id']!r}")
+        return JSONResponse({"ok": True, "articles": [article_json(a) for a in found]})
 
     async def timeline(self, request: Request) -> Response:
         params = dict(request.query_params)
-        params.setdefault("since", TIMELINE_DEFAULT_SINCE)
-        f = parse_filter(params, all_rows=True)
+        everything = params.pop("all", None)
+        if everything not in (None, "0", "1", "true", "false"):
+            raise InputError(f"all: {everything!r} is not 1 or 0")
+        if everything not in ("1", "true") and not any(params.get(p) for p in DATE_PARAMS):
+            params["since"] = TIMELINE_DEFAULT_SINCE
+        f = parse_filter(params, all_rows=True, extra=frozenset({"all"}))
         days = await self.read(timeline, f)
         return JSONResponse({"ok": True, "days": [{"date": d, "counts": c} for d, c in days.items()]})
 
@@ -135,8 +164,10 @@ class _Handlers:
         return JSONResponse(openapi_document())
 
     async def dashboard(self, request: Request) -> Response:
-        return FileResponse(STATIC / "index.html", headers={"Content-Security-Policy": DASHBOARD_CSP,
-                                                            "X-Content-Type-Options": "nosniff"})
+        return page("index.html", self.tiles, self.credit)
+
+    async def incident_page(self, request: Request) -> Response:
+        return page("incident.html", self.tiles)
 
 
 async def _on_input_error(request: Request, exc: Exception) -> Response:
@@ -158,16 +189,20 @@ async def _on_crash(request: Request, exc: Exception) -> Response:
 
 
 def create_app(store: Store, health: Health | None, *, token: str | None = None,
-               cors_origins: tuple[str, ...] = (), ceasefires: Sequence[CeasefireSettings] = ()) -> Starlette:
+               cors_origins: tuple[str, ...] = (), ceasefires: Sequence[CeasefireSettings] = (),
+               tiles: str | None = None, tiles_attribution: str | None = None) -> Starlette:
     """The ASGI app over `store`. `health` is the daemon's (None under `serve`, which is then always
-    ready); `ceasefires` are the configured ones /api/ceasefires lists; `token` guards /api/*."""
-    h = _Handlers(store, health, ceasefires)
+    ready); `ceasefires` are the configured ones /api/ceasefires lists; `token` guards /api/*; `tiles` is
+    the map's tile URL template (None: the vendored country outlines only), shown with `tiles_attribution`."""
+    h = _Handlers(store, health, ceasefires, tiles, tiles_attribution)
     middleware = [Middleware(CORSMiddleware, allow_origins=list(cors_origins), allow_methods=["GET"],
                              allow_headers=["Authorization"])] if cors_origins else []
     app = Starlette(
         routes=[Route("/", h.dashboard), Route("/healthz", h.healthz), Route("/healthz/ready", h.healthz),
                 Route("/metrics", h.metrics), Route("/openapi.json", h.openapi),
+                Route("/incidents/{id}", h.incident_page),
                 Route("/api/incidents", h.incidents), Route("/api/incidents/{id}", h.incident),
+                Route("/api/incidents/{id}/articles", h.incident_articles),
                 Route("/api/timeline", h.timeline), Route("/api/feeds", h.feeds),
                 Route("/api/ceasefires", h.ceasefires_),
                 Mount("/static", app=StaticFiles(directory=STATIC), name="static")],
@@ -200,6 +235,10 @@ def openapi_document() -> dict[str, Any]:
 
     filters = [param(p.name, p.type, p.help, p.example) for p in FILTER_PARAMS]
     cursor = param("cursor", "string", "Opaque cursor from the `next` link of the previous page.")
+    order = param("order", "string", "`updated` (default): most recently updated first; `event`: newest event "
+                  "date first, incidents without one last.", "event")
+    everything = param("all", "string", "1: every day of the data, instead of the default `since=90d` that "
+                       "applies when no date filter is given.", "1")
     since = param("since", "string", "Count violations updated since (date, ISO time or span).", "30d")
     error = {"type": "object", "required": ["ok", "error", "status"],
              "properties": {"ok": {"const": False}, "error": {"type": "string"}, "status": {"type": "integer"}}}
@@ -229,12 +268,17 @@ def openapi_document() -> dict[str, Any]:
                 "Unauthorized": {"description": "Missing or wrong bearer token"}}},
         "security": [{}, {"bearer": []}],
         "paths": {
-            "/api/incidents": get("Incidents, most recently updated first, one page at a time",
-                                  ok("A page of incidents", "IncidentPage"), [*filters, cursor]),
+            "/api/incidents": get("Incidents, most recently updated first (or by event date), one page at a time",
+                                  ok("A page of incidents", "IncidentPage"), [*filters, order, cursor]),
             "/api/incidents/{id}": get("One incident with its revisions and alerts", {
                 **ok("The incident"), "404": {"$ref": "#/components/responses/BadRequest"}},
                 [param("id", "string", "Public id such as INC-7Q2K9A", where="path")]),
-            "/api/timeline": get("Incidents per day by label (since defaults to 90d)", ok("Days"), filters),
+            "/api/incidents/{id}/articles": get("One incident's articles with their text, evidence phrases and "
+                                                "the offsets of those phrases in title and text", {
+                **ok("The articles"), "404": {"$ref": "#/components/responses/BadRequest"}},
+                [param("id", "string", "Public id such as INC-7Q2K9A", where="path")]),
+            "/api/timeline": get("Incidents per day (event date) by label; since defaults to 90d when no date "
+                                 "filter is given", ok("Days"), [*filters, everything]),
             "/api/feeds": get("Each feed's fetch state and health", ok("Feeds")),
             "/api/ceasefires": get("Configured ceasefires and their violation counts", ok("Ceasefires"), [since]),
             "/healthz": get("Liveness (database reachable); ?ready=1 also needs readiness", {
@@ -273,7 +317,7 @@ class _QuietServer(uvicorn.Server):
 async def serve_api(deps: Deps, health: Health | None) -> None:
     api = deps.settings.api
     app = create_app(deps.store, health, token=api.token, cors_origins=api.cors_origins,
-                     ceasefires=deps.settings.ceasefires)
+                     ceasefires=deps.settings.ceasefires, tiles=api.tiles, tiles_attribution=api.tiles_attribution)
     config = uvicorn.Config(app, host=api.bind, port=api.port, log_level="warning", access_log=False,
                             lifespan="off")
     server = _QuietServer(config)
