@@ -17,9 +17,12 @@ The military/civilian split follows the noun counted ("soldiers" / "civilians");
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections.abc import Sequence
 
 from monitor.models import Casualties
+from monitor.reading import figure_choice
+from monitor.reading.choice import Model
+from monitor.reading.figure_choice import Figure
 from monitor.reading.rules import trie_pattern
 
 _NUMBERS = {
@@ -175,18 +178,19 @@ _ANY_CASUALTY = re.compile(trie_pattern([
     "контуж", "потер"]))
 
 
-@dataclass(frozen=True)
-class _Figure:
-    value: int
-    military: bool
-    civilian: bool
-    vague: bool
-    start: int
-
-
-def extract_casualties(text: str, lang: str) -> tuple[Casualties, Casualties]:
-    """(killed, injured) as the text states them; Casualties() where it gives no figure."""
+def extract_casualties(text: str, lang: str, model: Model | None = None, pub_year: int | None = None,
+                       attack_at: Sequence[int] = ()) -> tuple[Casualties, Casualties]:
+    """(killed, injured) as the text states them; Casualties() where it gives no figure. With a
+    casualty `model`, every figure the patterns find is weighed by it (figure_choice) instead of
+    dropping the sentences about a whole war by rule; `attack_at` are the offsets of the attack phrases."""
     del lang  # English and Russian patterns are tried on every text; they do not collide
+    if model is None:
+        return _by_rule(text)
+    killed, injured, none_killed, none_injured = figure_rows(text, pub_year, attack_at)
+    return (_chosen(model, killed, none_killed), _chosen(model, injured, none_injured))
+
+
+def _by_rule(text: str) -> tuple[Casualties, Casualties]:
     lowered = text.lower()
     if not _ANY_CASUALTY.search(lowered):
         return Casualties(), Casualties()
@@ -196,19 +200,52 @@ def extract_casualties(text: str, lang: str) -> tuple[Casualties, Casualties]:
             _extract(text, sentences, _INJURED, _SINGLE_INJURED, _NONE_INJURED))
 
 
+Rows = list[tuple["Figure", dict[str, float]]]
+
+
+def figure_rows(text: str, pub_year: int | None, attack_at: Sequence[int] = ()) -> tuple[Rows, Rows, bool, bool]:
+    """Every killed and injured figure with its features, and whether the text says no one was
+    killed / hurt (for the learned choice and for scripts/fit_weights.py)."""
+    lowered = text.lower()
+    if not _ANY_CASUALTY.search(lowered):
+        return [], [], False, False
+    sentences = [(s.start(), s.group(0)) for s in _SENTENCE.finditer(text)]
+    killed: Rows = []
+    injured: Rows = []
+    for index, (start, chunk) in enumerate(sentences):
+        if not _ANY_CASUALTY.search(lowered, start, start + len(chunk)):
+            continue
+        context = figure_choice.sentence_features(chunk, start, index, bool(_CUMULATIVE.search(chunk)), pub_year,
+                                                   attack_at)
+        for rows, patterns, single, kind in ((killed, _KILLED, _SINGLE_KILLED, 0.0),
+                                             (injured, _INJURED, _SINGLE_INJURED, 1.0)):
+            for figure in (*_figures(chunk, start, patterns), *_singles(chunk, start, single)):
+                rows.append((figure, {**context, "injured": kind}))
+    for rows in (killed, injured):
+        figure_choice.add_figure_features(rows)
+    return killed, injured, bool(_NONE_KILLED.search(text)), bool(_NONE_INJURED.search(text))
+
+
+def _chosen(model: Model, rows: Rows, none_said: bool) -> Casualties:
+    kept = [figure for figure, f in rows if model.accepts(f)]
+    if kept:
+        return total(kept)
+    return Casualties(0) if none_said else Casualties()
+
+
 def _extract(text: str, sentences: list[tuple[int, str]], patterns: tuple[re.Pattern[str], ...],
              single: re.Pattern[str], none: re.Pattern[str]) -> Casualties:
-    figures: list[_Figure] = []
+    figures: list[Figure] = []
     for start, chunk in sentences:
         figures.extend(_figures(chunk, start, patterns))
         figures.extend(_singles(chunk, start, single))
     if not figures:
         return Casualties(0) if none.search(text) else Casualties()
-    return _total(figures)
+    return total(figures)
 
 
-def _figures(chunk: str, offset: int, patterns: tuple[re.Pattern[str], ...]) -> list[_Figure]:
-    found: dict[int, _Figure] = {}
+def _figures(chunk: str, offset: int, patterns: tuple[re.Pattern[str], ...]) -> list[Figure]:
+    found: dict[int, Figure] = {}
     for pattern in patterns:
         for m in pattern.finditer(chunk):
             before = _before(chunk, m.start())
@@ -224,18 +261,18 @@ def _figures(chunk: str, offset: int, patterns: tuple[re.Pattern[str], ...]) -> 
     return list(found.values())
 
 
-def _combine(figure: _Figure, others: list[_Figure]) -> _Figure:
+def _combine(figure: Figure, others: list[Figure]) -> Figure:
     """One figure for a list of separate losses: their sum, with a category only if they share it."""
     if not others:
         return figure
     members = [figure, *others]
     military = all(f.military for f in members)
     civilian = all(f.civilian for f in members)
-    return _Figure(sum(f.value for f in members), military, civilian, any(f.vague for f in members),
+    return Figure(sum(f.value for f in members), military, civilian, any(f.vague for f in members),
                    min(f.start for f in members))
 
 
-def _listed(chunk: str, m: re.Match[str], offset: int) -> list[_Figure]:
+def _listed(chunk: str, m: re.Match[str], offset: int) -> list[Figure]:
     """The other members of a list the figure closes or opens ("23 Palestinians, 3 Israelis")."""
     out = []
     window = _before(chunk, m.start("n"))
@@ -264,16 +301,16 @@ def _before(chunk: str, pos: int) -> str:
     return chunk[max(0, pos - _CONTEXT):pos]
 
 
-def _figure(raw: str, noun: str, start: int) -> _Figure | None:
+def _figure(raw: str, noun: str, start: int) -> Figure | None:
     value, vague = _number(raw)
     if value is None:
         return None
     military = bool(_IS_MIL.search(noun))
     civilian = not military and bool(_IS_CIV.search(noun))
-    return _Figure(value, military, civilian, vague, start)
+    return Figure(value, military, civilian, vague, start)
 
 
-def _singles(chunk: str, offset: int, single: re.Pattern[str]) -> list[_Figure]:
+def _singles(chunk: str, offset: int, single: re.Pattern[str]) -> list[Figure]:
     found = []
     for m in single.finditer(chunk):
         if not _PART_OF.search(_before(chunk, m.start())):
@@ -295,7 +332,7 @@ def _number(raw: str) -> tuple[int | None, bool]:
     return (1 if word == "another" else _NUMBERS.get(word)), False
 
 
-def _total(figures: list[_Figure]) -> Casualties:
+def total(figures: list[Figure]) -> Casualties:
     """One figure per incident.
 
     A figure without a category ("5 killed", "5 people") that is at least the sum of the categorised
@@ -305,7 +342,7 @@ def _total(figures: list[_Figure]) -> Casualties:
     """
     exact = [f for f in figures if not f.vague]
     figures = exact or figures
-    distinct: list[_Figure] = []
+    distinct: list[Figure] = []
     for f in sorted(figures, key=lambda f: f.start):
         if all(f.value != d.value or f.military != d.military or f.civilian != d.civilian for d in distinct):
             distinct.append(f)

@@ -12,14 +12,16 @@ carry none.
 from __future__ import annotations
 
 import bisect
+import copy
 import re
 from dataclasses import dataclass
 from datetime import datetime
 
 from monitor.models import LABELS, Classification, FeedItem, LabelHit, Place
 from monitor.reading import casualties as casualty_extraction
-from monitor.reading import dates, places
+from monitor.reading import dates, places, relevance
 from monitor.reading.actors import armed_groups
+from monitor.reading.choice import NO_CHOICES, Choices, load_choices
 from monitor.reading.gazetteer import Gazetteer, load_gazetteer
 from monitor.reading.localtime import local_time
 from monitor.reading.rules import LangRules, RuleSet, load_ruleset, lower_text
@@ -35,6 +37,7 @@ _WEAKENED = 0.35  # factor for matches in a hard-negative or historical sentence
 _INFERRED_CEASEFIRE_SCORE = 0.8
 _STRONG = 0.85  # a label this well supported ...
 _WEAK = 0.7  # ... explains away other attack labels supported less than this
+_LEARNED_FLOOR = 0.25  # a label under its threshold that the relevance model may still carry
 
 
 @dataclass(frozen=True)
@@ -44,21 +47,30 @@ class _Hit:
     evidence: str
     why: str
     attack: bool
+    at: int = 0  # offset of the match in the text
 
 
 class Classifier:
     """Labels and extracts one item at a time. Build it with `from_settings`; it holds no mutable state."""
 
-    def __init__(self, rules: RuleSet, gazetteer: Gazetteer, settings: ClassifySettings) -> None:
+    def __init__(self, rules: RuleSet, gazetteer: Gazetteer, settings: ClassifySettings,
+                 choices: Choices = NO_CHOICES) -> None:
         self._rules = rules
         self._gazetteer = gazetteer
+        self._choices = choices
         self._thresholds = {label: settings.thresholds.get(label, settings.default_threshold) for label in LABELS}
 
     @classmethod
     def from_settings(cls, settings: ClassifySettings | None = None) -> Classifier:
         """Load rule files and gazetteer. Raises MonitorError when a rule or gazetteer file is bad."""
         settings = settings or ClassifySettings()
-        return cls(load_ruleset(settings.languages), load_gazetteer(), settings)
+        return cls(load_ruleset(settings.languages), load_gazetteer(), settings, load_choices())
+
+    def with_choices(self, choices: Choices) -> Classifier:
+        """The same rules and gazetteer with other learned weights (scripts/fit_weights.py)."""
+        clone = copy.copy(self)
+        clone._choices = choices
+        return clone
 
     def classify(self, item: FeedItem) -> Classification:
         """Label `item` and, when it carries a label, extract places, casualties and the event date."""
@@ -68,10 +80,16 @@ class Classifier:
         pub_year = item.published_at.year if item.published_at else None
         hits = _label_hits(rules, text, pub_year)
         labels, explanation = self._decide(hits)
+        model = self._choices.relevance
+        if model is not None and hits:
+            relevant = model.accepts(self.relevance_features(lang, text, hits))
+            labels, explanation = _relevant_labels(relevant, labels, explanation, hits)
         if not labels:  # the score says how close it came: the best label score under its threshold
             return Classification(score=max((h.score for h in hits), default=0.0))
-        found = places.extract_places(text, lang, self._gazetteer)
-        killed, injured = casualty_extraction.extract_casualties(text, lang)
+        attack_at = [h.at for h in hits if h.attack]
+        found = places.extract_places(text, lang, self._gazetteer, self._choices.place, attack_at)
+        killed, injured = casualty_extraction.extract_casualties(text, lang, self._choices.casualty, pub_year,
+                                                                 attack_at)
         event_date = dates.resolve_event_date(text, lang, _local_publication(item.published_at, found.primary))
         return Classification(
             labels=labels,
@@ -86,6 +104,22 @@ class Classifier:
             event_date=event_date,
             explanation=explanation,
         )
+
+    def hits(self, item: FeedItem) -> tuple[str, str, list[_Hit]]:
+        """The item's language, joined text and rule matches (for scripts/fit_weights.py)."""
+        lang = detect_lang(item, tuple(self._rules.languages))
+        text = _join(item.title, item.text)
+        pub_year = item.published_at.year if item.published_at else None
+        return lang, text, _label_hits(self._rules.for_lang(lang), text, pub_year)
+
+    def relevance_features(self, lang: str, text: str, hits: list[_Hit]) -> dict[str, float]:
+        """The features the relevance model weighs (monitor.reading.relevance)."""
+        groups: dict[str, list[_Hit]] = {}
+        for hit in hits:
+            groups.setdefault(hit.label, []).append(hit)
+        scored = {label: _combine(group) for label, group in groups.items()}
+        title_end = text.find("\n")
+        return relevance.features(lang, hits, scored, self._thresholds, len(text) if title_end < 0 else title_end)
 
     def _decide(self, hits: list[_Hit]) -> tuple[tuple[LabelHit, ...], tuple[str, ...]]:
         best: dict[str, list[_Hit]] = {}
@@ -106,6 +140,21 @@ class Classifier:
             labels.append(LabelHit(label, score, evidence))
             explanation.append(f"{label} {score:.2f}: '{group[0].evidence}' ({group[0].why})")
         return tuple(labels), tuple(explanation)
+
+
+def _relevant_labels(relevant: bool, labels: tuple[LabelHit, ...], explanation: tuple[str, ...],
+                     hits: list[_Hit]) -> tuple[tuple[LabelHit, ...], tuple[str, ...]]:
+    """The labels after the relevance model's verdict: none when it finds the item not relevant; the
+    best-supported label when it finds it relevant and no label passed its threshold."""
+    if not relevant:
+        return (), ()
+    if labels:
+        return labels, explanation
+    best = max(hits, key=lambda h: h.score)
+    if best.score < _LEARNED_FLOOR:
+        return (), ()
+    return (LabelHit(best.label, best.score, (best.evidence,)),), (
+        f"{best.label} {best.score:.2f}: '{best.evidence}' ({best.why}; relevant by the learned weights)",)
 
 
 def _explain_away(scored: dict[str, tuple[float, list[_Hit]]]) -> None:
@@ -172,7 +221,8 @@ def _label_hits(rules: LangRules, text: str, pub_year: int | None) -> list[_Hit]
                 break
             factor = item_factor * _context_factor(ctx, m)
             if factor > 0.0:
-                hits.append(_Hit(rule.label, rule.score * factor, _evidence(text, m), rule.name, rule.attack))
+                hits.append(_Hit(rule.label, rule.score * factor, _evidence(text, m), rule.name, rule.attack,
+                                 m.start()))
     hits.extend(_inferred_violation(ctx, hits))
     return hits
 
@@ -255,7 +305,8 @@ def _inferred_violation(ctx: _Context, hits: list[_Hit]) -> list[_Hit]:
         if cues["ceasefire_not_in_force"].search(ctx.text, start, end) or _context_factor(ctx, m) < 1.0:
             continue
         why = f"attack ({attacks[0].why}) while a ceasefire is in force"
-        return [_Hit("ceasefire_violation", _INFERRED_CEASEFIRE_SCORE, _evidence(ctx.text, m), why, False)]
+        return [_Hit("ceasefire_violation", _INFERRED_CEASEFIRE_SCORE, _evidence(ctx.text, m), why, False,
+                     m.start())]
     return []
 
 
