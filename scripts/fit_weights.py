@@ -99,9 +99,12 @@ def build_rows(gold: list[dict[str, Any]], classifier: Classifier, score: Module
             continue
         attack_at = [h.at for h in hits if h.attack]
         if row.get("place"):
-            for entry, f in places.place_rows(text, gazetteer, attack_at):
-                pred = {"name": entry.name, "country": entry.country, "lat": entry.lat, "lon": entry.lon}
-                rows["place"].add(f, score.place_ok(row["place"], pred, [entry.country]), n)
+            candidates = [(f, score.place_ok(row["place"], {"name": e.name, "country": e.country, "lat": e.lat,
+                                                             "lon": e.lon}, [e.country]))
+                          for e, f in places.place_rows(text, gazetteer, attack_at)]
+            if len(candidates) > 1 and any(ok for _, ok in candidates):  # only a choice to make teaches
+                for f, ok in candidates:
+                    rows["place"].add(f, ok, n)
         pub_year = item.published_at.year if item.published_at else None
         killed, injured, _, _ = casualties.figure_rows(text, pub_year, attack_at)
         acled = str(row["id"]).startswith("acled-")

@@ -182,20 +182,22 @@ def extract_casualties(text: str, lang: str, model: Model | None = None, pub_yea
                        attack_at: Sequence[int] = ()) -> tuple[Casualties, Casualties]:
     """(killed, injured) as the text states them; Casualties() where it gives no figure. With a
     casualty `model`, every figure the patterns find is weighed by it (figure_choice) instead of
-    dropping the sentences about a whole war by rule; `attack_at` are the offsets of the attack phrases."""
+    keeping them all; `attack_at` are the offsets of the attack phrases. Either way the sentences about a
+    whole war or an earlier year are background, by rule."""
     del lang  # English and Russian patterns are tried on every text; they do not collide
     if model is None:
-        return _by_rule(text)
+        return _by_rule(text, pub_year)
     killed, injured, none_killed, none_injured = figure_rows(text, pub_year, attack_at)
     return (_chosen(model, killed, none_killed), _chosen(model, injured, none_injured))
 
 
-def _by_rule(text: str) -> tuple[Casualties, Casualties]:
+def _by_rule(text: str, pub_year: int | None) -> tuple[Casualties, Casualties]:
     lowered = text.lower()
     if not _ANY_CASUALTY.search(lowered):
         return Casualties(), Casualties()
     sentences = [(s.start(), s.group(0)) for s in _SENTENCE.finditer(text)
-                 if _ANY_CASUALTY.search(lowered, s.start(), s.end()) and not _CUMULATIVE.search(s.group(0))]
+                 if _ANY_CASUALTY.search(lowered, s.start(), s.end()) and not _CUMULATIVE.search(s.group(0))
+                 and not figure_choice.earlier_year(s.group(0), pub_year)]
     return (_extract(text, sentences, _KILLED, _SINGLE_KILLED, _NONE_KILLED),
             _extract(text, sentences, _INJURED, _SINGLE_INJURED, _NONE_INJURED))
 
@@ -213,10 +215,10 @@ def figure_rows(text: str, pub_year: int | None, attack_at: Sequence[int] = ()) 
     killed: Rows = []
     injured: Rows = []
     for index, (start, chunk) in enumerate(sentences):
-        if not _ANY_CASUALTY.search(lowered, start, start + len(chunk)):
-            continue
-        context = figure_choice.sentence_features(chunk, start, index, bool(_CUMULATIVE.search(chunk)), pub_year,
-                                                   attack_at)
+        if not _ANY_CASUALTY.search(lowered, start, start + len(chunk)) or _CUMULATIVE.search(chunk) \
+                or figure_choice.earlier_year(chunk, pub_year):
+            continue  # a whole war's toll, or a past year's: background by rule
+        context = figure_choice.sentence_features(chunk, start, index, pub_year, attack_at)
         for rows, patterns, single, kind in ((killed, _KILLED, _SINGLE_KILLED, 0.0),
                                              (injured, _INJURED, _SINGLE_INJURED, 1.0)):
             for figure in (*_figures(chunk, start, patterns), *_singles(chunk, start, single)):

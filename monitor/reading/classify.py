@@ -119,7 +119,7 @@ class Classifier:
             groups.setdefault(hit.label, []).append(hit)
         scored = {label: _combine(group) for label, group in groups.items()}
         title_end = text.find("\n")
-        return relevance.features(lang, hits, scored, self._thresholds, len(text) if title_end < 0 else title_end)
+        return relevance.features(lang, text, hits, scored, self._thresholds, len(text) if title_end < 0 else title_end)
 
     def _decide(self, hits: list[_Hit]) -> tuple[tuple[LabelHit, ...], tuple[str, ...]]:
         best: dict[str, list[_Hit]] = {}

@@ -23,6 +23,7 @@ _WHOLE_WAR = re.compile(r"\b(?:war|conflict|since|total|so far|overall|altogethe
                         r"offensive|siege|years?|months?)\b|войн\w*|конфликт\w*|всего|с начала|за время",
                         re.IGNORECASE)
 _ATTACK_SPAN = 400.0
+_LATE_DECEMBER = re.compile(r"\b(?:2[4-9]|3[01])\s+(?:dec\w*|декабр\w*)|\bdec\w*\s+(?:2[4-9]|3[01])\b", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -34,7 +35,16 @@ class Figure:
     start: int
 
 
-def sentence_features(chunk: str, start: int, index: int, cumulative: bool, pub_year: int | None,
+def earlier_year(chunk: str, pub_year: int | None) -> bool:
+    """Whether the sentence dates what it tells to a year before the publication's ("In 2020, the
+    war killed ..."); last year's late December in a January report is not earlier enough."""
+    if pub_year is None:
+        return False
+    return any(int(y) < pub_year - 1 or (int(y) == pub_year - 1 and not _LATE_DECEMBER.search(chunk))
+               for y in _YEAR.findall(chunk))
+
+
+def sentence_features(chunk: str, start: int, index: int, pub_year: int | None,
                       attack_at: Sequence[int]) -> dict[str, float]:
     """What the sentence of a figure says about it (shared by the figures of the sentence)."""
     years = [int(y) for y in _YEAR.findall(chunk)]
@@ -42,9 +52,7 @@ def sentence_features(chunk: str, start: int, index: int, cumulative: bool, pub_
     f = {
         "title": float(start == 0),
         "sentence": min(index, 3) / 3.0,
-        "cumulative": float(cumulative),
         "year": float(bool(years)),
-        "past_year": float(pub_year is not None and any(y < pub_year for y in years)),
         "earlier": float(bool(_EARLIER.search(chunk))),
         "whole_war": float(bool(_WHOLE_WAR.search(chunk))),
         "attack_here": float(any(start <= a < end for a in attack_at)),
