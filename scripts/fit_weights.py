@@ -33,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from monitor.models import FeedItem
 from monitor.reading import casualties, places
-from monitor.reading.choice import NO_CHOICES, Choices, Model
+from monitor.reading.choice import MODELS, NO_CHOICES, Choices, Model
 from monitor.reading.classify import Classifier
 from monitor.reading.gazetteer import load_gazetteer
 
@@ -133,7 +133,7 @@ def matching_subset(figures: list[casualties.Figure], gold: int | None) -> set[i
     return None
 
 
-def fit(rows: Rows, c: float) -> Model | None:
+def fit(rows: Rows, c: float, intercept: bool = True) -> Model | None:
     from sklearn.feature_extraction import DictVectorizer
     from sklearn.linear_model import LogisticRegression
 
@@ -141,16 +141,38 @@ def fit(rows: Rows, c: float) -> Model | None:
         return None
     vectorizer = DictVectorizer(sparse=True)
     x = vectorizer.fit_transform(rows.x)
-    model = LogisticRegression(C=c, max_iter=5000)
+    model = LogisticRegression(C=c, max_iter=5000, fit_intercept=intercept)
     model.fit(x, rows.y)
     names = vectorizer.get_feature_names_out()
     weights = {str(name): round(float(w), 4) for name, w in zip(names, model.coef_[0], strict=True) if abs(w) >= 1e-4}
-    return Model(round(float(model.intercept_[0]), 4), weights)
+    return Model(round(float(model.intercept_[0]), 4) if intercept else 0.0, weights)
 
 
-def fit_all(rows: dict[str, Rows], items: set[int] | None, c: float) -> Choices:
-    chosen = {name: fit(r if items is None else r.subset(items), c) for name, r in rows.items()}
-    return Choices(place=chosen["place"], casualty=chosen["casualty"], relevance=chosen["relevance"])
+def pairs(rows: Rows) -> Rows:
+    """The place rows as differences of a right and a wrong candidate of one item (both orders): a
+    logistic regression on them, without intercept, ranks candidates (a conditional logit)."""
+    by_item: dict[int, list[tuple[dict[str, float], int]]] = {}
+    for f, y, item in zip(rows.x, rows.y, rows.item, strict=True):
+        by_item.setdefault(item, []).append((f, y))
+    out = Rows()
+    for item, candidates in by_item.items():
+        right = [f for f, y in candidates if y]
+        wrong = [f for f, y in candidates if not y]
+        for a in right:
+            for b in wrong:
+                diff = {k: a.get(k, 0.0) - b.get(k, 0.0) for k in {*a, *b}}
+                out.add(diff, True, item)
+                out.add({k: -v for k, v in diff.items()}, False, item)
+    return out
+
+
+def fit_all(rows: dict[str, Rows], items: set[int] | None, c: float, models: set[str]) -> Choices:
+    def part(name: str) -> Rows:
+        return rows[name] if items is None else rows[name].subset(items)
+
+    return Choices(place=fit(pairs(part("place")), c, intercept=False) if "place" in models else None,
+                   casualty=fit(part("casualty"), c) if "casualty" in models else None,
+                   relevance=fit(part("relevance"), c) if "relevance" in models else None)
 
 
 def predict(classifier: Classifier, gold: list[dict[str, Any]], indexes: list[int]) -> dict[int, dict[str, Any]]:
@@ -174,6 +196,8 @@ def main() -> int:
     ap.add_argument("--c", type=float, default=1.0, help="inverse L2 regularisation of the regressions")
     ap.add_argument("--out", type=Path, default=Path(__file__).resolve().parent.parent / "monitor/data/choice.json")
     ap.add_argument("--no-write", action="store_true", help="print the cross-validation only")
+    ap.add_argument("--models", default=",".join(MODELS),
+                    help=f"the models to fit and ship, comma-separated (default: {','.join(MODELS)})")
     args = ap.parse_args()
     try:
         from sklearn.model_selection import GroupKFold
@@ -183,6 +207,11 @@ def main() -> int:
     missing = [name for name in (*FILES, "score.py") if not (args.eval_dir / name).is_file()]
     if missing:
         print(f"{args.eval_dir}: missing {', '.join(missing)}", file=sys.stderr)
+        return 2
+    models = {m.strip() for m in args.models.split(",") if m.strip()}
+    if not models <= set(MODELS):
+        unknown = ", ".join(sorted(models - set(MODELS)))
+        print(f"--models: unknown {unknown}; known: {', '.join(MODELS)}", file=sys.stderr)
         return 2
     score = load_scorer(args.eval_dir / "score.py")
     gold: list[dict[str, Any]] = []
@@ -201,11 +230,11 @@ def main() -> int:
     after: dict[int, dict[str, Any]] = {}
     groups = [group_of(row) for row in gold]
     for k, (train, test) in enumerate(GroupKFold(n_splits=args.folds).split(everything, groups=groups)):
-        choices = fit_all(rows, {int(i) for i in train}, args.c)
+        choices = fit_all(rows, {int(i) for i in train}, args.c, models)
         after.update(predict(rules_only.with_choices(choices), gold, [int(i) for i in test]))
         countries = sorted({groups[i] for i in test if "-" not in groups[i]})
         print(f"fold {k + 1}: {len(test)} items, countries {', '.join(countries)}")
-    final = fit_all(rows, None, args.c)
+    final = fit_all(rows, None, args.c, models)
     in_sample = predict(rules_only.with_choices(final), gold, everything)
 
     for title, keep in (("dev.jsonl + acled-dev.jsonl", [i for i in everything if source[i] != "train-news.jsonl"]),

@@ -7,7 +7,7 @@ or one person named as killed or hurt ("a soldier was killed", "ранен во�
   * vague counts: several/a few/несколько -> 3, dozens/десятки -> 12, scores -> 20, hundreds/сотни -> 100,
     marked vague, and used only when the text gives no exact figure;
   * "no casualties", "neither fatalities nor injuries", "без жертв" -> 0;
-  * lists are separate losses and are added ("23 Palestinians, 3 Israelis died" -> 26; 49 Armenian +
+  * lists are separate losses and are added ("12 Sudanese, 4 Chadians died" -> 16; 49 Armenian +
     50 Azerbaijani soldiers -> 99), but a figure that contains the others ("5 killed, including 2
     children") or repeats them (title and body) is counted once;
   * figures in sentences about a whole war or a running total ("since 2014", "in total") are left out.
@@ -66,7 +66,7 @@ _MIL = (r"soldiers?|servicem[ae]n|service members?|troops|fighters|militants?|re
         r"военнослужащ\w*|военн\w*|бойц\w*|боец|солдат\w*|пограничник\w*|боевик\w*|ополченц\w*|офицер\w*")
 _CIV = (r"civilians?|children|child|women|woman|residents?|villagers?|farmers?|shepherds?|passers-by|"
         r"мирн\w* жител\w*|жител\w*|дет\w*|ребен\w*|ребён\w*|женщин\w*|мирн\w*|гражданск\w*")
-# Counted nouns: soldiers, civilians, people, or a capitalised plural ("Palestinians", "Iraqis").
+# Counted nouns: soldiers, civilians, people, or a capitalised plural ("Somalis", "Ukrainians").
 _NOUN = (rf"(?P<noun>of\s+(?:them|whom)|(?:of\s+(?:its|their|the|them|whom)\s+)?(?:[\w.-]+\s+){{0,2}}?"
          rf"(?:{_MIL}|{_CIV}|people|persons?|men|others|человек\w*|(?-i:[A-Z])[\w-]*(?:ans|is|ese|ers|ns)))")
 _AUX = (r"(?:(?:were|was|are|is|have|has|had|been|now|known|to|reportedly|reported|confirmed|believed|also|later|"
@@ -88,7 +88,7 @@ def _numeric_patterns(verb: str, verb_ing: str) -> tuple[re.Pattern[str], ...]:
     flags = re.IGNORECASE
     return (
         # "5 soldiers were killed", "five dead", "3 civilians wounded", "2 человека погибли"
-        # ... with an apposition: "34 others, 16 of them women, were wounded"
+        # ... with an apposition: "12 others, 4 of them children, were wounded"
         re.compile(rf"(?<!\w){_QUANT}{_RANGE}\s+(?:{_NOUN}(?:,[^,.;:]{{1,60}}?,)?\s+)?{_AUX}(?:{verb})(?!\w)", flags),
         # "killing 5 people", "killed at least 12", "погибли 2 человека", "ранены трое военнослужащих"
         re.compile(rf"(?<!\w)(?:{verb}|{verb_ing})\s+(?:(?:the|a|an|some|another|ещё|еще)\s+)?{_QUANT}{_RANGE}"
@@ -127,7 +127,7 @@ _SINGLE_KILLED = _singular(r"killed|dies|died|shot dead",
                            r"погиб|погибла|убит|убита|скончался|скончалась|умер|умерла|умерший|умершая")
 _SINGLE_INJURED = _singular(r"wounded|injured|hurt",
                             r"ранен|ранена|пострадал|пострадала|травмирован|травмирована|контужен|контужена")
-# More counted nouns before a figure: "23 Palestinians, 3 Israelis died", "10 civilians and five soldiers".
+# More counted nouns before a figure: "12 Sudanese, 4 Chadians died", "10 civilians and five soldiers".
 _LIST_BEFORE = re.compile(rf"(?P<n>{_NUM})\s+{_NOUN}\s*(?:,\s*(?:and\s+)?|\s+(?:and|и)\s+)$", re.IGNORECASE)
 _LIST_AFTER = re.compile(rf"\s*(?:,\s*(?:and\s+)?|\s+(?:and|и)\s+)(?!including|among|of whom|в том числе|из них)"
                          rf"(?:(?P<n>{_NUM})\s+)?(?P<noun>(?:[\w.-]+\s+)?"
@@ -149,8 +149,8 @@ _NONE_INJURED = re.compile(
     r"без (?:жертв|пострадавших)|пострадавших нет|раненых нет|обошлось без (?:жертв|пострадавших)|"
     # military "losses" are the killed and the wounded: "no losses", "потерь нет", "без потерь"
     r"no (?:[\w-]+ ){0,2}losses|потерь (?:[\w-]+ ){0,4}нет|без потерь", re.IGNORECASE)
-# Figures of another, earlier event: "following a car bombing that killed 12", "two days earlier,
-# on 3 March, a missile strike on the railway station of the same town killed 9".
+# Figures of another, earlier event: "after a car bomb that killed 12", "a week earlier, a rocket
+# strike on the same market killed 5".
 _BACKGROUND_BEFORE = re.compile(
     r"(?:following|after|since|in response to|retaliation for)\s[^,;:]{0,60}?\b(?:that|which)\s+[^,;:]{0,20}$|"
     r"(?:\b\w+ (?:days?|weeks?) (?:earlier|before|ago)|earlier this (?:week|month)|last (?:week|month)|previously)"
@@ -275,7 +275,7 @@ def _combine(figure: Figure, others: list[Figure]) -> Figure:
 
 
 def _listed(chunk: str, m: re.Match[str], offset: int) -> list[Figure]:
-    """The other members of a list the figure closes or opens ("23 Palestinians, 3 Israelis")."""
+    """The other members of a list the figure closes or opens ("12 Sudanese, 4 Chadians")."""
     out = []
     window = _before(chunk, m.start("n"))
     before = _LIST_BEFORE.search(window)
@@ -288,7 +288,7 @@ def _listed(chunk: str, m: re.Match[str], offset: int) -> list[Figure]:
     noun_end = m.end("noun") if m.groupdict().get("noun") else -1
     after = _LIST_AFTER.match(chunk, noun_end) if noun_end > 0 else None
     if after:
-        # Without a number, only a headline's capitalised member counts ("Kill 22 Iraqis, U.S. Soldier");
+        # Without a number, only a headline's capitalised member counts ("Clashes Kill 8 Rebels, Soldier");
         # in running text it is an apposition ("двое жителей, мужчина и женщина").
         bare = after.group("n") is None and not after.group("noun")[:1].isupper()
         figure = None if bare else _figure(after.group("n") or "one", after.group("noun"), offset + after.start("noun"))

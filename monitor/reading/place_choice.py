@@ -31,7 +31,7 @@ class Mention:
     locative: bool
     dateline: bool = False
     candidates: tuple[Entry, ...] = ()
-    qualifier: bool = False  # "Helmand" in "Nad Ali district, Helmand": the container of the mention before it
+    qualifier: bool = False  # "Kharkiv" in "Izium district, Kharkiv": the container of the mention before it
 
 
 def features(text: str, mentions: Sequence[Mention], rule_pick: Mention | None, scores: dict[str, float],

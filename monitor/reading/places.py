@@ -10,8 +10,8 @@ monitor.place_scan finds the names and scores the countries the text names; this
   northern Syria") decides, then the first place mentioned;
 * a shared name is re-picked near the story's other places, and inside the container named right
   after it; a word that is only part of a longer unknown name ("Nasr" of "Beit Nasr", "Madinat" of
-  "Madinat al Nasr") is not looked up alone; a province or city named right after a place ("Nad Ali
-  district, Helmand") is its container, not the place, and the container of an unknown location
+  "Madinat al Nasr") is not looked up alone; a province or city named right after a place ("Izium
+  district, Kharkiv") is its container, not the place, and the container of an unknown location
   ("in Kirawa (Gwoza LGA)") is the most specific place known;
 * a spelling the index lacks is looked up by its loose key ("Kharkov", "Ain Tamr"), and taken only
   as a location in a country the text names as a place; a small town the text does not place in a
@@ -233,7 +233,7 @@ def _containers_of_unknown(text: str, mentions: list[_Mention], scanned: set[int
 
 
 def _near_each_other(mentions: list[_Mention]) -> list[_Mention]:
-    """Re-pick shared names by proximity: of the many villages called Vodiane, the one near the
+    """Re-pick shared names by proximity: of the many villages called Ivanivka, the one near the
     other places of the story. Anchors are the mentions that are sure of their place: an unambiguous
     name, a curated entry (a named region, a front-line town). A candidate within _NEAR_KM of an
     anchor replaces a farther pick; so does a candidate as well known (within _NEAR_PRIOR) that is
@@ -262,7 +262,7 @@ def _near_each_other(mentions: list[_Mention]) -> list[_Mention]:
 
 
 def _qualifiers(text: str, mentions: list[_Mention]) -> list[_Mention]:
-    """Mark the containers that follow a place: "Nad Ali district, Helmand", "Kramatorsk (Donetsk
+    """Mark the containers that follow a place: "Izium district, Kharkiv", "Kramatorsk (Donetsk
     region)", "Rafah (Rafah, North Sinai)", "деревня X Глушковского района". They say where the place
     before them lies, so they are not the incident's place themselves; the place is re-picked inside
     the last of them (_inside)."""
