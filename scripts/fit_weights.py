@@ -18,6 +18,7 @@ the official scorer's (score.py beside the data), pooled over the folds, for the
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import importlib.util
 import itertools
 import json
@@ -93,8 +94,9 @@ def build_rows(gold: list[dict[str, Any]], classifier: Classifier, score: Module
         item = to_item(row)
         lang, text, hits = classifier.hits(item)
         relevant = bool(row.get("labels"))
-        if hits:
-            rows["relevance"].add(classifier.relevance_features(lang, text, hits), relevant, n)
+        features = classifier.relevance_features(lang, text, hits) if hits else {}
+        if any(features.get(f"above_{label}") for label in LABELS):  # the model vetoes labels the rules gave
+            rows["relevance"].add(features, relevant, n)
         if not relevant:
             continue
         attack_at = [h.at for h in hits if h.attack]
@@ -166,13 +168,32 @@ def pairs(rows: Rows) -> Rows:
     return out
 
 
-def fit_all(rows: dict[str, Rows], items: set[int] | None, c: float, models: set[str]) -> Choices:
+def fit_all(rows: dict[str, Rows], items: set[int] | None, c: float, models: set[str],
+            threshold: float | None = None) -> Choices:
     def part(name: str) -> Rows:
         return rows[name] if items is None else rows[name].subset(items)
 
     return Choices(place=fit(pairs(part("place")), c, intercept=False) if "place" in models else None,
                    casualty=fit(part("casualty"), c) if "casualty" in models else None,
-                   relevance=fit(part("relevance"), c) if "relevance" in models else None)
+                   relevance=tuned(fit(part("relevance"), c), part("relevance"), threshold)
+                   if "relevance" in models else None)
+
+
+def tuned(model: Model | None, rows: Rows, threshold: float | None) -> Model | None:
+    """The relevance model with `threshold`, else the threshold of the best F1 on its training rows
+    (items the rules gave no evidence stay missed whatever the threshold)."""
+    if model is None or threshold is not None:
+        return model if model is None or threshold is None else dataclasses.replace(model, threshold=threshold)
+    scored = [(model.probability(f), y) for f, y in zip(rows.x, rows.y, strict=True)]
+    positives = sum(y for _, y in scored)
+
+    def f1(threshold: float) -> float:
+        tp = sum(1 for p, y in scored if p >= threshold and y)
+        fp = sum(1 for p, y in scored if p >= threshold and not y)
+        return 2 * tp / (2 * tp + fp + (positives - tp)) if positives else 0.0
+
+    best = max((t / 100 for t in range(20, 71, 5)), key=f1)
+    return dataclasses.replace(model, threshold=best)
 
 
 def predict(classifier: Classifier, gold: list[dict[str, Any]], indexes: list[int]) -> dict[int, dict[str, Any]]:
@@ -196,6 +217,8 @@ def main() -> int:
     ap.add_argument("--c", type=float, default=1.0, help="inverse L2 regularisation of the regressions")
     ap.add_argument("--out", type=Path, default=Path(__file__).resolve().parent.parent / "monitor/data/choice.json")
     ap.add_argument("--no-write", action="store_true", help="print the cross-validation only")
+    ap.add_argument("--relevance-threshold", type=float,
+                    help="probability from which an item is relevant (default: the best F1 on the training rows)")
     ap.add_argument("--models", default=",".join(MODELS),
                     help=f"the models to fit and ship, comma-separated (default: {','.join(MODELS)})")
     args = ap.parse_args()
@@ -230,11 +253,11 @@ def main() -> int:
     after: dict[int, dict[str, Any]] = {}
     groups = [group_of(row) for row in gold]
     for k, (train, test) in enumerate(GroupKFold(n_splits=args.folds).split(everything, groups=groups)):
-        choices = fit_all(rows, {int(i) for i in train}, args.c, models)
+        choices = fit_all(rows, {int(i) for i in train}, args.c, models, args.relevance_threshold)
         after.update(predict(rules_only.with_choices(choices), gold, [int(i) for i in test]))
         countries = sorted({groups[i] for i in test if "-" not in groups[i]})
         print(f"fold {k + 1}: {len(test)} items, countries {', '.join(countries)}")
-    final = fit_all(rows, None, args.c, models)
+    final = fit_all(rows, None, args.c, models, args.relevance_threshold)
     in_sample = predict(rules_only.with_choices(final), gold, everything)
 
     for title, keep in (("dev.jsonl + acled-dev.jsonl", [i for i in everything if source[i] != "train-news.jsonl"]),

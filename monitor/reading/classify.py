@@ -37,7 +37,6 @@ _WEAKENED = 0.35  # factor for matches in a hard-negative or historical sentence
 _INFERRED_CEASEFIRE_SCORE = 0.8
 _STRONG = 0.85  # a label this well supported ...
 _WEAK = 0.7  # ... explains away other attack labels supported less than this
-_LEARNED_FLOOR = 0.25  # a label under its threshold that the relevance model may still carry
 
 
 @dataclass(frozen=True)
@@ -81,9 +80,10 @@ class Classifier:
         hits = _label_hits(rules, text, pub_year)
         labels, explanation = self._decide(hits)
         model = self._choices.relevance
-        if model is not None and hits:
-            relevant = model.accepts(self.relevance_features(lang, text, hits))
-            labels, explanation = _relevant_labels(relevant, labels, explanation, hits)
+        if labels and model is not None and not model.accepts(self.relevance_features(lang, text, hits)):
+            # The label scores passed their thresholds, but weighed together (relevance.py) they read
+            # like general news: a missile test, a bombing, a metaphor. The thresholds stay a floor.
+            labels, explanation = (), ()
         if not labels:  # the score says how close it came: the best label score under its threshold
             return Classification(score=max((h.score for h in hits), default=0.0))
         attack_at = [h.at for h in hits if h.attack]
@@ -140,21 +140,6 @@ class Classifier:
             labels.append(LabelHit(label, score, evidence))
             explanation.append(f"{label} {score:.2f}: '{group[0].evidence}' ({group[0].why})")
         return tuple(labels), tuple(explanation)
-
-
-def _relevant_labels(relevant: bool, labels: tuple[LabelHit, ...], explanation: tuple[str, ...],
-                     hits: list[_Hit]) -> tuple[tuple[LabelHit, ...], tuple[str, ...]]:
-    """The labels after the relevance model's verdict: none when it finds the item not relevant; the
-    best-supported label when it finds it relevant and no label passed its threshold."""
-    if not relevant:
-        return (), ()
-    if labels:
-        return labels, explanation
-    best = max(hits, key=lambda h: h.score)
-    if best.score < _LEARNED_FLOOR:
-        return (), ()
-    return (LabelHit(best.label, best.score, (best.evidence,)),), (
-        f"{best.label} {best.score:.2f}: '{best.evidence}' ({best.why}; relevant by the learned weights)",)
 
 
 def _explain_away(scored: dict[str, tuple[float, list[_Hit]]]) -> None:
