@@ -20,6 +20,7 @@ from monitor.reading.place_scan import SPEAKER_AFTER, WINDOW
 _FAR_KM = 300.0  # farther than this from every other place of the story: perhaps a far namesake
 _NEAR_KM = 150.0
 _ATTACK_SPAN = 400.0  # characters over which the distance to the attack phrase is measured
+_CONTAINER_GAP = 3  # characters between a name and its container: ", " or " ("
 _YEAR = re.compile(r"\b(?:19|20)\d\d\b")
 
 
@@ -45,10 +46,23 @@ def features(text: str, mentions: Sequence[Mention], rule_pick: Mention | None, 
     rows: dict[tuple[str, str, float | None, float | None], tuple[Entry, dict[str, float]]] = {}
     first_located = next((m for m in mentions if m.locative and not m.qualifier), None)
     points = [m.entry for m in mentions if m.entry.lat is not None and m.entry.precision != "country"]
-    for m in mentions:
+    countries = [m.entry.country for m in mentions if m.entry.precision != "country"]
+    if rule_pick is not None and rule_pick not in mentions:  # a region the rules made of many places
+        mentions = [*mentions, rule_pick]
+    for i, m in enumerate(mentions):
         e = m.entry
         key = (e.name, e.country, e.lat, e.lon)
         f = _entry_features(e, scores, country)
+        if countries:
+            f["country_share"] = countries.count(e.country) / len(countries)
+        # "X, Region" / "X (District, Region)": a name and the container right after it, far apart,
+        # mean a namesake of X was found, and the container is the better place.
+        after = mentions[i + 1] if i + 1 < len(mentions) else None
+        if after is not None and after.start - m.end <= _CONTAINER_GAP and _far(e, after.entry):
+            f["far_from_container"] = 1.0
+        before = mentions[i - 1] if i > 0 else None
+        if before is not None and m.start - before.end <= _CONTAINER_GAP and _far(e, before.entry):
+            f["container_of_far"] = 1.0
         f.update({
             "rule": float(m is rule_pick or (rule_pick is not None and rule_pick.entry == e)),
             "locative": float(m.locative), "dateline": float(m.dateline), "qualifier": float(m.qualifier),
@@ -80,6 +94,10 @@ def features(text: str, mentions: Sequence[Mention], rule_pick: Mention | None, 
         f["rule"] = float(rule_pick is None)
         rows[(fallback.name, fallback.country, fallback.lat, fallback.lon)] = (fallback, f)
     return list(rows.values())
+
+
+def _far(a: Entry, b: Entry) -> bool:
+    return a.lat is not None and b.lat is not None and distance_km(a, b) > _NEAR_KM
 
 
 def _entry_features(e: Entry, scores: dict[str, float], country: str | None) -> dict[str, float]:
