@@ -135,7 +135,7 @@ def matching_subset(figures: list[casualties.Figure], gold: int | None) -> set[i
     return None
 
 
-def fit(rows: Rows, c: float, intercept: bool = True, balanced: bool = False) -> Model | None:
+def fit(rows: Rows, c: float, intercept: bool = True, negative_weight: float = 1.0) -> Model | None:
     from sklearn.feature_extraction import DictVectorizer
     from sklearn.linear_model import LogisticRegression
 
@@ -144,7 +144,7 @@ def fit(rows: Rows, c: float, intercept: bool = True, balanced: bool = False) ->
     vectorizer = DictVectorizer(sparse=True)
     x = vectorizer.fit_transform(rows.x)
     model = LogisticRegression(C=c, max_iter=5000, fit_intercept=intercept,
-                               class_weight="balanced" if balanced else None)
+                               class_weight={0: negative_weight, 1: 1.0})
     model.fit(x, rows.y)
     names = vectorizer.get_feature_names_out()
     weights = {str(name): round(float(w), 4) for name, w in zip(names, model.coef_[0], strict=True) if abs(w) >= 1e-4}
@@ -170,14 +170,14 @@ def pairs(rows: Rows) -> Rows:
 
 
 def fit_all(rows: dict[str, Rows], items: set[int] | None, c: float, models: set[str],
-            threshold: float | None = None, balanced: bool = False) -> Choices:
+            threshold: float | None = None, negative_weight: float = 1.0) -> Choices:
     def part(name: str) -> Rows:
         return rows[name] if items is None else rows[name].subset(items)
 
     return Choices(place=fit(pairs(part("place")), c, intercept=False) if "place" in models else None,
                    casualty=fit(part("casualty"), c) if "casualty" in models else None,
-                   relevance=tuned(fit(part("relevance"), c, balanced=balanced), part("relevance"), threshold)
-                   if "relevance" in models else None)
+                   relevance=tuned(fit(part("relevance"), c, negative_weight=negative_weight), part("relevance"),
+                                   threshold) if "relevance" in models else None)
 
 
 def tuned(model: Model | None, rows: Rows, threshold: float | None) -> Model | None:
@@ -220,8 +220,8 @@ def main() -> int:
     ap.add_argument("--no-write", action="store_true", help="print the cross-validation only")
     ap.add_argument("--relevance-threshold", type=float,
                     help="probability from which an item is relevant (default: the best F1 on the training rows)")
-    ap.add_argument("--balanced", action="store_true",
-                    help="weigh the relevance rows so that relevant and not relevant count alike")
+    ap.add_argument("--negative-weight", type=float, default=1.0,
+                    help="weight of a not-relevant relevance row against a relevant one (they are few)")
     ap.add_argument("--models", default=",".join(MODELS),
                     help=f"the models to fit and ship, comma-separated (default: {','.join(MODELS)})")
     args = ap.parse_args()
@@ -256,11 +256,11 @@ def main() -> int:
     after: dict[int, dict[str, Any]] = {}
     groups = [group_of(row) for row in gold]
     for k, (train, test) in enumerate(GroupKFold(n_splits=args.folds).split(everything, groups=groups)):
-        choices = fit_all(rows, {int(i) for i in train}, args.c, models, args.relevance_threshold, args.balanced)
+        choices = fit_all(rows, {int(i) for i in train}, args.c, models, args.relevance_threshold, args.negative_weight)
         after.update(predict(rules_only.with_choices(choices), gold, [int(i) for i in test]))
         countries = sorted({groups[i] for i in test if "-" not in groups[i]})
         print(f"fold {k + 1}: {len(test)} items, countries {', '.join(countries)}")
-    final = fit_all(rows, None, args.c, models, args.relevance_threshold, args.balanced)
+    final = fit_all(rows, None, args.c, models, args.relevance_threshold, args.negative_weight)
     in_sample = predict(rules_only.with_choices(final), gold, everything)
 
     for title, keep in (("dev.jsonl + acled-dev.jsonl", [i for i in everything if source[i] != "train-news.jsonl"]),
