@@ -170,11 +170,11 @@ def pairs(rows: Rows) -> Rows:
 
 
 def fit_all(rows: dict[str, Rows], items: set[int] | None, c: float, models: set[str],
-            threshold: float | None = None, negative_weight: float = 1.0) -> Choices:
+            threshold: float | None = None, negative_weight: float = 1.0, place_c: float = 0.3) -> Choices:
     def part(name: str) -> Rows:
         return rows[name] if items is None else rows[name].subset(items)
 
-    return Choices(place=fit(pairs(part("place")), c, intercept=False) if "place" in models else None,
+    return Choices(place=fit(pairs(part("place")), place_c, intercept=False) if "place" in models else None,
                    casualty=fit(part("casualty"), c) if "casualty" in models else None,
                    relevance=tuned(fit(part("relevance"), c, negative_weight=negative_weight), part("relevance"),
                                    threshold) if "relevance" in models else None)
@@ -215,7 +215,8 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--eval-dir", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "eval")
     ap.add_argument("--folds", type=int, default=5)
-    ap.add_argument("--c", type=float, default=1.0, help="inverse L2 regularisation of the regressions")
+    ap.add_argument("--c", type=float, default=1.0, help="inverse L2 regularisation of relevance and casualties")
+    ap.add_argument("--place-c", type=float, default=0.3, help="inverse L2 regularisation of the place ranking")
     ap.add_argument("--out", type=Path, default=Path(__file__).resolve().parent.parent / "monitor/data/choice.json")
     ap.add_argument("--no-write", action="store_true", help="print the cross-validation only")
     ap.add_argument("--relevance-threshold", type=float,
@@ -256,11 +257,12 @@ def main() -> int:
     after: dict[int, dict[str, Any]] = {}
     groups = [group_of(row) for row in gold]
     for k, (train, test) in enumerate(GroupKFold(n_splits=args.folds).split(everything, groups=groups)):
-        choices = fit_all(rows, {int(i) for i in train}, args.c, models, args.relevance_threshold, args.negative_weight)
+        choices = fit_all(rows, {int(i) for i in train}, args.c, models, args.relevance_threshold,
+                          args.negative_weight, args.place_c)
         after.update(predict(rules_only.with_choices(choices), gold, [int(i) for i in test]))
         countries = sorted({groups[i] for i in test if "-" not in groups[i]})
         print(f"fold {k + 1}: {len(test)} items, countries {', '.join(countries)}")
-    final = fit_all(rows, None, args.c, models, args.relevance_threshold, args.negative_weight)
+    final = fit_all(rows, None, args.c, models, args.relevance_threshold, args.negative_weight, args.place_c)
     in_sample = predict(rules_only.with_choices(final), gold, everything)
 
     for title, keep in (("dev.jsonl + acled-dev.jsonl", [i for i in everything if source[i] != "train-news.jsonl"]),
