@@ -78,6 +78,10 @@ def features(lang: str, text: str, hits: Iterable[HitLike], scored: Mapping[str,
             f["attack"] = max(f.get("attack", 0.0), hit.score)
     f.update(rules)
     f["rules"] = math.log1p(len(rules)) / math.log(10.0)
-    for m in _CLASS_SCAN.finditer(text.lower()):
-        f[f"words:{_CLASS_OF[m.group(0)]}"] = 1.0
+    classes = {_CLASS_OF[m.group(0)] for m in _CLASS_SCAN.finditer(text.lower())}
+    labelled = [label for label in scored if f[f"above_{label}"]]
+    for name in classes:
+        f[f"words:{name}"] = 1.0
+        for label in labelled:  # "bomb" words under an air strike label, "clash" under politics
+            f[f"words:{name}&{label}"] = 1.0
     return f
