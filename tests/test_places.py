@@ -90,7 +90,7 @@ def test_venue_of_talks_is_not_the_incident_place(gazetteer: Gazetteer) -> None:
 
 def test_place_in_a_clause_about_an_earlier_event_is_not_the_incident_place(gazetteer: Gazetteer) -> None:
     text = ("Fighting in northern Iraq\nTwo soldiers were killed near Mosul, "
-            "following a car bombing that killed 20 people in the capital Baghdad.")
+            "after a truck bomb that had killed 20 people in the capital Baghdad.")
     found = extract_places(text, "en", gazetteer)
     assert found.primary is not None and found.primary.name != "Baghdad"
 

@@ -95,7 +95,7 @@ def test_a_known_container_stays_a_qualifier(gazetteer: Gazetteer) -> None:
 
 
 def test_a_small_town_is_vouched_for_by_a_place_near_it(gazetteer: Gazetteer) -> None:
-    text = "Turkish forces shelled homes in the countryside of Tell Abyad north of Raqqa."
+    text = "Artillery shelled farms in the countryside of Tell Abyad north of Raqqa."
     found = extract_places(text, "en", gazetteer)
     assert found.primary is not None
     assert (found.primary.name, found.primary.country) == ("Tall Abyaḑ", "SY")
@@ -111,7 +111,7 @@ def test_the_capital_of_a_countrys_region_is_not_the_countrys_capital(gazetteer:
     ("text", "name", "country", "precision"),
     [
         # the container names the country: the Egyptian Rafah, not the Palestinian one
-        ("Two soldiers were killed by a sniper near Rafah (Rafah, North Sinai) on Tuesday", "Rafaḩ", "EG", "place"),
+        ("A sniper shot dead a conscript near Rafah (Rafah, North Sinai) on Tuesday", "Rafaḩ", "EG", "place"),
         # a Russian district by its town's adjective: the Pokrovkas the index knows are elsewhere
         ("Обстрел: в селе Покровка Суджанского района ранены двое", "Sudzha", "RU", "region"),
         # a unique, well-known city in a list keeps its place

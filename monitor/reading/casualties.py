@@ -7,7 +7,7 @@ or one person named as killed or hurt ("a soldier was killed", "ранен во�
   * vague counts: several/a few/несколько -> 3, dozens/десятки -> 12, scores -> 20, hundreds/сотни -> 100,
     marked vague, and used only when the text gives no exact figure;
   * "no casualties", "neither fatalities nor injuries", "без жертв" -> 0;
-  * lists are separate losses and are added ("23 Palestinians, 3 Israelis died" -> 26; 49 Armenian +
+  * lists are separate losses and are added ("12 Sudanese, 4 Chadians died" -> 16; 49 Armenian +
     50 Azerbaijani soldiers -> 99), but a figure that contains the others ("5 killed, including 2
     children") or repeats them (title and body) is counted once;
   * figures in sentences about a whole war or a running total ("since 2014", "in total") are left out.
@@ -17,9 +17,12 @@ The military/civilian split follows the noun counted ("soldiers" / "civilians");
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections.abc import Sequence
 
 from monitor.models import Casualties
+from monitor.reading import figure_choice
+from monitor.reading.choice import Model
+from monitor.reading.figure_choice import Figure
 from monitor.reading.rules import trie_pattern
 
 _NUMBERS = {
@@ -63,7 +66,7 @@ _MIL = (r"soldiers?|servicem[ae]n|service members?|troops|fighters|militants?|re
         r"военнослужащ\w*|военн\w*|бойц\w*|боец|солдат\w*|пограничник\w*|боевик\w*|ополченц\w*|офицер\w*")
 _CIV = (r"civilians?|children|child|women|woman|residents?|villagers?|farmers?|shepherds?|passers-by|"
         r"мирн\w* жител\w*|жител\w*|дет\w*|ребен\w*|ребён\w*|женщин\w*|мирн\w*|гражданск\w*")
-# Counted nouns: soldiers, civilians, people, or a capitalised plural ("Palestinians", "Iraqis").
+# Counted nouns: soldiers, civilians, people, or a capitalised plural ("Somalis", "Ukrainians").
 _NOUN = (rf"(?P<noun>of\s+(?:them|whom)|(?:of\s+(?:its|their|the|them|whom)\s+)?(?:[\w.-]+\s+){{0,2}}?"
          rf"(?:{_MIL}|{_CIV}|people|persons?|men|others|человек\w*|(?-i:[A-Z])[\w-]*(?:ans|is|ese|ers|ns)))")
 _AUX = (r"(?:(?:were|was|are|is|have|has|had|been|now|known|to|reportedly|reported|confirmed|believed|also|later|"
@@ -85,7 +88,7 @@ def _numeric_patterns(verb: str, verb_ing: str) -> tuple[re.Pattern[str], ...]:
     flags = re.IGNORECASE
     return (
         # "5 soldiers were killed", "five dead", "3 civilians wounded", "2 человека погибли"
-        # ... with an apposition: "34 others, 16 of them women, were wounded"
+        # ... with an apposition: "12 others, 4 of them children, were wounded"
         re.compile(rf"(?<!\w){_QUANT}{_RANGE}\s+(?:{_NOUN}(?:,[^,.;:]{{1,60}}?,)?\s+)?{_AUX}(?:{verb})(?!\w)", flags),
         # "killing 5 people", "killed at least 12", "погибли 2 человека", "ранены трое военнослужащих"
         re.compile(rf"(?<!\w)(?:{verb}|{verb_ing})\s+(?:(?:the|a|an|some|another|ещё|еще)\s+)?{_QUANT}{_RANGE}"
@@ -124,7 +127,7 @@ _SINGLE_KILLED = _singular(r"killed|dies|died|shot dead",
                            r"погиб|погибла|убит|убита|скончался|скончалась|умер|умерла|умерший|умершая")
 _SINGLE_INJURED = _singular(r"wounded|injured|hurt",
                             r"ранен|ранена|пострадал|пострадала|травмирован|травмирована|контужен|контужена")
-# More counted nouns before a figure: "23 Palestinians, 3 Israelis died", "10 civilians and five soldiers".
+# More counted nouns before a figure: "12 Sudanese, 4 Chadians died", "10 civilians and five soldiers".
 _LIST_BEFORE = re.compile(rf"(?P<n>{_NUM})\s+{_NOUN}\s*(?:,\s*(?:and\s+)?|\s+(?:and|и)\s+)$", re.IGNORECASE)
 _LIST_AFTER = re.compile(rf"\s*(?:,\s*(?:and\s+)?|\s+(?:and|и)\s+)(?!including|among|of whom|в том числе|из них)"
                          rf"(?:(?P<n>{_NUM})\s+)?(?P<noun>(?:[\w.-]+\s+)?"
@@ -146,8 +149,8 @@ _NONE_INJURED = re.compile(
     r"без (?:жертв|пострадавших)|пострадавших нет|раненых нет|обошлось без (?:жертв|пострадавших)|"
     # military "losses" are the killed and the wounded: "no losses", "потерь нет", "без потерь"
     r"no (?:[\w-]+ ){0,2}losses|потерь (?:[\w-]+ ){0,4}нет|без потерь", re.IGNORECASE)
-# Figures of another, earlier event: "following a car bombing that killed 12", "two days earlier,
-# on 3 March, a missile strike on the railway station of the same town killed 9".
+# Figures of another, earlier event: "after a car bomb that killed 12", "a week earlier, a rocket
+# strike on the same market killed 5".
 _BACKGROUND_BEFORE = re.compile(
     r"(?:following|after|since|in response to|retaliation for)\s[^,;:]{0,60}?\b(?:that|which)\s+[^,;:]{0,20}$|"
     r"(?:\b\w+ (?:days?|weeks?) (?:earlier|before|ago)|earlier this (?:week|month)|last (?:week|month)|previously)"
@@ -175,40 +178,76 @@ _ANY_CASUALTY = re.compile(trie_pattern([
     "контуж", "потер"]))
 
 
-@dataclass(frozen=True)
-class _Figure:
-    value: int
-    military: bool
-    civilian: bool
-    vague: bool
-    start: int
-
-
-def extract_casualties(text: str, lang: str) -> tuple[Casualties, Casualties]:
-    """(killed, injured) as the text states them; Casualties() where it gives no figure."""
+def extract_casualties(text: str, lang: str, model: Model | None = None, pub_year: int | None = None,
+                       attack_at: Sequence[int] = ()) -> tuple[Casualties, Casualties]:
+    """(killed, injured) as the text states them; Casualties() where it gives no figure. With a
+    casualty `model`, every figure the patterns find is weighed by it (figure_choice) instead of
+    keeping them all; `attack_at` are the offsets of the attack phrases. Either way the sentences about a
+    whole war or an earlier year are background, by rule."""
     del lang  # English and Russian patterns are tried on every text; they do not collide
+    if model is None:
+        return _by_rule(text, pub_year)
+    killed, injured, none_killed, none_injured = figure_rows(text, pub_year, attack_at)
+    return (_chosen(model, killed, none_killed), _chosen(model, injured, none_injured))
+
+
+def _by_rule(text: str, pub_year: int | None) -> tuple[Casualties, Casualties]:
     lowered = text.lower()
     if not _ANY_CASUALTY.search(lowered):
         return Casualties(), Casualties()
     sentences = [(s.start(), s.group(0)) for s in _SENTENCE.finditer(text)
-                 if _ANY_CASUALTY.search(lowered, s.start(), s.end()) and not _CUMULATIVE.search(s.group(0))]
+                 if _ANY_CASUALTY.search(lowered, s.start(), s.end()) and not _CUMULATIVE.search(s.group(0))
+                 and not figure_choice.earlier_year(s.group(0), pub_year)]
     return (_extract(text, sentences, _KILLED, _SINGLE_KILLED, _NONE_KILLED),
             _extract(text, sentences, _INJURED, _SINGLE_INJURED, _NONE_INJURED))
 
 
+Rows = list[tuple["Figure", dict[str, float]]]
+
+
+def figure_rows(text: str, pub_year: int | None, attack_at: Sequence[int] = ()) -> tuple[Rows, Rows, bool, bool]:
+    """Every killed and injured figure with its features, and whether the text says no one was
+    killed / hurt (for the learned choice and for scripts/fit_weights.py)."""
+    lowered = text.lower()
+    if not _ANY_CASUALTY.search(lowered):
+        return [], [], False, False
+    sentences = [(s.start(), s.group(0)) for s in _SENTENCE.finditer(text)]
+    killed: Rows = []
+    injured: Rows = []
+    for index, (start, chunk) in enumerate(sentences):
+        if not _ANY_CASUALTY.search(lowered, start, start + len(chunk)) or _CUMULATIVE.search(chunk) \
+                or figure_choice.earlier_year(chunk, pub_year):
+            continue  # a whole war's toll, or a past year's: background by rule
+        context = figure_choice.sentence_features(chunk, start, index, pub_year, attack_at)
+        for rows, patterns, single, kind in ((killed, _KILLED, _SINGLE_KILLED, 0.0),
+                                             (injured, _INJURED, _SINGLE_INJURED, 1.0)):
+            for figure in (*_figures(chunk, start, patterns), *_singles(chunk, start, single)):
+                rows.append((figure, {**context, "injured": kind}))
+    for rows in (killed, injured):
+        figure_choice.add_figure_features(rows)
+    return killed, injured, bool(_NONE_KILLED.search(text)), bool(_NONE_INJURED.search(text))
+
+
+def _chosen(model: Model, rows: Rows, none_said: bool) -> Casualties:
+    kept = [figure for figure, f in rows if model.accepts(f)]
+    if kept:
+        return total(kept)
+    return Casualties(0) if none_said else Casualties()
+
+
 def _extract(text: str, sentences: list[tuple[int, str]], patterns: tuple[re.Pattern[str], ...],
              single: re.Pattern[str], none: re.Pattern[str]) -> Casualties:
-    figures: list[_Figure] = []
+    figures: list[Figure] = []
     for start, chunk in sentences:
         figures.extend(_figures(chunk, start, patterns))
         figures.extend(_singles(chunk, start, single))
     if not figures:
         return Casualties(0) if none.search(text) else Casualties()
-    return _total(figures)
+    return total(figures)
 
 
-def _figures(chunk: str, offset: int, patterns: tuple[re.Pattern[str], ...]) -> list[_Figure]:
-    found: dict[int, _Figure] = {}
+def _figures(chunk: str, offset: int, patterns: tuple[re.Pattern[str], ...]) -> list[Figure]:
+    found: dict[int, Figure] = {}
     for pattern in patterns:
         for m in pattern.finditer(chunk):
             before = _before(chunk, m.start())
@@ -224,19 +263,19 @@ def _figures(chunk: str, offset: int, patterns: tuple[re.Pattern[str], ...]) -> 
     return list(found.values())
 
 
-def _combine(figure: _Figure, others: list[_Figure]) -> _Figure:
+def _combine(figure: Figure, others: list[Figure]) -> Figure:
     """One figure for a list of separate losses: their sum, with a category only if they share it."""
     if not others:
         return figure
     members = [figure, *others]
     military = all(f.military for f in members)
     civilian = all(f.civilian for f in members)
-    return _Figure(sum(f.value for f in members), military, civilian, any(f.vague for f in members),
+    return Figure(sum(f.value for f in members), military, civilian, any(f.vague for f in members),
                    min(f.start for f in members))
 
 
-def _listed(chunk: str, m: re.Match[str], offset: int) -> list[_Figure]:
-    """The other members of a list the figure closes or opens ("23 Palestinians, 3 Israelis")."""
+def _listed(chunk: str, m: re.Match[str], offset: int) -> list[Figure]:
+    """The other members of a list the figure closes or opens ("12 Sudanese, 4 Chadians")."""
     out = []
     window = _before(chunk, m.start("n"))
     before = _LIST_BEFORE.search(window)
@@ -249,7 +288,7 @@ def _listed(chunk: str, m: re.Match[str], offset: int) -> list[_Figure]:
     noun_end = m.end("noun") if m.groupdict().get("noun") else -1
     after = _LIST_AFTER.match(chunk, noun_end) if noun_end > 0 else None
     if after:
-        # Without a number, only a headline's capitalised member counts ("Kill 22 Iraqis, U.S. Soldier");
+        # Without a number, only a headline's capitalised member counts ("Clashes Kill 8 Rebels, Soldier");
         # in running text it is an apposition ("двое жителей, мужчина и женщина").
         bare = after.group("n") is None and not after.group("noun")[:1].isupper()
         figure = None if bare else _figure(after.group("n") or "one", after.group("noun"), offset + after.start("noun"))
@@ -264,16 +303,16 @@ def _before(chunk: str, pos: int) -> str:
     return chunk[max(0, pos - _CONTEXT):pos]
 
 
-def _figure(raw: str, noun: str, start: int) -> _Figure | None:
+def _figure(raw: str, noun: str, start: int) -> Figure | None:
     value, vague = _number(raw)
     if value is None:
         return None
     military = bool(_IS_MIL.search(noun))
     civilian = not military and bool(_IS_CIV.search(noun))
-    return _Figure(value, military, civilian, vague, start)
+    return Figure(value, military, civilian, vague, start)
 
 
-def _singles(chunk: str, offset: int, single: re.Pattern[str]) -> list[_Figure]:
+def _singles(chunk: str, offset: int, single: re.Pattern[str]) -> list[Figure]:
     found = []
     for m in single.finditer(chunk):
         if not _PART_OF.search(_before(chunk, m.start())):
@@ -295,7 +334,7 @@ def _number(raw: str) -> tuple[int | None, bool]:
     return (1 if word == "another" else _NUMBERS.get(word)), False
 
 
-def _total(figures: list[_Figure]) -> Casualties:
+def total(figures: list[Figure]) -> Casualties:
     """One figure per incident.
 
     A figure without a category ("5 killed", "5 people") that is at least the sum of the categorised
@@ -305,7 +344,7 @@ def _total(figures: list[_Figure]) -> Casualties:
     """
     exact = [f for f in figures if not f.vague]
     figures = exact or figures
-    distinct: list[_Figure] = []
+    distinct: list[Figure] = []
     for f in sorted(figures, key=lambda f: f.start):
         if all(f.value != d.value or f.military != d.military or f.civilian != d.civilian for d in distinct):
             distinct.append(f)

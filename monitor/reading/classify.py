@@ -12,14 +12,16 @@ carry none.
 from __future__ import annotations
 
 import bisect
+import copy
 import re
 from dataclasses import dataclass
 from datetime import datetime
 
 from monitor.models import LABELS, Classification, FeedItem, LabelHit, Place
 from monitor.reading import casualties as casualty_extraction
-from monitor.reading import dates, places
+from monitor.reading import dates, places, relevance
 from monitor.reading.actors import armed_groups
+from monitor.reading.choice import NO_CHOICES, Choices, load_choices
 from monitor.reading.gazetteer import Gazetteer, load_gazetteer
 from monitor.reading.localtime import local_time
 from monitor.reading.rules import LangRules, RuleSet, load_ruleset, lower_text
@@ -44,21 +46,30 @@ class _Hit:
     evidence: str
     why: str
     attack: bool
+    at: int = 0  # offset of the match in the text
 
 
 class Classifier:
     """Labels and extracts one item at a time. Build it with `from_settings`; it holds no mutable state."""
 
-    def __init__(self, rules: RuleSet, gazetteer: Gazetteer, settings: ClassifySettings) -> None:
+    def __init__(self, rules: RuleSet, gazetteer: Gazetteer, settings: ClassifySettings,
+                 choices: Choices = NO_CHOICES) -> None:
         self._rules = rules
         self._gazetteer = gazetteer
+        self._choices = choices
         self._thresholds = {label: settings.thresholds.get(label, settings.default_threshold) for label in LABELS}
 
     @classmethod
     def from_settings(cls, settings: ClassifySettings | None = None) -> Classifier:
         """Load rule files and gazetteer. Raises MonitorError when a rule or gazetteer file is bad."""
         settings = settings or ClassifySettings()
-        return cls(load_ruleset(settings.languages), load_gazetteer(), settings)
+        return cls(load_ruleset(settings.languages), load_gazetteer(), settings, load_choices())
+
+    def with_choices(self, choices: Choices) -> Classifier:
+        """The same rules and gazetteer with other learned weights (scripts/fit_weights.py)."""
+        clone = copy.copy(self)
+        clone._choices = choices
+        return clone
 
     def classify(self, item: FeedItem) -> Classification:
         """Label `item` and, when it carries a label, extract places, casualties and the event date."""
@@ -68,10 +79,17 @@ class Classifier:
         pub_year = item.published_at.year if item.published_at else None
         hits = _label_hits(rules, text, pub_year)
         labels, explanation = self._decide(hits)
+        model = self._choices.relevance
+        if labels and model is not None and not model.accepts(self.relevance_features(lang, text, hits)):
+            # The label scores passed their thresholds, but weighed together (relevance.py) they read
+            # like general news: a missile test, a bombing, a metaphor. The thresholds stay a floor.
+            labels, explanation = (), ()
         if not labels:  # the score says how close it came: the best label score under its threshold
             return Classification(score=max((h.score for h in hits), default=0.0))
-        found = places.extract_places(text, lang, self._gazetteer)
-        killed, injured = casualty_extraction.extract_casualties(text, lang)
+        attack_at = [h.at for h in hits if h.attack]
+        found = places.extract_places(text, lang, self._gazetteer, self._choices.place, attack_at)
+        killed, injured = casualty_extraction.extract_casualties(text, lang, self._choices.casualty, pub_year,
+                                                                 attack_at)
         event_date = dates.resolve_event_date(text, lang, _local_publication(item.published_at, found.primary))
         return Classification(
             labels=labels,
@@ -86,6 +104,22 @@ class Classifier:
             event_date=event_date,
             explanation=explanation,
         )
+
+    def hits(self, item: FeedItem) -> tuple[str, str, list[_Hit]]:
+        """The item's language, joined text and rule matches (for scripts/fit_weights.py)."""
+        lang = detect_lang(item, tuple(self._rules.languages))
+        text = _join(item.title, item.text)
+        pub_year = item.published_at.year if item.published_at else None
+        return lang, text, _label_hits(self._rules.for_lang(lang), text, pub_year)
+
+    def relevance_features(self, lang: str, text: str, hits: list[_Hit]) -> dict[str, float]:
+        """The features the relevance model weighs (monitor.reading.relevance)."""
+        groups: dict[str, list[_Hit]] = {}
+        for hit in hits:
+            groups.setdefault(hit.label, []).append(hit)
+        scored = {label: _combine(group) for label, group in groups.items()}
+        title_end = text.find("\n")
+        return relevance.features(lang, text, hits, scored, self._thresholds, len(text) if title_end < 0 else title_end)
 
     def _decide(self, hits: list[_Hit]) -> tuple[tuple[LabelHit, ...], tuple[str, ...]]:
         best: dict[str, list[_Hit]] = {}
@@ -172,7 +206,8 @@ def _label_hits(rules: LangRules, text: str, pub_year: int | None) -> list[_Hit]
                 break
             factor = item_factor * _context_factor(ctx, m)
             if factor > 0.0:
-                hits.append(_Hit(rule.label, rule.score * factor, _evidence(text, m), rule.name, rule.attack))
+                hits.append(_Hit(rule.label, rule.score * factor, _evidence(text, m), rule.name, rule.attack,
+                                 m.start()))
     hits.extend(_inferred_violation(ctx, hits))
     return hits
 
@@ -255,7 +290,8 @@ def _inferred_violation(ctx: _Context, hits: list[_Hit]) -> list[_Hit]:
         if cues["ceasefire_not_in_force"].search(ctx.text, start, end) or _context_factor(ctx, m) < 1.0:
             continue
         why = f"attack ({attacks[0].why}) while a ceasefire is in force"
-        return [_Hit("ceasefire_violation", _INFERRED_CEASEFIRE_SCORE, _evidence(ctx.text, m), why, False)]
+        return [_Hit("ceasefire_violation", _INFERRED_CEASEFIRE_SCORE, _evidence(ctx.text, m), why, False,
+                     m.start())]
     return []
 
 

@@ -36,7 +36,7 @@ _RELATIVE = {
     "this morning": 0, "earlier today": 0, "tonight": 0, "last night": -1, "ночью": _NIGHT,
     "этой ночью": _NIGHT, "минувшей ночью": -1, "прошлой ночью": -1, "утром": 0, "сегодня утром": 0,
     "the day before": -1, "позавчера": -2, "two days ago": -2,
-    # Daily bulletins ("over the past day the enemy violated the ceasefire six times"): a morning
+    # Daily bulletins ("in the past day the other side broke the truce four times"): a morning
     # bulletin covers the day before, an evening one mostly its own day.
     "over the past day": _PAST_DAY, "in the past day": _PAST_DAY, "past 24 hours": _PAST_DAY,
     "last 24 hours": _PAST_DAY, "за сутки": _PAST_DAY, "за минувшие сутки": _PAST_DAY,

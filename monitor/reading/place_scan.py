@@ -31,7 +31,7 @@ LOCATIVE_BEFORE = re.compile(
 SPEAKER_AFTER = re.compile(
     r"^(?:['’]s\b|\s+(?:says?|said|accuse[sd]?|claims?|claimed|denie[sd]|deny|warns?|warned|reports?|reported|"
     r"blames?|blamed|told|has said|заявил\w*|обвинил\w*|сообщил\w*|утвержда\w*|отрица\w*|считает))", re.IGNORECASE)
-# Words after a name that make it the target: "Khartoum hit by air strikes", "Jermuk came under fire".
+# Words after a name that make it the target: "Izium hit by drones", "Jermuk came under fire".
 STRUCK_AFTER = re.compile(
     r"^\s+(?:(?:was|were|is|are|has been|have been|came|comes|again)\s+)?(?:hit|struck|shelled|attacked|bombed|"
     r"targeted|pounded|rocked|under\s+(?:fire|attack|shelling)|обстрелян\w*|атакован\w*|подверг\w*)", re.IGNORECASE)

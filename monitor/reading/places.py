@@ -10,8 +10,8 @@ monitor.place_scan finds the names and scores the countries the text names; this
   northern Syria") decides, then the first place mentioned;
 * a shared name is re-picked near the story's other places, and inside the container named right
   after it; a word that is only part of a longer unknown name ("Nasr" of "Beit Nasr", "Madinat" of
-  "Madinat al Nasr") is not looked up alone; a province or city named right after a place ("Nad Ali
-  district, Helmand") is its container, not the place, and the container of an unknown location
+  "Madinat al Nasr") is not looked up alone; a province or city named right after a place ("Izium
+  district, Kharkiv") is its container, not the place, and the container of an unknown location
   ("in Kirawa (Gwoza LGA)") is the most specific place known;
 * a spelling the index lacks is looked up by its loose key ("Kharkov", "Ain Tamr"), and taken only
   as a location in a country the text names as a place; a small town the text does not place in a
@@ -28,10 +28,14 @@ from __future__ import annotations
 import dataclasses
 import math
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from monitor.models import Place
+from monitor.reading import place_choice
+from monitor.reading.choice import Model
 from monitor.reading.gazetteer import PART_PRIOR, Entry, Gazetteer, distance_km, word_key
+from monitor.reading.place_choice import Mention as _Mention
 from monitor.reading.place_scan import LOCATIVE_BEFORE, SPEAKER_AFTER, STRUCK_AFTER, WINDOW, scan_names
 
 _VENUE_BEFORE = re.compile(r"(?:talks|negotiations|summit|meeting|conference|mediators?|signed|переговор\w*|"
@@ -71,17 +75,6 @@ _QUALIFIER_GAP = re.compile(r"(?:\s+(?:sector|area|village|town))*(?:,\s*|\s*\(\
 
 
 @dataclass(frozen=True)
-class _Mention:
-    start: int
-    end: int
-    entry: Entry
-    locative: bool
-    dateline: bool = False
-    candidates: tuple[Entry, ...] = ()
-    qualifier: bool = False  # "Helmand" in "Nad Ali district, Helmand": the container of the mention before it
-
-
-@dataclass(frozen=True)
 class FoundPlaces:
     """The places of one text, primary first, its incident countries and the armed actors named."""
 
@@ -91,9 +84,41 @@ class FoundPlaces:
     primary: Place | None = None
 
 
-def extract_places(text: str, lang: str, gazetteer: Gazetteer) -> FoundPlaces:
-    """Find the places, incident countries and actors of `text` (title and body joined)."""
+def extract_places(text: str, lang: str, gazetteer: Gazetteer, model: Model | None = None,
+                   attack_at: Sequence[int] = ()) -> FoundPlaces:
+    """Find the places, incident countries and actors of `text` (title and body joined). With a
+    place `model`, it chooses the primary place among the rules' candidates (place_choice);
+    `attack_at` are the offsets of the attack phrases."""
     del lang  # keys are language-neutral; the script of each word decides how it is keyed
+    mentions, rule_pick, primary_country, scores, actors = _found(text, gazetteer)
+    countries = _countries(primary_country, mentions, scores)
+    fallback = gazetteer.country_places.get(countries[0]) if countries else None
+    if model is not None:
+        rows = place_choice.features(text, mentions, rule_pick, scores, primary_country, fallback, attack_at)
+        chosen = place_choice.choose(model, rows)
+        if chosen is not None and chosen.country != primary_country:
+            countries = _countries(chosen.country, mentions, scores)
+    else:
+        chosen = rule_pick.entry if rule_pick else fallback
+    places = [_place(m.entry) for m in mentions]
+    primary = _place(chosen) if chosen is not None else None
+    if primary is not None:
+        places = [primary, *(p for p in places if p != primary)]
+    return FoundPlaces(tuple(dict.fromkeys(places)), countries, tuple(dict.fromkeys(actors)), primary)
+
+
+def place_rows(text: str, gazetteer: Gazetteer,
+               attack_at: Sequence[int] = ()) -> list[tuple[Entry, dict[str, float]]]:
+    """The candidates of `text` with their features (for scripts/fit_weights.py)."""
+    mentions, rule_pick, primary_country, scores, _ = _found(text, gazetteer)
+    countries = _countries(primary_country, mentions, scores)
+    fallback = gazetteer.country_places.get(countries[0]) if countries else None
+    return place_choice.features(text, mentions, rule_pick, scores, primary_country, fallback, attack_at)
+
+
+def _found(text: str, gazetteer: Gazetteer) -> tuple[list[_Mention], _Mention | None, str | None,
+                                                     dict[str, float], list[str]]:
+    """The mentions of `text`, the rules' primary mention and country, the country scores, the actors."""
     scan = scan_names(text, gazetteer)
     # Countries the text names, including those of the regions it names ("Курской области"); those
     # named only as actors ("ВСУ", score 0) count for less when a name is shared.
@@ -117,14 +142,7 @@ def extract_places(text: str, lang: str, gazetteer: Gazetteer) -> FoundPlaces:
     spread = _spread_region(text, mentions, primary_mention, gazetteer)
     if spread is not None:
         primary_mention = spread
-    countries = _countries(primary_country, mentions, scan.scores)
-    places = [_place(m.entry) for m in mentions]
-    primary = _place(primary_mention.entry) if primary_mention else None
-    if primary is None and countries and countries[0] in gazetteer.country_places:
-        primary = _place(gazetteer.country_places[countries[0]])
-    if primary is not None:
-        places = [primary, *(p for p in places if p != primary)]
-    return FoundPlaces(tuple(dict.fromkeys(places)), countries, tuple(dict.fromkeys(scan.actors)), primary)
+    return mentions, primary_mention, primary_country, scan.scores, scan.actors
 
 
 def _dateline(text: str, gazetteer: Gazetteer, named: dict[str, float]) -> _Mention | None:
@@ -215,7 +233,7 @@ def _containers_of_unknown(text: str, mentions: list[_Mention], scanned: set[int
 
 
 def _near_each_other(mentions: list[_Mention]) -> list[_Mention]:
-    """Re-pick shared names by proximity: of the many villages called Vodiane, the one near the
+    """Re-pick shared names by proximity: of the many villages called Ivanivka, the one near the
     other places of the story. Anchors are the mentions that are sure of their place: an unambiguous
     name, a curated entry (a named region, a front-line town). A candidate within _NEAR_KM of an
     anchor replaces a farther pick; so does a candidate as well known (within _NEAR_PRIOR) that is
@@ -244,7 +262,7 @@ def _near_each_other(mentions: list[_Mention]) -> list[_Mention]:
 
 
 def _qualifiers(text: str, mentions: list[_Mention]) -> list[_Mention]:
-    """Mark the containers that follow a place: "Nad Ali district, Helmand", "Kramatorsk (Donetsk
+    """Mark the containers that follow a place: "Izium district, Kharkiv", "Kramatorsk (Donetsk
     region)", "Rafah (Rafah, North Sinai)", "деревня X Глушковского района". They say where the place
     before them lies, so they are not the incident's place themselves; the place is re-picked inside
     the last of them (_inside)."""

@@ -1,0 +1,79 @@
+"""Which casualty figures belong to the incident: features of the figures casualties.py finds.
+
+A report often carries other tolls than the incident's: a history paragraph's war toll, the previous
+day's, a running total. The patterns of casualties.py find every figure; this module describes each
+by its sentence (position, a year or an "earlier" in it, words of a whole war, the attack phrase
+near) and by itself (size, category, vague), and the casualty model (monitor.reading.choice) keeps
+or drops it. Kept figures of separate sides add up (casualties.total).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+_YEAR = re.compile(r"\b((?:19|20)\d\d)\b")
+_EARLIER = re.compile(r"\b(?:yesterday|previous(?:ly)?|earlier|last (?:week|month|year)|(?:a|one|two|three) "
+                      r"(?:days?|weeks?) (?:before|ago)|the day before)\b|"
+                      r"вчера|накануне|ранее|прошл\w+ (?:недел|месяц|год)",
+                      re.IGNORECASE)
+_WHOLE_WAR = re.compile(r"\b(?:war|conflict|since|total|so far|overall|altogether|cumulative|campaign|"
+                        r"offensive|siege|years?|months?)\b|войн\w*|конфликт\w*|всего|с начала|за время",
+                        re.IGNORECASE)
+_ATTACK_SPAN = 400.0
+_LATE_DECEMBER = re.compile(r"\b(?:2[4-9]|3[01])\s+(?:dec\w*|декабр\w*)|\bdec\w*\s+(?:2[4-9]|3[01])\b", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Figure:
+    value: int
+    military: bool
+    civilian: bool
+    vague: bool
+    start: int
+
+
+def earlier_year(chunk: str, pub_year: int | None) -> bool:
+    """Whether the sentence dates what it tells to a year before the publication's ("In 2020, the
+    war killed ..."); last year's late December in a January report is not earlier enough."""
+    if pub_year is None:
+        return False
+    return any(int(y) < pub_year - 1 or (int(y) == pub_year - 1 and not _LATE_DECEMBER.search(chunk))
+               for y in _YEAR.findall(chunk))
+
+
+def sentence_features(chunk: str, start: int, index: int, pub_year: int | None,
+                      attack_at: Sequence[int]) -> dict[str, float]:
+    """What the sentence of a figure says about it (shared by the figures of the sentence)."""
+    years = [int(y) for y in _YEAR.findall(chunk)]
+    end = start + len(chunk)
+    f = {
+        "title": float(start == 0),
+        "sentence": min(index, 3) / 3.0,
+        "year": float(bool(years)),
+        "earlier": float(bool(_EARLIER.search(chunk))),
+        "whole_war": float(bool(_WHOLE_WAR.search(chunk))),
+        "attack_here": float(any(start <= a < end for a in attack_at)),
+    }
+    if attack_at:
+        gap = min(0 if start <= a < end else min(abs(a - start), abs(a - end)) for a in attack_at)
+        f["attack_gap"] = min(gap, _ATTACK_SPAN) / _ATTACK_SPAN
+    return f
+
+
+def add_figure_features(rows: list[tuple[Figure, dict[str, float]]]) -> None:
+    """Add each figure's own features and its rank among the text's figures, in place."""
+    if not rows:
+        return
+    top = max(fig.value for fig, _ in rows)
+    distinct = len({fig.value for fig, _ in rows})
+    for fig, f in rows:
+        f.update({
+            "log_value": math.log1p(fig.value) / math.log(10001.0),
+            "big": float(fig.value >= 100),
+            "vague": float(fig.vague), "military": float(fig.military), "civilian": float(fig.civilian),
+            "largest": float(fig.value == top and distinct > 1),
+            "only": float(distinct == 1),
+        })

@@ -1,0 +1,123 @@
+"""Which candidate place is the event's: features of the places the rules found, for the learned choice.
+
+places.py finds the mentions and makes its own pick; this module describes every candidate (each
+mention, and the country as a last resort) by what the rules already know about it, and lets the
+place model (monitor.reading.choice) choose. Features are cheap: offsets, flags and distances, no
+extra scan of the text per candidate.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from monitor.reading.choice import Model
+from monitor.reading.gazetteer import Entry, distance_km
+from monitor.reading.place_scan import SPEAKER_AFTER, WINDOW
+
+_FAR_KM = 300.0  # farther than this from every other place of the story: perhaps a far namesake
+_NEAR_KM = 150.0
+_ATTACK_SPAN = 400.0  # characters over which the distance to the attack phrase is measured
+_CONTAINER_GAP = 3  # characters between a name and its container: ", " or " ("
+_YEAR = re.compile(r"\b(?:19|20)\d\d\b")
+
+
+@dataclass(frozen=True)
+class Mention:
+    start: int
+    end: int
+    entry: Entry
+    locative: bool
+    dateline: bool = False
+    candidates: tuple[Entry, ...] = ()
+    qualifier: bool = False  # "Kharkiv" in "Izium district, Kharkiv": the container of the mention before it
+
+
+def features(text: str, mentions: Sequence[Mention], rule_pick: Mention | None, scores: dict[str, float],
+             country: str | None, fallback: Entry | None,
+             attack_at: Sequence[int] = ()) -> list[tuple[Entry, dict[str, float]]]:
+    """One (entry, features) row per distinct candidate: the mentions' entries, then `fallback` (the
+    country's entry), the rules' choice marked `rule`."""
+    title_end = text.find("\n")
+    title_end = len(text) if title_end < 0 else title_end
+    size = max(len(text), 1)
+    rows: dict[tuple[str, str, float | None, float | None], tuple[Entry, dict[str, float]]] = {}
+    first_located = next((m for m in mentions if m.locative and not m.qualifier), None)
+    points = [m.entry for m in mentions if m.entry.lat is not None and m.entry.precision != "country"]
+    countries = [m.entry.country for m in mentions if m.entry.precision != "country"]
+    if rule_pick is not None and rule_pick not in mentions:  # a region the rules made of many places
+        mentions = [*mentions, rule_pick]
+    for i, m in enumerate(mentions):
+        e = m.entry
+        key = (e.name, e.country, e.lat, e.lon)
+        f = _entry_features(e, scores, country)
+        if countries:
+            f["country_share"] = countries.count(e.country) / len(countries)
+        # "X, Region" / "X (District, Region)": a name and the container right after it, far apart,
+        # mean a namesake of X was found, and the container is the better place.
+        after = mentions[i + 1] if i + 1 < len(mentions) else None
+        if after is not None and after.start - m.end <= _CONTAINER_GAP and _far(e, after.entry):
+            f["far_from_container"] = 1.0
+        before = mentions[i - 1] if i > 0 else None
+        if before is not None and m.start - before.end <= _CONTAINER_GAP and _far(e, before.entry):
+            f["container_of_far"] = 1.0
+        f.update({
+            "rule": float(m is rule_pick or (rule_pick is not None and rule_pick.entry == e)),
+            "locative": float(m.locative), "dateline": float(m.dateline), "qualifier": float(m.qualifier),
+            "title": float(m.start < title_end), "position": m.start / size,
+            "first_located": float(m is first_located),
+            "speaker": float(bool(SPEAKER_AFTER.match(text[m.end:m.end + WINDOW]))),
+            "ambiguous": float(len({(c.lat, c.lon) for c in m.candidates}) > 1),
+            "year_before": float(bool(_YEAR.search(text, max(0, m.start - 80), m.start))),
+        })
+        others = [p for p in points if (p.lat, p.lon) != (e.lat, e.lon)]
+        if e.lat is not None and others:
+            nearest = min(distance_km(e, p) for p in others)
+            f["far"] = float(nearest > _FAR_KM)
+            f["near_other"] = float(nearest <= _NEAR_KM)
+        if attack_at:
+            gap = min(abs(a - m.start) for a in attack_at)
+            f["attack_gap"] = min(gap, _ATTACK_SPAN) / _ATTACK_SPAN
+        if key in rows:  # a place named again: keep the strongest signals, count the mentions
+            old = rows[key][1]
+            for name, value in f.items():
+                if name not in ("position", "attack_gap", "far"):
+                    old[name] = max(old.get(name, 0.0), value)
+            old["attack_gap"] = min(old.get("attack_gap", 1.0), f.get("attack_gap", 1.0))
+            old["repeated"] = 1.0
+        else:
+            rows[key] = (e, f)
+    if fallback is not None and (fallback.name, fallback.country, fallback.lat, fallback.lon) not in rows:
+        f = _entry_features(fallback, scores, country)
+        f["rule"] = float(rule_pick is None)
+        rows[(fallback.name, fallback.country, fallback.lat, fallback.lon)] = (fallback, f)
+    return list(rows.values())
+
+
+def _far(a: Entry, b: Entry) -> bool:
+    return a.lat is not None and b.lat is not None and distance_km(a, b) > _NEAR_KM
+
+
+def _entry_features(e: Entry, scores: dict[str, float], country: str | None) -> dict[str, float]:
+    curated = e.prior >= 100.0
+    return {
+        f"precision_{e.precision}": 1.0,
+        "district": float(e.division == 2), "province": float(e.division == 1),
+        "prior": 0.0 if curated else max(0.0, min(e.prior, 8.0)) / 8.0,
+        "curated": float(curated), "capital": float(e.capital), "focus": float(e.focus),
+        "country_score": max(-1.0, min(scores.get(e.country, 0.0), 6.0)) / 6.0,
+        "country_unnamed": float(e.country not in scores),
+        "rule_country": float(e.country == country),
+    }
+
+
+def choose(model: Model, rows: list[tuple[Entry, dict[str, float]]]) -> Entry | None:
+    """The candidate the model scores highest (None when there is none)."""
+    best, best_score = None, -math.inf
+    for entry, f in rows:
+        score = model.logit(f)
+        if score > best_score:
+            best, best_score = entry, score
+    return best
