@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import importlib
 import os
 import socket
 import sys
@@ -20,7 +21,29 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 class MonitorGroup(click.Group):
-    """Turns domain errors into `Error: …` on stderr and exit 1; never prints a traceback."""
+    """Turns domain errors into `Error: …` on stderr and exit 1; never prints a traceback.
+
+    `lazy_modules` register more commands when imported: they are imported only when a command is not
+    found among those already registered, or when the commands are listed (--help).
+    """
+
+    lazy_modules: tuple[str, ...] = ()
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        found = super().get_command(ctx, cmd_name)
+        if found is None and self._load_lazy_modules():
+            found = super().get_command(ctx, cmd_name)
+        return found
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        self._load_lazy_modules()
+        return super().list_commands(ctx)
+
+    def _load_lazy_modules(self) -> bool:
+        modules, self.lazy_modules = self.lazy_modules, ()
+        for module in modules:
+            importlib.import_module(module)
+        return bool(modules)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -54,8 +77,11 @@ class App:
     @cached_property
     def settings(self) -> Settings:
         from monitor.config.loader import find_config_path, load_settings
+        from monitor.reading.gazetteer import use_local_index
 
-        return load_settings(find_config_path(self.config_path, os.environ), os.environ)
+        settings = load_settings(find_config_path(self.config_path, os.environ), os.environ)
+        use_local_index(settings.gazetteer.index)  # places imported with `gazetteer import`, when present
+        return settings
 
     def configure_logging(self) -> None:
         from monitor.logs import configure

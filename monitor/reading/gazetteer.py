@@ -19,8 +19,9 @@ from __future__ import annotations
 import dataclasses
 import functools
 import math
+import threading
 import tomllib
-from collections.abc import Mapping, Sequence, Set
+from collections.abc import Callable, Iterator, Mapping, Sequence, Set
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -217,16 +218,31 @@ def _direction_fractions(direction: str) -> tuple[float, float] | None:
     return (0.8 if north else 0.2 if south else 0.5), (0.8 if east else 0.2 if west else 0.5)
 
 
+_default_local: list[Path | None] = [None]  # set once per process by use_local_index()
+
+
+def use_local_index(path: str | Path | None) -> None:
+    """Make `path` the local index that load_gazetteer() uses when it is given none: the CLI sets the
+    configured one ([gazetteer] index) so the classifier, the daemon and the API all see it."""
+    _default_local[0] = Path(path).expanduser().absolute() if path is not None else None
+
+
 def load_gazetteer(local_index: str | Path | None = None) -> Gazetteer:
-    """Load the index once per process (per local index). `local_index` is a file made by
-    `ceasefire-monitor gazetteer import`: when it exists, its places extend and override the shipped
-    ones. Raises MonitorError when a data file is missing or bad."""
-    path = Path(local_index).expanduser().absolute() if local_index is not None else None
-    return _load(path if path is not None and path.exists() else None)
+    """Load the index once per process (per local index). `local_index`, else the one of
+    use_local_index(), is a file made by `ceasefire-monitor gazetteer import`: when it exists, its
+    places extend and override the shipped ones. Raises MonitorError when a data file is missing or bad."""
+    path = Path(local_index).expanduser().absolute() if local_index is not None else _default_local[0]
+    try:
+        changed = path.stat().st_mtime_ns if path is not None else 0
+    except OSError:  # no local index (yet): the shipped one alone
+        path, changed = None, 0
+    return _load(path, changed)
 
 
 @functools.lru_cache(maxsize=4)
-def _load(local_index: Path | None) -> Gazetteer:
+def _load(local_index: Path | None, changed: int) -> Gazetteer:
+    """The gazetteer with `local_index` as it was at modification time `changed` (part of the cache key,
+    so a later import is seen by the next load)."""
     index = _shipped_index()
     curated: dict[str, list[Entry]] = {}
     for file in ("regions.toml", "places.toml"):
@@ -239,7 +255,6 @@ def _load(local_index: Path | None) -> Gazetteer:
     stoplist = frozenset(name_key(w) for lang in ("en", "ru") for w in _strings(stop, lang, "stoplist.toml"))
     names, rows = KeyIndex(index, "names"), RowTable(index, "places", PLACE_TYPES)
     divisions, division_names = RowTable(index, "admin", ADMIN_TYPES), KeyIndex(index, "admin_names")
-    _fill_admin1(curated, names, rows, divisions)
     local = LocalIndex.open(local_index) if local_index is not None else None
     first_words = frozenset(index.lines("first_words")).union(
         k.partition(" ")[0] for k in (*curated, *countries, *demonyms))
@@ -247,9 +262,43 @@ def _load(local_index: Path | None) -> Gazetteer:
     if local is not None:
         first_words, loose_first = first_words | local.first_words, loose_first | local.loose_first_words
     max_words = max(4, *(len(k.split()) for k in curated))
-    return Gazetteer({k: tuple(v) for k, v in curated.items()}, names, rows, capitals, countries, demonyms,
+    filled = _CuratedIndex(curated, lambda: _fill_admin1(curated, names, rows, divisions))
+    return Gazetteer(filled, names, rows, capitals, countries, demonyms,
                      country_places, stoplist, first_words, boxes, divisions, division_names, max_words,
                      KeyIndex(index, "loose_names"), KeyIndex(index, "loose_admin_names"), loose_first, local)
+
+
+class _CuratedIndex(Mapping[str, tuple[Entry, ...]]):
+    """Curated entries by key. Their admin1 is filled (see _fill_admin1) when an entry is first read,
+    not at load: it reads the large GeoNames sections, which testing a key (`in`) does not need."""
+
+    def __init__(self, raw: dict[str, list[Entry]], fill: Callable[[], None]) -> None:
+        self._raw, self._fill = raw, fill
+        self._entries: dict[str, tuple[Entry, ...]] | None = None
+        self._lock = threading.Lock()
+
+    def _filled(self) -> dict[str, tuple[Entry, ...]]:
+        if self._entries is None:
+            with self._lock:
+                if self._entries is None:
+                    self._fill()
+                    self._entries = {k: tuple(v) for k, v in self._raw.items()}
+        return self._entries
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._raw
+
+    def __getitem__(self, key: str) -> tuple[Entry, ...]:
+        return self._filled()[key]
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self._filled().get(key, default) if key in self._raw else default
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._raw)
+
+    def __len__(self) -> int:
+        return len(self._raw)
 
 
 def _fill_admin1(curated: dict[str, list[Entry]], names: Mapping[str, list[int]], rows: Sequence[list[Any]],

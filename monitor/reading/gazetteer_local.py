@@ -23,8 +23,10 @@ CREATE TABLE place (
     name TEXT NOT NULL, country TEXT NOT NULL, lat REAL NOT NULL, lon REAL NOT NULL,
     population INTEGER NOT NULL,
     level INTEGER NOT NULL,  -- 0 a settlement, 1-3 an admin1-3 division
-    admin1 TEXT, admin2 TEXT
+    a1 TEXT, a2 TEXT,  -- GeoNames admin1 and admin2 codes
+    admin1 TEXT, admin2 TEXT  -- their names, from admin_code
 );
+CREATE TABLE admin_code (code TEXT PRIMARY KEY, name TEXT NOT NULL);  -- "UA.14", "UA.14.1234"
 -- kind 0: a name key (gazetteer.name_key / exact_name_key); kind 1: a loose key (gazetteer.loose_key)
 CREATE TABLE name (key TEXT NOT NULL, kind INTEGER NOT NULL, id INTEGER NOT NULL,
                    PRIMARY KEY (key, kind, id)) WITHOUT ROWID;
@@ -99,21 +101,3 @@ class LocalIndex:
 
     def close(self) -> None:
         self._db.close()
-
-
-def is_local_index(path: Path) -> bool:
-    """True when `path` is an SQLite file with the local index's meta table."""
-    try:
-        db = sqlite3.connect(f"{path.absolute().as_uri()}?mode=ro", uri=True)
-        try:
-            return db.execute("SELECT value FROM meta WHERE key = 'format'").fetchone() is not None
-        finally:
-            db.close()
-    except sqlite3.Error:
-        return False
-
-
-def check_open(path: Path) -> None:
-    """Raise MonitorError when `path` exists but cannot be opened as a local index."""
-    if path.exists():
-        LocalIndex.open(path).close()
