@@ -13,7 +13,6 @@ from typing import IO, Any, TypeVar
 
 import click
 
-from monitor import __version__
 from monitor.errors import MonitorError
 from monitor.settings import Settings
 
@@ -123,10 +122,20 @@ class App:
 pass_app = click.make_pass_decorator(App)
 
 
+def _print_version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    if not value or ctx.resilient_parsing:
+        return
+    from monitor import __version__  # read from the package metadata only when asked for
+
+    click.echo(f"ceasefire-monitor, version {__version__}")
+    ctx.exit()
+
+
 @click.group(cls=MonitorGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.option("--config", "config_path", metavar="PATH", type=click.Path(dir_okay=False),
               help="TOML configuration file (default: $CEASEFIRE_MONITOR_CONFIG, else built-in defaults).")
-@click.version_option(__version__, "--version", prog_name="ceasefire-monitor")
+@click.option("--version", is_flag=True, expose_value=False, is_eager=True, callback=_print_version,
+              help="Show the version and exit.")
 @click.pass_context
 def main(ctx: click.Context, config_path: str | None) -> None:
     """Watch news feeds for shelling, air strikes, armed clashes and ceasefire violations.
