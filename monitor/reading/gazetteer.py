@@ -57,7 +57,7 @@ class Entry:
     geonameid: int | None = None
     prior: float = 0.0
     capital: bool = False
-    focus: bool = False  # in a country or border area the monitor follows (see build_gazetteer.FOCUS)
+    focus: bool = False  # in a country or border area the monitor follows (see build_gazetteer.FOCUS), or local
     division: int = 0  # 1, 2 or 3 for a generated admin1/2/3 division ("Helmand Province"), else 0
     admin2: str | None = None  # the second-level division (district, raion) when the index knows it
 

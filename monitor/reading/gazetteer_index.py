@@ -105,11 +105,17 @@ class IndexFile:
         return text.split("\n") if text else []
 
 
+_MEMO_SIZE = 200_000
+_UNSEEN = object()
+
+
 class KeyIndex(Mapping[str, list[int]]):
-    """Key -> row numbers, over a sorted key section and its parallel row-list section."""
+    """Key -> row numbers, over a sorted key section and its parallel row-list section. Keys looked up
+    are remembered (found or not), as the same words come back in text after text."""
 
     def __init__(self, index: IndexFile | None, name: str) -> None:
         self._index, self._name = index, name
+        self._memo: dict[str, list[int] | None] = {}
 
     def _keys(self) -> list[str]:
         return self._index.lines(f"{self._name}_keys") if self._index is not None else []
@@ -120,11 +126,21 @@ class KeyIndex(Mapping[str, list[int]]):
         return i if i < len(keys) and keys[i] == key else -1
 
     def get(self, key: str, default: Any = None) -> Any:
+        try:
+            found = self._memo[key]
+        except KeyError:
+            found = self._parse(key)
+            if len(self._memo) >= _MEMO_SIZE:
+                self._memo.clear()
+            self._memo[key] = found
+        return default if found is None else found
+
+    def _parse(self, key: str) -> list[int] | None:
         i = self._find(key)
-        if i < 0:
-            return default
-        assert self._index is not None
-        return [int(v) for v in self._index.lines(f"{self._name}_rows")[i].split(",")]
+        if i < 0 or self._index is None:
+            return None
+        rows = self._index.lines(f"{self._name}_rows")[i]
+        return [int(v) for v in rows.split(",")] if rows else []
 
     def __getitem__(self, key: str) -> list[int]:
         found: list[int] | None = self.get(key)
@@ -133,7 +149,10 @@ class KeyIndex(Mapping[str, list[int]]):
         return found
 
     def __contains__(self, key: object) -> bool:
-        return isinstance(key, str) and self._find(key) >= 0
+        if not isinstance(key, str):
+            return False
+        found = self._memo.get(key, _UNSEEN)
+        return (self.get(key) if found is _UNSEEN else found) is not None
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._keys())
@@ -143,10 +162,11 @@ class KeyIndex(Mapping[str, list[int]]):
 
 
 class RowTable(Sequence[list[Any]]):
-    """The rows of a tab-separated section, split and typed when one is asked for."""
+    """The rows of a tab-separated section, split and typed when one is first asked for."""
 
     def __init__(self, index: IndexFile | None, name: str, types: tuple[Callable[[str], Any], ...]) -> None:
         self._index, self._name, self._types = index, name, types
+        self._memo: dict[int, list[Any]] = {}
 
     def _lines(self) -> list[str]:
         return self._index.lines(self._name) if self._index is not None else []
@@ -160,7 +180,12 @@ class RowTable(Sequence[list[Any]]):
     def __getitem__(self, i: int | slice) -> list[Any] | list[list[Any]]:
         if isinstance(i, slice):
             return [self._parse(line) for line in self._lines()[i]]
-        return self._parse(self._lines()[i])
+        found = self._memo.get(i)
+        if found is None:
+            found = self._parse(self._lines()[i])
+            if i >= 0:
+                self._memo[i] = found
+        return found
 
     def _parse(self, line: str) -> list[Any]:
         return [t(v) for t, v in zip(self._types, line.split("\t"), strict=False)]
