@@ -96,6 +96,16 @@ def test_the_extractor_places_an_attack_in_an_imported_village(index: Path) -> N
     assert found.primary.geonameid == VILLAGE.geonameid and found.countries[:1] == ("AM",)
 
 
+def test_a_main_name_in_lower_case_is_indexed_but_not_such_an_alias(tmp_path: Path) -> None:
+    dump = tmp_path / "XA.txt"
+    dump.write_text(table([Place(9_100_020, "al-Zelvari", 40.5, 45.3, alternates=("zelvar stream", "Zelvaro"))]),
+                    encoding="utf-8")
+    gazetteer = load_gazetteer(import_files(tmp_path / "g.sqlite", [dump]) and tmp_path / "g.sqlite")
+    assert gazetteer.lookup(name_key("al-Zelvari"))[0].geonameid == 9_100_020
+    assert gazetteer.lookup(name_key("Zelvaro"))[0].geonameid == 9_100_020
+    assert not any(e.geonameid == 9_100_020 for e in gazetteer.lookup(name_key("zelvar stream")))
+
+
 def test_importing_again_extends_the_index(index: Path, tmp_path: Path) -> None:
     more = tmp_path / "more.txt"
     more.write_text(table([Place(9_100_010, "Brenikovo", 40.4, 45.2, admin2="0101", population=90)]),

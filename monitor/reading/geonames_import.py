@@ -27,7 +27,7 @@ from monitor.reading.place_keys import LOOSE_MIN_LETTERS, exact_name_key, loose_
 Progress = Callable[[int, int], None]  # (bytes done, bytes in all) of the file being read
 _SKIPPED_CODES = {"PPLH", "PPLQ", "PPLW", "PPLCH"}  # historical, abandoned, destroyed settlements
 _LEVELS = {"ADM1": 1, "ADM2": 2, "ADM3": 3}
-_NAME_LANGUAGES = {"", "en", "ru", "uk", "abbr"}  # alternate names worth keys: news is in English and Russian
+_NAME_LANGUAGES = {"", "en", "ru", "uk"}  # alternate names worth keys: news is in English and Russian
 _ADMIN_CODE = re.compile(r"^[A-Z]{2}\.[^.\t]+(\.[^.\t]+)?$")
 _MAX_ALIASES = 25
 # Type words: a division is found by its name with one ("Kherson oblast", "Nad Ali district").
@@ -144,7 +144,7 @@ def _import_geonames(db: sqlite3.Connection, path: Path, rows: Iterator[tuple[in
         places.append((gid, c[1], c[8], lat, lon, population, level, c[10], c[11] if level != 1 else ""))
         report.divisions += level > 0
         report.places += level == 0
-        for key in _keys([c[1], c[2], *c[3].split(",")], level):
+        for key in _keys([c[1], c[2]], c[3].split(","), level):
             names.append((key, 0, gid))
         if len(places) >= _BATCH:
             _flush(db, places, names)
@@ -180,20 +180,22 @@ def _import_alternate_names(db: sqlite3.Connection, path: Path, rows: Iterator[t
             report.skipped_names += 1
             continue
         report.alternate_names += 1
-        names.extend((key, 0, gid) for key in _keys([c[3]], level))
+        names.extend((key, 0, gid) for key in _keys([], [c[3]], level))
         if len(names) >= _BATCH:
             _flush(db, [], names)
     _flush(db, [], names)
 
 
-def _keys(names: list[str], level: int) -> list[str]:
-    """The keys a place is found by: its names and aliases (capitalised Latin ones, Cyrillic ones) for a
-    settlement or a first-level division; for a district or lower, only names with a type word."""
+def _keys(names: list[str], aliases: list[str], level: int) -> list[str]:
+    """The keys a place is found by: its names, and of its aliases the Cyrillic ones and capitalised
+    Latin ones (lower-case romanisations of other scripts meet ordinary words); for a district or
+    lower, only names with a type word."""
     keys: list[str] = []
     latin = 0
-    for name in dict.fromkeys(n.strip() for n in names if n.strip()):
+    main = {n.strip() for n in names}
+    for name in dict.fromkeys(n.strip() for n in (*names, *aliases) if n.strip()):
         cyrillic = bool(re.search("[А-яЁё]", name))
-        if not cyrillic:
+        if not cyrillic and name not in main:
             if not name[:1].isupper() or len(name) < 3 or latin >= _MAX_ALIASES or any(ch.isdigit() for ch in name):
                 continue
             latin += 1
