@@ -89,6 +89,7 @@ class Gazetteer:
     loose_division_names: Mapping[str, list[int]] = dataclasses.field(default_factory=dict)
     loose_first_words: Set[str] = frozenset()
     local: LocalIndex | None = None  # places imported from GeoNames dumps (gazetteer import), if any
+    province_cache: dict[str, list[Entry]] = dataclasses.field(default_factory=dict, repr=False, compare=False)
 
     def part_of_country(self, cc: str, direction: str, name: str) -> Entry | None:
         """A region entry for "northern Syria", "юг Ливана": the matching part of the country's extent."""
@@ -136,8 +137,7 @@ class Gazetteer:
         assert point.lat is not None and point.lon is not None
         regions = [e for entries in self.curated.values() for e in entries
                    if e.precision == "region" and e.country == point.country and e.lat is not None]
-        regions += [self._division_entry(i) for i, row in enumerate(self.divisions)
-                    if row[1] == point.country and row[4] == 1]
+        regions += self._provinces().get(point.country, [])
         best = min(regions, key=lambda e: distance_km(point, e), default=None)
         return best if best is not None and distance_km(point, best) <= km else None
 
@@ -148,6 +148,16 @@ class Gazetteer:
             if code == cc:
                 return next((e for e in self.lookup(name_key(name)) if e.country == cc), None)
         return None
+
+    def _provinces(self) -> dict[str, list[Entry]]:
+        """The first-level divisions of each country (built on first use: one pass over the rows)."""
+        if not self.province_cache:
+            by_country: dict[str, list[Entry]] = {}
+            for i, row in enumerate(self.divisions):
+                if row[4] == 1:
+                    by_country.setdefault(row[1], []).append(self._division_entry(i))
+            self.province_cache.update(by_country)
+        return self.province_cache
 
     def has(self, key: str) -> bool:
         return (key in self.curated or key in self.geonames or key in self.division_names
