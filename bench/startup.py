@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -30,12 +31,16 @@ CASES: list[tuple[str, list[str]]] = [
 BASELINES = 2  # the first cases: the same for every tree
 
 
-def run(args: list[str], tree: Path, home: Path) -> float:
+def run(args: list[str], tree: Path, home: Path) -> tuple[float, float]:
+    """Wall-clock and CPU (user + system) seconds of one process."""
     env = {**os.environ, "PYTHONPATH": str(tree), "HOME": str(home)}
     env = {k: v for k, v in env.items() if not k.startswith(("CEASEFIRE_MONITOR_", "XDG_STATE"))}
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     subprocess.run([sys.executable, *args], cwd=tree, env=env, check=True, stdout=subprocess.DEVNULL)
-    return time.perf_counter() - start
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
 def main() -> int:
@@ -48,20 +53,22 @@ def main() -> int:
     trees = [("this", ROOT)] + ([("other", args.tree.resolve())] if args.tree else [])
     plan = [(name, tree, label, argv) for name, tree in trees for i, (label, argv) in enumerate(CASES)
             if name == "this" or i >= BASELINES]
-    times: dict[tuple[str, str], list[float]] = {(name, label): [] for name, _, label, _ in plan}
+    times: dict[tuple[str, str], list[tuple[float, float]]] = {(name, label): [] for name, _, label, _ in plan}
     for _, tree, _, argv in plan:  # warm the file cache once
         run(argv, tree, home)
     for _ in range(args.repeat):
         for name, tree, label, argv in plan:
             times[(name, label)].append(run(argv, tree, home))
-    base = statistics.median(times[("this", "python -c pass")])
+    base = statistics.median(w for w, _ in times[("this", "python -c pass")])
+    cpu_base = statistics.median(c for _, c in times[("this", "python -c pass")])
     print(f"cold start-up, median of {args.repeat} rounds (cores: {os.cpu_count()}, load: "
-          f"{os.getloadavg()[0]:.1f})")
-    print(f"{'case':<34} {'median s':>9} {'min s':>7} {'x python -c pass':>17}")
+          f"{os.getloadavg()[0]:.1f}); CPU = user + system time of the process, less sensitive to load")
+    print(f"{'case':<38} {'wall s':>7} {'min s':>7} {'x pass':>7} {'CPU s':>7} {'x pass':>7}")
     for (name, label), values in times.items():
         shown = label if name == "this" else f"{label} [{args.tree}]"
-        median = statistics.median(values)
-        print(f"{shown:<34} {median:9.3f} {min(values):7.3f} {median / base:17.1f}")
+        wall, cpu = statistics.median(w for w, _ in values), statistics.median(c for _, c in values)
+        print(f"{shown:<38} {wall:7.3f} {min(w for w, _ in values):7.3f} {wall / base:7.1f} {cpu:7.3f} "
+              f"{cpu / cpu_base:7.1f}")
     return 0
 
 
