@@ -30,7 +30,7 @@ _LEVELS = {"ADM1": 1, "ADM2": 2, "ADM3": 3}
 _NAME_LANGUAGES = {"", "en", "ru", "uk"}  # alternate names worth keys: news is in English and Russian
 _ADMIN_CODE = re.compile(r"^[A-Z]{2}\.[^.\t]+(\.[^.\t]+)?$")
 _MAX_ALIASES = 25
-# Type words: a division is found by its name with one ("Kherson oblast", "Nad Ali district").
+# Type words: a division is found by its name with one ("Velmora oblast", "Kelvashen district").
 _TYPES = ("province", "region", "governorate", "oblast", "state", "district", "raion", "rayon", "county",
           "municipality", "lga", "область", "район", "провинция", "мухафаза")
 _ADMIN1_SUFFIXES = ("province", "region", "governorate", "oblast", "state")
