@@ -54,7 +54,7 @@ def import_files(index: Path, files: list[Path], progress: Progress | None = Non
     the index is then left as it was.
     """
     try:
-        index.parent.mkdir(parents=True, exist_ok=True)
+        index.parent.mkdir(mode=0o700, parents=True, exist_ok=True)  # like the state directory of the database
     except OSError as e:
         raise InputError(f"{index.parent}: cannot create the directory ({e.strerror or e})") from e
     new = not index.exists()
