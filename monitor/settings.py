@@ -130,6 +130,15 @@ class DaemonSettings:
     instance: str | None = None  # lease owner name; None: hostname:pid
 
 
+DEFAULT_GAZETTEER_DOWNLOAD_URL = "https://download.geonames.org/export/dump/"
+
+
+@dataclass(frozen=True)
+class GazetteerSettings:
+    download_url: str = DEFAULT_GAZETTEER_DOWNLOAD_URL  # where `gazetteer download XX` fetches XX.zip
+    index: str | None = None  # the local place index (gazetteer import); set by the loader to the state dir's
+
+
 @dataclass(frozen=True)
 class Settings:
     database: DatabaseSettings
@@ -141,4 +150,5 @@ class Settings:
     api: ApiSettings = field(default_factory=ApiSettings)
     log: LogSettings = field(default_factory=LogSettings)
     daemon: DaemonSettings = field(default_factory=DaemonSettings)
+    gazetteer: GazetteerSettings = field(default_factory=GazetteerSettings)
     source: str = "<built-in defaults>"  # the file the settings came from, for messages

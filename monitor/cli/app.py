@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import importlib
 import os
 import socket
 import sys
@@ -12,7 +13,6 @@ from typing import IO, Any, TypeVar
 
 import click
 
-from monitor import __version__
 from monitor.errors import MonitorError
 from monitor.settings import Settings
 
@@ -20,7 +20,29 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 class MonitorGroup(click.Group):
-    """Turns domain errors into `Error: …` on stderr and exit 1; never prints a traceback."""
+    """Turns domain errors into `Error: …` on stderr and exit 1; never prints a traceback.
+
+    `lazy_modules` register more commands when imported: they are imported only when a command is not
+    found among those already registered, or when the commands are listed (--help).
+    """
+
+    lazy_modules: tuple[str, ...] = ()
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        found = super().get_command(ctx, cmd_name)
+        if found is None and self._load_lazy_modules():
+            found = super().get_command(ctx, cmd_name)
+        return found
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        self._load_lazy_modules()
+        return super().list_commands(ctx)
+
+    def _load_lazy_modules(self) -> bool:
+        modules, self.lazy_modules = self.lazy_modules, ()
+        for module in modules:
+            importlib.import_module(module)
+        return bool(modules)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -54,8 +76,11 @@ class App:
     @cached_property
     def settings(self) -> Settings:
         from monitor.config.loader import find_config_path, load_settings
+        from monitor.reading.gazetteer import use_local_index
 
-        return load_settings(find_config_path(self.config_path, os.environ), os.environ)
+        settings = load_settings(find_config_path(self.config_path, os.environ), os.environ)
+        use_local_index(settings.gazetteer.index)  # places imported with `gazetteer import`, when present
+        return settings
 
     def configure_logging(self) -> None:
         from monitor.logs import configure
@@ -97,10 +122,20 @@ class App:
 pass_app = click.make_pass_decorator(App)
 
 
+def _print_version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    if not value or ctx.resilient_parsing:
+        return
+    from monitor import __version__  # read from the package metadata only when asked for
+
+    click.echo(f"ceasefire-monitor, version {__version__}")
+    ctx.exit()
+
+
 @click.group(cls=MonitorGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.option("--config", "config_path", metavar="PATH", type=click.Path(dir_okay=False),
               help="TOML configuration file (default: $CEASEFIRE_MONITOR_CONFIG, else built-in defaults).")
-@click.version_option(__version__, "--version", prog_name="ceasefire-monitor")
+@click.option("--version", is_flag=True, expose_value=False, is_eager=True, callback=_print_version,
+              help="Show the version and exit.")
 @click.pass_context
 def main(ctx: click.Context, config_path: str | None) -> None:
     """Watch news feeds for shelling, air strikes, armed clashes and ceasefire violations.

@@ -8,6 +8,7 @@ other. `build_table` (config_reader) applies them to a document and records ever
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from monitor.config import values as v
@@ -23,6 +24,7 @@ from monitor.settings import (
     DatabaseSettings,
     FeedSettings,
     FetchSettings,
+    GazetteerSettings,
     LogSettings,
     QuietHours,
     RuleSettings,
@@ -31,7 +33,8 @@ from monitor.settings import (
 )
 
 # The declarations, and the reader's names that config.loader takes from here.
-__all__ = ["ALERTS", "API", "CEASEFIRE", "CLASSIFY", "DAEMON", "DATABASE", "DATABASE_URL_ENV", "FEED", "FETCH", "LOG",
+__all__ = ["ALERTS", "API", "CEASEFIRE", "CLASSIFY", "DAEMON", "DATABASE", "DATABASE_URL_ENV", "FEED", "FETCH",
+           "GAZETTEER", "LOG",
            "LOG_LEVELS", "QUIET_HOURS", "RULE", "SECTIONS", "SETTINGS", "TARGET", "THRESHOLDS", "UPDATE_REASONS",
            "Context", "Key", "Section", "build_table"]
 
@@ -265,6 +268,30 @@ DAEMON = Section("daemon", DaemonSettings, (
 ))
 
 
+# [gazetteer] --------------------------------------------------------------------------------------
+
+LOCAL_INDEX_FILE = "gazetteer.sqlite"
+
+
+def _finish_gazetteer(kwargs: dict[str, Any], raw: dict[str, Any], ctx: Context, where: str) -> None:
+    from monitor.config.loader import state_dir  # the loader imports this module
+
+    index = kwargs.get("index")
+    if index is None:  # the local place index lives in the state directory
+        kwargs["index"] = str((state_dir(ctx.env) / LOCAL_INDEX_FILE).absolute())
+    elif isinstance(index, str):
+        kwargs["index"] = str(Path(index).expanduser())
+    url = kwargs.get("download_url")
+    if isinstance(url, str) and not url.endswith("/"):
+        kwargs["download_url"] = url + "/"
+
+
+GAZETTEER = Section("gazetteer", GazetteerSettings, (
+    Key("download_url", "download_url", v.http_url),
+    Key("index", "index", v.text),
+), _finish_gazetteer)
+
+
 # The document ------------------------------------------------------------------------------------
 
 
@@ -287,7 +314,8 @@ SETTINGS = Section("", Settings, (
     Key("api", "api", section=API),
     Key("log", "log", section=LOG),
     Key("daemon", "daemon", section=DAEMON),
+    Key("gazetteer", "gazetteer", section=GAZETTEER),
 ), _finish_settings)
 
 SECTIONS: tuple[Section, ...] = (SETTINGS, DATABASE, FEED, FETCH, CLASSIFY, THRESHOLDS, CEASEFIRE, ALERTS,
-                                 TARGET, RULE, QUIET_HOURS, API, LOG, DAEMON)
+                                 TARGET, RULE, QUIET_HOURS, API, LOG, DAEMON, GAZETTEER)

