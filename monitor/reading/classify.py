@@ -158,16 +158,18 @@ def _label_hits(rules: LangRules, text: str, pub_year: int | None) -> list[_Hit]
     scan = lower_text(text)
     if rules.trigger is not None and not rules.trigger.search(scan):
         return []
+    original = text
     if rules.scrub:  # other senses ("shelled out") blanked out, offsets kept
-        scan = rules.scrub.sub(lambda m: " " * len(m.group(0)), scan)
-    original = _unscrubbed_case(text, scan) if any(r.cased for r in rules.rules) else scan
+        spans = [m.span() for m in rules.scrub.finditer(scan)]
+        scan, original = _blank(scan, spans), _blank(text, spans)
     ctx = _Context(rules, scan, _sentence_bounds(scan), pub_year, {})
     title_end = ctx.bounds[1] if len(ctx.bounds) > 1 else len(scan)
     # A title about an anniversary, a trial or a prize makes every report in the item background.
     item_factor = _WEAKENED if rules.cues["item_negative"].search(scan, 0, title_end) else 1.0
+    candidates = rules.index.scan(scan)
     hits: list[_Hit] = []
-    for rule in rules.rules:
-        for n, m in enumerate(rule.regex.finditer(original if rule.cased else scan)):
+    for i, rule in enumerate(rules.rules):
+        for n, m in enumerate(rules.index.finditer(i, original if rule.cased else scan, candidates)):
             if n >= _MAX_MATCHES_PER_RULE:
                 break
             factor = item_factor * _context_factor(ctx, m)
@@ -177,9 +179,15 @@ def _label_hits(rules: LangRules, text: str, pub_year: int | None) -> list[_Hit]
     return hits
 
 
-def _unscrubbed_case(text: str, scan: str) -> str:
-    """The original-case text with the blanks of the scrubbed, lower-cased `scan`."""
-    return "".join(" " if s == " " else o for o, s in zip(text, scan, strict=True))
+def _blank(text: str, spans: list[tuple[int, int]]) -> str:
+    """`text` with the characters of `spans` replaced by spaces (offsets kept)."""
+    if not spans:
+        return text
+    parts, last = [], 0
+    for start, end in spans:
+        parts += [text[last:start], " " * (end - start)]
+        last = end
+    return "".join([*parts, text[last:]])
 
 
 @dataclass

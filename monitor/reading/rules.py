@@ -42,6 +42,8 @@ from typing import Any
 
 from monitor.errors import MonitorError
 from monitor.models import LABELS
+from monitor.reading.word_index import PatternIndex
+from monitor.reading.word_index import trie_pattern as trie_pattern  # where casualties and dates find it
 
 # Cues: each is one regex alternation. `negation`/`hypothetical` are looked for just before a match,
 # `negation_after` just after it, `item_negative` in the title (it weakens the whole item: "Ukraine
@@ -97,6 +99,8 @@ class LangRules:
     # Word beginnings of which every rule needs one: a text without any cannot match a rule, so the
     # rules are not run on it (most feed items). Checked by tests/test_classify.py on every case.
     trigger: re.Pattern[str] | None = None
+    # The rules' then the weapons' patterns, for running them only where they can match (word_index).
+    index: PatternIndex = PatternIndex(())
 
 
 @dataclass(frozen=True)
@@ -163,7 +167,8 @@ def parse_rule_file(text: str, source: str, lang: str) -> LangRules:
     _check_keys(weapons_raw, set(weapons_raw) if isinstance(weapons_raw, dict) else set(), source, "weapons.")
     weapons = tuple((name, _compile_alternation(value, terms, source, f"weapons.{name}"))
                     for name, value in weapons_raw.items())
-    return LangRules(lang, rules, MappingProxyType(cues), scrub, source, weapons, trigger)
+    index = PatternIndex([*(rule.regex for rule in rules), *(regex for _, regex in weapons)])
+    return LangRules(lang, rules, MappingProxyType(cues), scrub, source, weapons, trigger, index)
 
 
 def _check_keys(table: Any, allowed: set[str], source: str, prefix: str) -> None:
@@ -242,30 +247,6 @@ def _expand(pattern: str, terms: dict[str, str], source: str, key: str) -> str:
         return f"(?:{terms[name]})"
 
     return _PLACEHOLDER.sub(replace, pattern)
-
-
-def trie_pattern(words: list[str]) -> str:
-    """An alternation of `words` factored by common prefixes ("t(?:wo|hree|en)"), longest match first.
-
-    The regex engine tries alternatives one by one at every position; hundreds of number words
-    made the casualty patterns the slowest part of classification. A prefix tree fails at the
-    first letter that no word continues with.
-    """
-    tree: dict[str, Any] = {}
-    for word in words:
-        node = tree
-        for ch in word:
-            node = node.setdefault(ch, {})
-        node[""] = {}
-
-    def render(node: dict[str, Any]) -> str:
-        branches = [re.escape(ch) + render(child) for ch, child in sorted(node.items()) if ch]
-        if not branches:
-            return ""
-        body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
-        return f"(?:{body})?" if "" in node else body
-
-    return "(?:" + render(tree) + ")"
 
 
 def is_cased(pattern: str) -> bool:
