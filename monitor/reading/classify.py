@@ -23,6 +23,7 @@ from monitor.reading.actors import armed_groups
 from monitor.reading.gazetteer import Gazetteer, load_gazetteer
 from monitor.reading.localtime import local_time
 from monitor.reading.rules import LangRules, RuleSet, load_ruleset, lower_text
+from monitor.reading.word_index import Candidates
 from monitor.settings import ClassifySettings
 
 _SENTENCE_END = re.compile(r"[.!?;]+[\"'»”)]*\s+|\n+|\s[-–—]\s")
@@ -66,7 +67,7 @@ class Classifier:
         rules = self._rules.for_lang(lang)
         text = _join(item.title, item.text)
         pub_year = item.published_at.year if item.published_at else None
-        hits = _label_hits(rules, text, pub_year)
+        hits, candidates = _label_hits(rules, text, pub_year)
         labels, explanation = self._decide(hits)
         if not labels:  # the score says how close it came: the best label score under its threshold
             return Classification(score=max((h.score for h in hits), default=0.0))
@@ -80,7 +81,7 @@ class Classifier:
             place=found.primary,
             places=found.places,
             actors=tuple(dict.fromkeys((*found.actors, *armed_groups(text)))),
-            weapons=_weapons(rules, text),
+            weapons=_weapons(rules, text, candidates),
             killed=killed,
             injured=injured,
             event_date=event_date,
@@ -152,15 +153,16 @@ def _combine(group: list[_Hit]) -> float:
     return min(score, 0.99)
 
 
-def _label_hits(rules: LangRules, text: str, pub_year: int | None) -> list[_Hit]:
+def _label_hits(rules: LangRules, text: str, pub_year: int | None) -> tuple[list[_Hit], Candidates | None]:
     """Every rule match in `text`, weighed by its context. Rules run on the lower-cased text (see
-    rules._compile), except the few with case-sensitive parts, which run on the original."""
+    rules._compile), except the few with case-sensitive parts, which run on the original. Also the
+    words of lower_text(text) where rules and weapons may match, when they were read (word_index)."""
     scan = lower_text(text)
     if rules.trigger is not None and not rules.trigger.search(scan):
-        return []
+        return [], None
     original = text
-    if rules.scrub:  # other senses ("shelled out") blanked out, offsets kept
-        spans = [m.span() for m in rules.scrub.finditer(scan)]
+    spans = [m.span() for m in rules.scrub.finditer(scan)] if rules.scrub else []
+    if spans:  # other senses ("shelled out") blanked out, offsets kept
         scan, original = _blank(scan, spans), _blank(text, spans)
     ctx = _Context(rules, scan, _sentence_bounds(scan), pub_year, {})
     title_end = ctx.bounds[1] if len(ctx.bounds) > 1 else len(scan)
@@ -176,7 +178,7 @@ def _label_hits(rules: LangRules, text: str, pub_year: int | None) -> list[_Hit]
             if factor > 0.0:
                 hits.append(_Hit(rule.label, rule.score * factor, _evidence(text, m), rule.name, rule.attack))
     hits.extend(_inferred_violation(ctx, hits))
-    return hits
+    return hits, None if spans else candidates
 
 
 def _blank(text: str, spans: list[tuple[int, int]]) -> str:
@@ -275,10 +277,14 @@ def _evidence(text: str, m: re.Match[str]) -> str:
     return " ".join(words[:3]) + " … " + " ".join(words[-3:])
 
 
-def _weapons(rules: LangRules, text: str) -> tuple[str, ...]:
-    """The weapons named in `text`, by their canonical names ([weapons] of the rule file), in order."""
+def _weapons(rules: LangRules, text: str, candidates: Candidates | None) -> tuple[str, ...]:
+    """The weapons named in `text`, by their canonical names ([weapons] of the rule file), in order.
+    `candidates`: where in lower_text(text) the patterns may match (rules.index), if known."""
     lowered = lower_text(text)
-    found = [(m.start(), name) for name, regex in rules.weapons if (m := regex.search(lowered))]
+    candidates = candidates or rules.index.scan(lowered)
+    first = len(rules.rules)  # the index holds the rules' patterns, then the weapons'
+    found = [(m.start(), name) for i, (name, _) in enumerate(rules.weapons, first)
+             if (m := rules.index.search(i, lowered, candidates))]
     return tuple(name for _, name in sorted(found))
 
 
