@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from monitor.reading.rules import LangRules, load_ruleset, lower_text
-from monitor.reading.word_index import PatternIndex, pattern_starts
+from monitor.reading.word_index import PatternIndex, pattern_needs, pattern_starts
 
 RULES = load_ruleset()
 CASES_DIR = Path(__file__).parent / "data" / "cases"
@@ -81,7 +81,7 @@ def test_same_matches_on_any_text(text: str) -> None:
 
 def test_unusual_characters_make_every_pattern_run() -> None:
     index = PatternIndex([re.compile(r"(?<!\w)(?:\d\d mm)")])
-    assert index.scan("a 12 mm gun").at == {0: [2]}
+    assert index.scan("a 12 mm gun").at == {"12 mm": [2]}
     assert index.scan("a ١٢ mm gun").at is None  # Arabic-Indic digits: \d matches them, 0-9 does not
     assert [m.group() for m in index.finditer(0, "a ١٢ mm gun", index.scan("a ١٢ mm gun"))] == ["١٢ mm"]
 
@@ -96,3 +96,14 @@ def test_pattern_starts() -> None:
     assert pattern_starts(re.compile(r"(?<!\w)(?:\w+ fire)")) is None  # may begin with any word
     cased = pattern_starts(re.compile(r"(?<!\w)(?:(?-i:[A-Z])\w+ bombs|bombed)", re.IGNORECASE))
     assert cased is not None and "bombed" in cased[0] and "q" in cased[0]  # lower-cased letters
+
+
+def test_pattern_needs() -> None:
+    assert pattern_needs(re.compile(r"(?<!\w)(?:bombed|bombs? (?:fell|hit)|(?-i:[A-Z])\w+ bombs)", re.IGNORECASE)) \
+        == frozenset({"bombed", "bomb", " bombs"})
+    assert pattern_needs(re.compile(r"(?<!\w)(?:shell(?:ing|ed)|\w+ fire)")) == frozenset({"shell", " fire"})
+    assert pattern_needs(re.compile(r"(?<!\w)(?:shell|\w+)")) is None  # an alternative needs no letters
+    index = PatternIndex([re.compile(r"(?<!\w)(?:[a-z]\w+ bombs)")])
+    assert index.scan("the town bombs").at is not None
+    assert list(index.finditer(0, "town was bombed", index.scan("town was bombed"))) == []
+    assert [m.group() for m in index.finditer(0, "the town bombs", index.scan("the town bombs"))] == ["town bombs"]

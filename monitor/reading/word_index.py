@@ -50,31 +50,34 @@ class PatternIndex:
     def __init__(self, patterns: Sequence[re.Pattern[str]]) -> None:
         self.patterns = tuple(patterns)
         plans = [pattern_starts(p) for p in self.patterns]
+        self._needs = tuple(pattern_needs(p) for p in self.patterns)
         self._leads = tuple(plan[1] if plan else 0 for plan in plans)
         self._unplanned = frozenset(i for i, plan in enumerate(plans) if plan is None)
         by_start: dict[str, set[int]] = {}
         for i, plan in enumerate(plans):
             for start in plan[0] if plan else ():
                 by_start.setdefault(start, set()).add(i)
-        # a word whose longest start is `head` may begin a match of the patterns of its shorter starts too
-        self._patterns_at = {head: tuple(sorted(set().union(*(by_start.get(head[:n], ()) for n in range(1, len(head))),
-                                                            by_start[head])))
-                             for head in by_start}
+        # A word is filed under the longest start it begins with (`head`); pattern i is tried at the
+        # words filed under a head that begins with one of its starts.
+        heads_of: list[set[str]] = [set() for _ in plans]
+        for head in by_start:
+            for n in range(1, len(head) + 1):
+                for i in by_start.get(head[:n], ()):
+                    heads_of[i].add(head)
+        self._heads_of = tuple(frozenset(h) for h in heads_of)
         starts = sorted(by_start)
         # a look-ahead, so a start running over several words ("u.s. d") hides none of them
         self._heads = re.compile(r"(?<!\w)(?=(" + trie_pattern(starts) + "))") if starts else None
 
     def scan(self, text: str) -> Candidates:
-        """Where in `text` (lower-cased) each pattern may match."""
+        """The words of `text` (lower-cased) where some pattern may match, filed by their head."""
         if not text.isascii() and _UNINDEXABLE.search(text):
-            return Candidates(None)
-        at: dict[int, list[int]] = {}
+            return Candidates(None, text)
+        at: dict[str, list[int]] = {}
         if self._heads is not None:
             for m in self._heads.finditer(text):
-                pos = m.start()
-                for i in self._patterns_at[m.group(1)]:
-                    at.setdefault(i, []).append(pos)
-        return Candidates(at)
+                at.setdefault(m.group(1), []).append(m.start())
+        return Candidates(at, text)
 
     def finditer(self, i: int, text: str, candidates: Candidates) -> Iterator[re.Match[str]]:
         """The matches of `self.patterns[i].finditer(text)`, found by trying the pattern only at its
@@ -83,9 +86,13 @@ class PatternIndex:
         if candidates.at is None or i in self._unplanned:
             yield from regex.finditer(text)
             return
-        positions = candidates.at.get(i)
-        if not positions:
+        heads = self._heads_of[i].intersection(candidates.at)
+        needs = self._needs[i]
+        if not heads or (needs is not None and not any(need in candidates.text for need in needs)):
             return
+        # a word has one head, so the heads' positions do not overlap
+        positions = sorted(p for head in heads for p in candidates.at[head]) if len(heads) > 1 \
+            else candidates.at[next(iter(heads))]
         lead = self._leads[i]
         if lead:  # quotes or dashes may come before the first letter: "«Град»"
             positions = sorted({p - j for p in positions for j in range(lead + 1) if p >= j})
@@ -105,10 +112,11 @@ class PatternIndex:
 
 @dataclass(frozen=True)
 class Candidates:
-    """For one text: pattern number -> the word starts where it may match, in order; None when the
-    text cannot be indexed (see _UNINDEXABLE) and every pattern is run in full."""
+    """For one text: head -> the starts of the words filed under it, in order; None when the text
+    cannot be indexed (see _UNINDEXABLE) and every pattern is run in full."""
 
-    at: dict[int, list[int]] | None
+    at: dict[str, list[int]] | None
+    text: str  # the scanned text
 
 
 def trie_pattern(words: list[str]) -> str:
@@ -150,6 +158,43 @@ def pattern_starts(regex: re.Pattern[str]) -> tuple[frozenset[str], int] | None:
     except (_Unknown, ImportError, AttributeError, TypeError, ValueError, RecursionError):
         return None
     return frozenset(out.prefixes), out.lead
+
+
+@functools.cache
+def pattern_needs(regex: re.Pattern[str]) -> frozenset[str] | None:
+    """Strings one of which every match of `regex` contains ("bomb" for "bombed|bombs? fell|[A-Z]\\w+
+    bombs"), lower-cased for a case-insensitive pattern; None when none is known."""
+    try:
+        parser: Any = importlib.import_module("re._parser")
+        return _needs(list(parser.parse(regex.pattern, regex.flags).data), bool(regex.flags & re.IGNORECASE))
+    except (_Unknown, ImportError, AttributeError, TypeError, ValueError, RecursionError):
+        return None
+
+
+def _needs(seq: list[Any], fold: bool) -> frozenset[str] | None:
+    """The best set of strings one of which a match of `seq` contains: of each literal run and each
+    group, alternation or repetition that must match, the set whose shortest string is longest."""
+    options: list[frozenset[str]] = []
+    run = ""
+    for op, av in [*seq, (None, None)]:
+        name = str(op)
+        if name == "LITERAL":
+            run += _char(av, fold)
+            continue
+        if run:
+            options.append(frozenset({run}))
+            run = ""
+        found: frozenset[str] | None = None
+        if name == "SUBPATTERN":
+            found = _needs(list(av[3].data), fold or bool(av[1] & re.IGNORECASE))
+        elif name == "BRANCH":
+            alternatives = [_needs(list(alt), fold) for alt in av[1]]
+            found = frozenset().union(*(a for a in alternatives if a)) if all(alternatives) else None
+        elif name in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT") and av[0] >= 1:
+            found = _needs(list(av[2].data), fold)
+        if found:
+            options.append(found)
+    return max(options, key=lambda o: (min(map(len, o)), -len(o)), default=None)
 
 
 class _Unknown(Exception):
