@@ -62,7 +62,7 @@ def new_articles(n: int, rng: random.Random) -> list[FeedItem]:
 
 def buckets_of(items: Sequence[FeedItem], classifier: Classifier) -> list[Bucket]:
     """The (country, event day) of every relevant item: where its candidates are looked up."""
-    found = []
+    found: list[Bucket] = []
     for item in items:
         c = classifier.classify(item)
         if c.relevant and c.event_date is not None:
