@@ -200,10 +200,10 @@ def main() -> None:
             with store.read() as conn:
                 conn.execute(select(incidents).where(incidents.c.id == n_incidents // 2)).one()
 
-        def get(url: str) -> Callable[[], None]:
+        def get(url: str, status: int = 200) -> Callable[[], None]:
             def call() -> None:
                 r = client.get(url)
-                assert r.status_code == 200, (url, r.status_code, r.text[:200])
+                assert r.status_code == status, (url, r.status_code, r.text[:200])
             return call
 
         first_page = client.get("/api/incidents?country=UA&limit=50").json()
@@ -222,7 +222,7 @@ def main() -> None:
             ("text, rare (place 996)", get("/api/incidents?text=place%20996")),
             ("text, absent word", get("/api/incidents?text=zzzqqq")),
             ("text + country + 30 d", get("/api/incidents?text=mortar&country=AM&since=30d")),
-            ("text, 2 characters, absent (no index: scan)", get("/api/incidents?text=qz")),
+            ("text, 2 characters: 400, too short to index", get("/api/incidents?text=qz", 400)),
             ("label + min severity 9", get("/api/incidents?label=ceasefire_violation&min_severity=9")),
             ("ceasefire + min sources 10", get("/api/incidents?ceasefire=AM-AZ%202022&min_sources=10")),
             ("show one incident", get(f"/api/incidents/{probe}")),
