@@ -72,7 +72,10 @@ def buckets_of(items: Sequence[FeedItem], classifier: Classifier) -> list[Bucket
 
 def _incident(i: int, country: str, day: date, rng: random.Random, now: datetime) -> dict[str, object]:
     lat, lon = rng.uniform(-30, 60), rng.uniform(-20, 120)
-    return {"public_id": f"INC-B{i:07d}", "revision": 1, "event_date": day, "first_seen_at": now, "updated_at": now,
+    outlet = f"Outlet {i % 50}"
+    # sources and copies as the pipeline writes them (a row without them is read with its members)
+    return {"public_id": f"INC-B{i:07d}", "revision": 1, "event_date": day, "last_event_date": day,
+            "sources": [outlet], "copies": [[outlet, rng.getrandbits(63)]], "first_seen_at": now, "updated_at": now,
             "country": country, "admin1": None, "place": f"Town {i % 5000}", "geonameid": i, "lat": lat, "lon": lon,
             "geo_precision": "place", "geo_bucket": f"{int(lat // 1)}:{int(lon // 1)}", "labels": ["shelling"],
             "killed": None, "injured": None, "severity": 2.0, "source_count": 1, "ceasefire": None,
