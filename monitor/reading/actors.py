@@ -50,7 +50,7 @@ def armed_groups(text: str) -> tuple[str, ...]:
     lowered = text.lower()
     names, index = _group_index()
     candidates = index.scan(lowered)
-    found = [(m.start(), name) for i, name in enumerate(names) if (m := index.search(i, lowered, candidates))]
+    found = [(m.start(), names[i]) for i in index.present(candidates) if (m := index.search(i, lowered, candidates))]
     return tuple(name for _, name in sorted(found))
 
 

@@ -170,7 +170,10 @@ def _label_hits(rules: LangRules, text: str, pub_year: int | None) -> tuple[list
     item_factor = _WEAKENED if rules.cues["item_negative"].search(scan, 0, title_end) else 1.0
     candidates = rules.index.scan(scan)
     hits: list[_Hit] = []
-    for i, rule in enumerate(rules.rules):
+    for i in rules.index.present(candidates):
+        if i >= len(rules.rules):
+            break  # the weapons' patterns follow the rules'
+        rule = rules.rules[i]
         for n, m in enumerate(rules.index.finditer(i, original if rule.cased else scan, candidates)):
             if n >= _MAX_MATCHES_PER_RULE:
                 break
@@ -283,8 +286,8 @@ def _weapons(rules: LangRules, text: str, candidates: Candidates | None) -> tupl
     lowered = lower_text(text)
     candidates = candidates or rules.index.scan(lowered)
     first = len(rules.rules)  # the index holds the rules' patterns, then the weapons'
-    found = [(m.start(), name) for i, (name, _) in enumerate(rules.weapons, first)
-             if (m := rules.index.search(i, lowered, candidates))]
+    found = [(m.start(), rules.weapons[i - first][0]) for i in rules.index.present(candidates)
+             if i >= first and (m := rules.index.search(i, lowered, candidates))]
     return tuple(name for _, name in sorted(found))
 
 

@@ -65,6 +65,11 @@ class PatternIndex:
                 for i in by_start.get(head[:n], ()):
                     heads_of[i].add(head)
         self._heads_of = tuple(frozenset(h) for h in heads_of)
+        patterns_of: dict[str, set[int]] = {}
+        for i, heads in enumerate(heads_of):
+            for head in heads:
+                patterns_of.setdefault(head, set()).add(i)
+        self._patterns_of = {head: frozenset(ids) for head, ids in patterns_of.items()}
         starts = sorted(by_start)
         # a look-ahead, so a start running over several words ("u.s. d") hides none of them
         self._heads = re.compile(r"(?<!\w)(?=(" + trie_pattern(starts) + "))") if starts else None
@@ -78,6 +83,13 @@ class PatternIndex:
             for m in self._heads.finditer(text):
                 at.setdefault(m.group(1), []).append(m.start())
         return Candidates(at, text)
+
+    def present(self, candidates: Candidates) -> list[int]:
+        """The numbers of the patterns that may match the scanned text, in order: the others cannot."""
+        if candidates.at is None:
+            return list(range(len(self.patterns)))
+        found = set(self._unplanned).union(*(self._patterns_of[head] for head in candidates.at))
+        return sorted(found)
 
     def finditer(self, i: int, text: str, candidates: Candidates) -> Iterator[re.Match[str]]:
         """The matches of `self.patterns[i].finditer(text)`, found by trying the pattern only at its
