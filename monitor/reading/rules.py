@@ -31,6 +31,7 @@ matching); a pattern that needs case ("(?-i:[A-Z])") is run case-insensitively o
 
 from __future__ import annotations
 
+import functools
 import re
 import tomllib
 from collections.abc import Mapping
@@ -99,8 +100,12 @@ class LangRules:
     # Word beginnings of which every rule needs one: a text without any cannot match a rule, so the
     # rules are not run on it (most feed items). Checked by tests/test_classify.py on every case.
     trigger: re.Pattern[str] | None = None
-    # The rules' then the weapons' patterns, for running them only where they can match (word_index).
-    index: PatternIndex = PatternIndex(())
+
+    @functools.cached_property
+    def index(self) -> PatternIndex:
+        """The rules' then the weapons' patterns, to run each only where it can match (word_index); built
+        on first use, so a command that reads no text in this language does not pay for it."""
+        return PatternIndex([*(rule.regex for rule in self.rules), *(regex for _, regex in self.weapons)])
 
 
 @dataclass(frozen=True)
@@ -167,8 +172,7 @@ def parse_rule_file(text: str, source: str, lang: str) -> LangRules:
     _check_keys(weapons_raw, set(weapons_raw) if isinstance(weapons_raw, dict) else set(), source, "weapons.")
     weapons = tuple((name, _compile_alternation(value, terms, source, f"weapons.{name}"))
                     for name, value in weapons_raw.items())
-    index = PatternIndex([*(rule.regex for rule in rules), *(regex for _, regex in weapons)])
-    return LangRules(lang, rules, MappingProxyType(cues), scrub, source, weapons, trigger, index)
+    return LangRules(lang, rules, MappingProxyType(cues), scrub, source, weapons, trigger)
 
 
 def _check_keys(table: Any, allowed: set[str], source: str, prefix: str) -> None:

@@ -49,8 +49,11 @@ class PatternIndex:
 
     def __init__(self, patterns: Sequence[re.Pattern[str]]) -> None:
         self.patterns = tuple(patterns)
-        plans = [pattern_starts(p) for p in self.patterns]
-        self._needs = tuple(pattern_needs(p) for p in self.patterns)
+        plans, needs = [], []
+        for regex in self.patterns:  # one after the other, so each pattern is parsed once (_tree)
+            plans.append(pattern_starts(regex))
+            needs.append(pattern_needs(regex))
+        self._needs = tuple(needs)
         self._leads = tuple(plan[1] if plan else 0 for plan in plans)
         self._unplanned = frozenset(i for i, plan in enumerate(plans) if plan is None)
         by_start: dict[str, set[int]] = {}
@@ -163,10 +166,8 @@ def pattern_starts(regex: re.Pattern[str]) -> tuple[frozenset[str], int] | None:
     A pattern compiled with IGNORECASE (rules.Rule.cased) gets lower-case starts, to be compared with
     the lower-cased text."""
     try:
-        parser: Any = importlib.import_module("re._parser")
-        tree = parser.parse(regex.pattern, regex.flags)
         out = _Starts()
-        _walk(list(tree.data), "", 0, out, False, bool(regex.flags & re.IGNORECASE))
+        _walk(_tree(regex), "", 0, out, False, bool(regex.flags & re.IGNORECASE))
     except (_Unknown, ImportError, AttributeError, TypeError, ValueError, RecursionError):
         return None
     return frozenset(out.prefixes), out.lead
@@ -177,8 +178,7 @@ def pattern_needs(regex: re.Pattern[str]) -> frozenset[str] | None:
     """Strings one of which every match of `regex` contains ("bomb" for "bombed|bombs? fell|[A-Z]\\w+
     bombs"), lower-cased for a case-insensitive pattern; None when none is known."""
     try:
-        parser: Any = importlib.import_module("re._parser")
-        return _needs(list(parser.parse(regex.pattern, regex.flags).data), bool(regex.flags & re.IGNORECASE))
+        return _needs(_tree(regex), bool(regex.flags & re.IGNORECASE))
     except (_Unknown, ImportError, AttributeError, TypeError, ValueError, RecursionError):
         return None
 
@@ -207,6 +207,13 @@ def _needs(seq: list[Any], fold: bool) -> frozenset[str] | None:
         if found:
             options.append(found)
     return max(options, key=lambda o: (min(map(len, o)), -len(o)), default=None)
+
+
+@functools.lru_cache(maxsize=1)
+def _tree(regex: re.Pattern[str]) -> list[Any]:
+    """The parsed items of `regex` (re's own parser), for pattern_starts and pattern_needs in turn."""
+    parser: Any = importlib.import_module("re._parser")
+    return list(parser.parse(regex.pattern, regex.flags).data)
 
 
 class _Unknown(Exception):
