@@ -1,26 +1,37 @@
-"""Throughput and start-up time of the classifier, on generated headline+summary items.
+"""Throughput and start-up time of the classifier, on real texts, each beside same-run baselines.
 
-    .venv/bin/python bench/classify_speed.py [--items N] [--relevant-share 0.3]
+    taskset -c 0 .venv/bin/python -m bench.classify_speed [--items 5000]
 
-Prints items/s of Classifier.classify, and in the same run two baselines on the same texts:
-`str.lower` (the floor of any text processing) and one plain regex scan for conflict keywords (what
-a naive keyword filter costs), so figures from different machines can be compared by ratio. Start-up
-is measured in a fresh interpreter: import plus Classifier.from_settings().
+Columns: the texts of the evaluation set's dev.jsonl, the items of its snapshot feeds (real bytes
+parsed by parse_feed; see bench/real_text.py) and, as an extra column only, generated headline+summary
+items. Each column is cycled to --items items. Rows, timed in the same run on the same items:
+`str.lower` (the floor of any text processing), one plain regex scan for conflict keywords (what a
+naive keyword filter costs), and Classifier.classify; for the snapshot column also feedparser.parse
+of the same bytes (items/s). Figures are items per CPU second of this process (steadier than the
+wall clock on a shared machine; wall-clock figures beside them); compare machines by the ratios.
+Start-up is measured in a fresh interpreter: import plus Classifier.from_settings(), beside the
+bare interpreter's start.
 """
 
 from __future__ import annotations
 
 import argparse
+import io
+import itertools
 import random
 import re
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
+import feedparser
+
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.real_text import dev_items, snapshot_items, snapshots
 from monitor.models import FeedItem
 from monitor.reading.classify import Classifier
 
@@ -34,9 +45,12 @@ NEUTRAL = ["Central bank raises rates as inflation bites", "Local team wins the 
 FILLER = ("Officials said the situation remained tense and more details would be released later. "
           "The report could not be independently verified. Residents described hearing loud noises.")
 RU = ["Азербайджанские военные обстреляли позиции у села Сотк", "ВСУ нанесли удар беспилотником по Горловке"]
+KEYWORDS = re.compile(r"\b(?:shell\w*|strike\w*|clash\w*|ceasefire|mortar\w*|drone\w*|обстрел\w*|удар\w*)\b",
+                      re.IGNORECASE)
 
 
-def make_items(n: int, relevant_share: float, seed: int = 7) -> list[FeedItem]:
+def make_items(n: int, relevant_share: float = 0.3, seed: int = 7) -> list[FeedItem]:
+    """Generated items (the extra column): 30 % conflict reports built from a few hundred phrases."""
     rng = random.Random(seed)
     published = datetime(2022, 9, 14, 8, tzinfo=UTC)
     items = []
@@ -55,47 +69,74 @@ def make_items(n: int, relevant_share: float, seed: int = 7) -> list[FeedItem]:
     return items
 
 
-def rate(fn: object, items: list[FeedItem]) -> tuple[float, float]:
-    """(items per wall-clock second, items per CPU second): on a shared, loaded machine the CPU
-    figure is the steadier one."""
-    assert callable(fn)
+def rate(fn: Callable[[FeedItem], object], items: list[FeedItem]) -> tuple[float, float]:
+    """(items per CPU second, items per wall-clock second)."""
     wall, cpu = time.perf_counter(), time.process_time()
     for item in items:
         fn(item)
-    return len(items) / (time.perf_counter() - wall), len(items) / (time.process_time() - cpu)
+    return len(items) / (time.process_time() - cpu), len(items) / (time.perf_counter() - wall)
 
 
-def startup_seconds() -> float:
-    code = ("import time; t = time.perf_counter(); from monitor.reading.classify import Classifier; "
-            "Classifier.from_settings(); print(time.perf_counter() - t)")
+def feedparser_rate(repeat: int) -> tuple[float, float]:
+    """feedparser.parse over every snapshot poll's bytes, `repeat` times: (items/s CPU, wall)."""
+    polls = snapshots()
+    wall, cpu, n = time.perf_counter(), time.process_time(), 0
+    for _ in range(repeat):
+        for snap in polls:
+            n += len(feedparser.parse(io.BytesIO(snap.body), response_headers=snap.headers).entries)
+    return n / (time.process_time() - cpu), n / (time.perf_counter() - wall)
+
+
+def startup_seconds(code: str) -> float:
+    """Best of three fresh interpreters running `code` (which prints its own elapsed time)."""
     root = Path(__file__).resolve().parent.parent
-    out = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, check=True)
-    return float(out.stdout.strip())
+    runs = [float(subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True,
+                                 check=True).stdout.strip()) for _ in range(3)]
+    return min(runs)
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--items", type=int, default=5000)
-    ap.add_argument("--relevant-share", type=float, default=0.3)
+    ap.add_argument("--items", type=int, default=5000, help="items per column (each set is cycled to this)")
     args = ap.parse_args()
-    items = make_items(args.items, args.relevant_share)
+    columns = {"dev.jsonl texts": dev_items(), "snapshot items": snapshot_items(),
+               "generated (extra)": make_items(args.items)}
+    for name in [k for k, v in columns.items() if not v]:
+        print(f"{name}: not found (../shared/eval or $MONITOR_EVAL_DIR); column left out")
+        del columns[name]
     classifier = Classifier.from_settings()
-    keywords = re.compile(r"\b(?:shell\w*|strike\w*|clash\w*|ceasefire|mortar\w*|drone\w*|обстрел\w*|удар\w*)\b",
-                          re.IGNORECASE)
-    classifier.classify(items[0])  # warm caches (lazy regex compilation, gazetteer pages)
-    results = {
-        "str.lower": rate(lambda it: (it.title + " " + it.text).lower(), items),
-        "keyword regex scan": rate(lambda it: keywords.findall(it.title + " " + it.text), items),
-        "Classifier.classify": rate(classifier.classify, items),
-    }
-    relevant = sum(classifier.classify(it).relevant for it in items)
-    print(f"{len(items)} generated items ({relevant} classified relevant), one core")
-    for name, (wall, cpu) in results.items():
-        print(f"  {name:22} {wall:12,.0f} items/s wall-clock {cpu:12,.0f} items/s CPU")
-    ratio = results["Classifier.classify"][1] / results["keyword regex scan"][1]
-    print(f"  classify / keyword scan (CPU): {ratio:.3f}")
-    print(f"start-up (import + Classifier.from_settings, fresh interpreter): {startup_seconds():.2f} s")
+    for warm_up in ("Shelling hit the town.", "Обстрел города."):  # per-language indexes are built on first use
+        classifier.classify(FeedItem(title="warm-up", text=warm_up))
+    print(f"{args.items} items per column, cycled; items/s per CPU second (wall clock in brackets), one process")
+    header = f"{'':26}" + "".join(f"{name:>30}" for name in columns)
+    print(header)
+    table: dict[str, dict[str, tuple[float, float]]] = {}
+    for name, distinct in columns.items():
+        items = list(itertools.islice(itertools.cycle(distinct), args.items))
+        table.setdefault("str.lower", {})[name] = rate(lambda it: (it.title + " " + it.text).lower(), items)
+        table.setdefault("keyword regex scan", {})[name] = rate(lambda it: KEYWORDS.findall(it.title + " " + it.text),
+                                                               items)
+        table.setdefault("Classifier.classify", {})[name] = rate(classifier.classify, items)
+    if "snapshot items" in columns:
+        repeat = max(1, args.items // max(1, len(columns["snapshot items"])))
+        table["feedparser.parse, same bytes"] = {"snapshot items": feedparser_rate(repeat)}
+    for row, cells in table.items():
+        print(f"{row:26}" + "".join(f"{_cell(cells.get(name)):>30}" for name in columns))
+    print(f"{'classify / keyword scan':26}" + "".join(
+        f"{table['Classifier.classify'][n][0] / table['keyword regex scan'][n][0]:>30.4f}" for n in columns))
+    for name, distinct in columns.items():
+        relevant = sum(classifier.classify(it).relevant for it in distinct)
+        print(f"  {name}: {len(distinct)} distinct items, {relevant} classified relevant")
+    bare = startup_seconds("import time; t = time.perf_counter(); import json; print(time.perf_counter() - t)")
+    ours = startup_seconds("import time; t = time.perf_counter(); from monitor.reading.classify import Classifier; "
+                           "Classifier.from_settings(); print(time.perf_counter() - t)")
+    print(f"start-up, import + Classifier.from_settings() in a fresh interpreter: {ours:.2f} s "
+          f"(best of 3; import json alone: {bare:.3f} s)")
     return 0
+
+
+def _cell(value: tuple[float, float] | None) -> str:
+    return "-" if value is None else f"{value[0]:,.0f} ({value[1]:,.0f})"
 
 
 if __name__ == "__main__":

@@ -1,9 +1,10 @@
-"""Pipeline throughput: parse -> classify -> store of generated feed entries, beside feedparser's own rate.
+"""Pipeline throughput: parse -> classify -> store of feed entries, beside feedparser's own rate.
 
-    python -m bench.pipeline [--feeds 40] [--items 50] [--db sqlite|postgresql]
+    python -m bench.pipeline [--db sqlite|postgresql] [--generated [--feeds 40] [--items 50]]
 
-Generates `feeds` RSS documents of `items` entries each (a mix of conflict reports and ordinary news, as
-on real feeds), then measures in the same run:
+Reads the snapshot feeds' real bytes (every poll of every outlet, bench/real_text.py) when they are
+there; with --generated, or without them, generates `feeds` RSS documents of `items` entries each (a mix
+of conflict reports and ordinary news). Then measures in the same run:
   1. feedparser.parse on the bytes (the baseline),
   2. monitor.parse.parse_feed (feedparser + cleaning + canonical URLs),
   3. the full pipeline: parse -> classify -> group -> store -> outbox, one transaction per feed,
@@ -28,6 +29,7 @@ from xml.sax.saxutils import escape
 
 import feedparser
 
+from bench.real_text import snapshots
 from monitor.feeds.parse import parse_feed
 from monitor.pipeline import Deps, process_items
 from monitor.reading.classify import Classifier
@@ -82,20 +84,29 @@ def main() -> None:
     ap.add_argument("--db", choices=["sqlite", "postgresql"], default="sqlite")
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--trace-memory", action="store_true", help="tracemalloc peak (slows the run)")
+    ap.add_argument("--generated", action="store_true", help="generated feeds even when the snapshot feeds are there")
     args = ap.parse_args()
     rng = random.Random(args.seed)
     now = datetime.now(UTC)
-    bodies = [make_feed(i, args.items, rng, now) for i in range(args.feeds)]
-    total = args.feeds * args.items
-    headers = {"content-type": "application/rss+xml; charset=utf-8"}
+    polls = [] if args.generated else snapshots()
+    if polls:  # the real bytes: every poll of every snapshot outlet, as fetched (RSS, Atom, windows-1251)
+        bodies = [p.body for p in polls]
+        heads = [p.headers for p in polls]
+        total = sum(len(feedparser.parse(b, response_headers=h).entries) for b, h in zip(bodies, heads, strict=True))
+        print(f"snapshot feeds: {len(polls)} polls of {len({p.outlet for p in polls})} outlets (real bytes)")
+    else:
+        bodies = [make_feed(i, args.items, rng, now) for i in range(args.feeds)]
+        heads = [{"content-type": "application/rss+xml; charset=utf-8"}] * len(bodies)
+        total = args.feeds * args.items
+        print("generated feeds" + ("" if args.generated else " (snapshot feeds not found)"))
 
     t = time.perf_counter()
-    for body in bodies:
+    for body, headers in zip(bodies, heads, strict=True):
         feedparser.parse(body, response_headers=headers)
     base = total / (time.perf_counter() - t)
 
     t = time.perf_counter()
-    for i, body in enumerate(bodies):
+    for i, (body, headers) in enumerate(zip(bodies, heads, strict=True)):
         parse_feed(body, headers, source=f"Outlet {i}", url=f"https://outlet{i}.example/feed")
     parse_rate = total / (time.perf_counter() - t)
 
@@ -113,7 +124,7 @@ def main() -> None:
         rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         t = time.perf_counter()
         relevant = incidents = 0
-        for i, body in enumerate(bodies):
+        for i, (body, headers) in enumerate(zip(bodies, heads, strict=True)):
             items = parse_feed(body, headers, source=f"Outlet {i}", url=f"https://outlet{i}.example/feed")
             report = process_items(items, deps)
             relevant += report.relevant
@@ -127,7 +138,7 @@ def main() -> None:
     pipe = total / pipe_s
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
     print(f"commit {commit}  python {platform.python_version()}  {platform.machine()}  db {args.db}")
-    print(f"entries: {total} in {args.feeds} feeds; stored {stored}; relevant {relevant}; incidents {incidents}")
+    print(f"entries: {total} in {len(bodies)} feeds; stored {stored}; relevant {relevant}; incidents {incidents}")
     print(f"feedparser.parse (baseline) : {base:10.0f} entries/s")
     print(f"parse_feed                  : {parse_rate:10.0f} entries/s   ratio {parse_rate / base:.2f}")
     print(f"parse+classify+store        : {pipe:10.0f} entries/s   ratio {pipe / base:.2f}")

@@ -19,6 +19,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from monitor.errors import InputError
 from monitor.models import LABELS
 from monitor.store.filtering import IncidentFilter, Near
+from monitor.store.text_search import MIN_INDEXED_TEXT
 
 _SPAN = re.compile(r"^\s*(\d+)\s*([mhdw])\s*$")
 _UNITS = {"m": 60, "h": 3600, "d": 86400, "w": 604800}
@@ -53,7 +54,8 @@ FILTER_PARAMS: tuple[Param, ...] = (
     Param("km", "number", f"Radius around --near in km (default {DEFAULT_KM:g}, at most {MAX_KM:g}).", "30"),
     Param("min_severity", "number", "Severity at least this (0-10).", "5"),
     Param("min_sources", "integer", "Reported by at least this many outlets.", "2"),
-    Param("text", "string", "Case-insensitive substring of the title or the evidence.", "mortar"),
+    Param("text", "string", "Case-insensitive substring of the title or the evidence (3 characters or more).",
+          "mortar"),
     Param("limit", "integer", f"At most this many incidents (1-{MAX_LIMIT}, default {DEFAULT_LIMIT}).", "50"),
 )
 KNOWN = frozenset(p.name for p in FILTER_PARAMS)
@@ -188,9 +190,12 @@ def parse_filter(params: Mapping[str, str | None], *, now: datetime | None = Non
     near_raw, km_raw = get("near"), get("km")
     if km_raw is not None and near_raw is None:
         raise InputError("km: needs near (a place or LAT,LON)")
-    text = get("text")
+    text = (get("text") or "").strip() or None
     if text is not None and len(text) > MAX_TEXT:
         raise InputError(f"text: longer than {MAX_TEXT} characters")
+    if text is not None and len(text) < MIN_INDEXED_TEXT:
+        # the text index holds 3-character pieces: a shorter needle would be looked for in every incident
+        raise InputError(f"text: {text!r} is too short; give at least {MIN_INDEXED_TEXT} characters")
     limit_raw = get("limit")
     limit = DEFAULT_LIMIT if limit_raw is None else int(_number(limit_raw, "limit", 1, MAX_LIMIT, whole=True))
     severity, sources = get("min_severity"), get("min_sources")
@@ -200,7 +205,7 @@ def parse_filter(params: Mapping[str, str | None], *, now: datetime | None = Non
         near=parse_near(near_raw, km_raw) if near_raw else None,
         min_severity=None if severity is None else _number(severity, "min_severity", 0, 10),
         min_sources=None if sources is None else int(_number(sources, "min_sources", 1, 10_000, whole=True)),
-        text=text.strip() if text and text.strip() else None, event_since=event_since, event_until=event_until,
+        text=text, event_since=event_since, event_until=event_until,
         seen_since=parse_when(seen_raw, "seen_since", now=now) if seen_raw else None)
 
 

@@ -98,6 +98,8 @@ def test_one_incident_has_revisions_alerts_and_evidence(client: TestClient, five
     ("near=Qwxzyv", 400, "near: 'Qwxzyv' is neither LAT,LON nor a place the gazetteer knows"),
     ("near=91,0", 400, "near: '91,0' is outside -90..90 latitude, -180..180 longitude"),
     ("min_severity=11", 400, "min_severity: must be between 0 and 10"),
+    ("text=qz", 400, "text: 'qz' is too short; give at least 3 characters"),  # would read every incident
+    ("text=%20%D0%B4%D0%B6%20", 400, "text: 'дж' is too short; give at least 3 characters"),
     ("cursor=zzz", 400, "cursor: 'zzz' is not a cursor from a previous page's `next` link"),
     ("colour=red", 400, "colour: unknown parameter (known: ceasefire, country, cursor, event_since, event_until, "
                         "km, label, limit, min_severity, min_sources, near, order, seen_since, since, text, until)"),

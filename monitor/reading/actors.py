@@ -14,6 +14,7 @@ import tomllib
 from importlib import resources
 
 from monitor.errors import MonitorError
+from monitor.reading.word_index import PatternIndex
 
 _TARGET_AFTER = re.compile(
     r"\s+(?:positions?|posts?|outposts?|villages?|towns?|cities|city|settlements?|territory|"
@@ -47,8 +48,17 @@ def demonym_role(text: str, start: int, end: int) -> tuple[str, str | None]:
 def armed_groups(text: str) -> tuple[str, ...]:
     """The armed groups `text` names, by canonical name, in order of first mention."""
     lowered = text.lower()
-    found = [(m.start(), name) for name, regex in _groups() if (m := regex.search(lowered))]
+    names, index = _group_index()
+    candidates = index.scan(lowered)
+    found = [(m.start(), names[i]) for i in index.present(candidates) if (m := index.search(i, lowered, candidates))]
     return tuple(name for _, name in sorted(found))
+
+
+@functools.lru_cache(maxsize=1)
+def _group_index() -> tuple[tuple[str, ...], PatternIndex]:
+    """The groups' names and their patterns, indexed to be run only where they can match."""
+    groups = _groups()
+    return tuple(name for name, _ in groups), PatternIndex([regex for _, regex in groups])
 
 
 @functools.lru_cache(maxsize=1)

@@ -25,6 +25,7 @@ from monitor.reading.choice import NO_CHOICES, Choices, load_choices
 from monitor.reading.gazetteer import Gazetteer, load_gazetteer
 from monitor.reading.localtime import local_time
 from monitor.reading.rules import LangRules, RuleSet, load_ruleset, lower_text
+from monitor.reading.word_index import Candidates
 from monitor.settings import ClassifySettings
 
 _SENTENCE_END = re.compile(r"[.!?;]+[\"'»”)]*\s+|\n+|\s[-–—]\s")
@@ -77,7 +78,7 @@ class Classifier:
         rules = self._rules.for_lang(lang)
         text = _join(item.title, item.text)
         pub_year = item.published_at.year if item.published_at else None
-        hits = _label_hits(rules, text, pub_year)
+        hits, candidates = _label_hits(rules, text, pub_year)
         labels, explanation = self._decide(hits)
         model = self._choices.relevance
         if labels and model is not None and not model.accepts(self.relevance_features(lang, text, hits)):
@@ -98,7 +99,7 @@ class Classifier:
             place=found.primary,
             places=found.places,
             actors=tuple(dict.fromkeys((*found.actors, *armed_groups(text)))),
-            weapons=_weapons(rules, text),
+            weapons=_weapons(rules, text, candidates),
             killed=killed,
             injured=injured,
             event_date=event_date,
@@ -186,22 +187,28 @@ def _combine(group: list[_Hit]) -> float:
     return min(score, 0.99)
 
 
-def _label_hits(rules: LangRules, text: str, pub_year: int | None) -> list[_Hit]:
+def _label_hits(rules: LangRules, text: str, pub_year: int | None) -> tuple[list[_Hit], Candidates | None]:
     """Every rule match in `text`, weighed by its context. Rules run on the lower-cased text (see
-    rules._compile), except the few with case-sensitive parts, which run on the original."""
+    rules._compile), except the few with case-sensitive parts, which run on the original. Also the
+    words of lower_text(text) where rules and weapons may match, when they were read (word_index)."""
     scan = lower_text(text)
     if rules.trigger is not None and not rules.trigger.search(scan):
-        return []
-    if rules.scrub:  # other senses ("shelled out") blanked out, offsets kept
-        scan = rules.scrub.sub(lambda m: " " * len(m.group(0)), scan)
-    original = _unscrubbed_case(text, scan) if any(r.cased for r in rules.rules) else scan
+        return [], None
+    original = text
+    spans = [m.span() for m in rules.scrub.finditer(scan)] if rules.scrub else []
+    if spans:  # other senses ("shelled out") blanked out, offsets kept
+        scan, original = _blank(scan, spans), _blank(text, spans)
     ctx = _Context(rules, scan, _sentence_bounds(scan), pub_year, {})
     title_end = ctx.bounds[1] if len(ctx.bounds) > 1 else len(scan)
     # A title about an anniversary, a trial or a prize makes every report in the item background.
     item_factor = _WEAKENED if rules.cues["item_negative"].search(scan, 0, title_end) else 1.0
+    candidates = rules.index.scan(scan)
     hits: list[_Hit] = []
-    for rule in rules.rules:
-        for n, m in enumerate(rule.regex.finditer(original if rule.cased else scan)):
+    for i in rules.index.present(candidates):
+        if i >= len(rules.rules):
+            break  # the weapons' patterns follow the rules'
+        rule = rules.rules[i]
+        for n, m in enumerate(rules.index.finditer(i, original if rule.cased else scan, candidates)):
             if n >= _MAX_MATCHES_PER_RULE:
                 break
             factor = item_factor * _context_factor(ctx, m)
@@ -209,12 +216,18 @@ def _label_hits(rules: LangRules, text: str, pub_year: int | None) -> list[_Hit]
                 hits.append(_Hit(rule.label, rule.score * factor, _evidence(text, m), rule.name, rule.attack,
                                  m.start()))
     hits.extend(_inferred_violation(ctx, hits))
-    return hits
+    return hits, None if spans else candidates
 
 
-def _unscrubbed_case(text: str, scan: str) -> str:
-    """The original-case text with the blanks of the scrubbed, lower-cased `scan`."""
-    return "".join(" " if s == " " else o for o, s in zip(text, scan, strict=True))
+def _blank(text: str, spans: list[tuple[int, int]]) -> str:
+    """`text` with the characters of `spans` replaced by spaces (offsets kept)."""
+    if not spans:
+        return text
+    parts, last = [], 0
+    for start, end in spans:
+        parts += [text[last:start], " " * (end - start)]
+        last = end
+    return "".join([*parts, text[last:]])
 
 
 @dataclass
@@ -303,10 +316,14 @@ def _evidence(text: str, m: re.Match[str]) -> str:
     return " ".join(words[:3]) + " … " + " ".join(words[-3:])
 
 
-def _weapons(rules: LangRules, text: str) -> tuple[str, ...]:
-    """The weapons named in `text`, by their canonical names ([weapons] of the rule file), in order."""
+def _weapons(rules: LangRules, text: str, candidates: Candidates | None) -> tuple[str, ...]:
+    """The weapons named in `text`, by their canonical names ([weapons] of the rule file), in order.
+    `candidates`: where in lower_text(text) the patterns may match (rules.index), if known."""
     lowered = lower_text(text)
-    found = [(m.start(), name) for name, regex in rules.weapons if (m := regex.search(lowered))]
+    candidates = candidates or rules.index.scan(lowered)
+    first = len(rules.rules)  # the index holds the rules' patterns, then the weapons'
+    found = [(m.start(), rules.weapons[i - first][0]) for i in rules.index.present(candidates)
+             if i >= first and (m := rules.index.search(i, lowered, candidates))]
     return tuple(name for _, name in sorted(found))
 
 

@@ -10,6 +10,7 @@ named nothing ("Kharkov", "Maarat al Numan").
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 
@@ -38,6 +39,7 @@ STRUCK_AFTER = re.compile(
 WINDOW = 40
 _WORD = re.compile(r"[^\W\d_]+(?:['’ʼ][^\W\d_]+)*")
 _POSSESSIVE = re.compile(r"['’ʼ]s$")
+_POSSESSIVE_ENDINGS = ("'s", "’s", "ʼs")
 _MEDIATOR = re.compile(
     r"(?:-brokered|-mediated|-led|brokered by|mediated by|mediation|talks in|hosted|envoy|ally|allies|"
     r"посредничеств\w*|переговор\w* в)", re.IGNORECASE)
@@ -81,9 +83,10 @@ class Scan:
 
 def scan_names(text: str, gazetteer: Gazetteer) -> Scan:
     """Walk the words, taking the longest gazetteer key at each position."""
-    words = [(m.start(), m.end(), _POSSESSIVE.sub("", m.group(0))) for m in _WORD.finditer(text)]
-    stems = [word_key(w) for _, _, w in words]
-    exact = [exact_word_key(w) for _, _, w in words]
+    words = [(m.start(), m.end(), _without_possessive(m.group(0))) for m in _WORD.finditer(text)]
+    keyed = [_word_keys(w) for _, _, w in words]
+    stems = [stem for stem, _ in keyed]
+    exact = [key for _, key in keyed]
     lower_text = not any(ch.isupper() for ch in text)
     out = Scan([], {}, [])
     covered: set[int] = set()  # words of the names found
@@ -101,7 +104,10 @@ def scan_names(text: str, gazetteer: Gazetteer) -> Scan:
             i += 1
             continue
         for length in range(min(gazetteer.max_words, n - i), 0, -1):
-            keys = tuple(dict.fromkeys((" ".join(exact[i:i + length]), " ".join(stems[i:i + length]))))
+            key, stem = " ".join(exact[i:i + length]), " ".join(stems[i:i + length])
+            if not (_names_something(key, gazetteer) or (stem != key and _names_something(stem, gazetteer))):
+                continue  # what _take would find too, more cheaply: most runs of words name nothing
+            keys = (key,) if stem == key else (key, stem)
             if _take(text, words, i, length, keys, lower_text, gazetteer, out):
                 step = length
                 covered.update(range(i, i + length))
@@ -111,6 +117,21 @@ def scan_names(text: str, gazetteer: Gazetteer) -> Scan:
         _scan_loose(words, stems, covered, gazetteer, out)
         out.places.sort(key=lambda p: p[0])
     return out
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _word_keys(word: str) -> tuple[str, str]:
+    """(word_key, exact_word_key) of a word: worked out once per distinct word, as news repeats words."""
+    return word_key(word), exact_word_key(word)
+
+
+def _without_possessive(word: str) -> str:
+    return word[:-2] if word.endswith(_POSSESSIVE_ENDINGS) else word
+
+
+def _names_something(key: str, gazetteer: Gazetteer) -> bool:
+    """False when _take cannot find anything under `key`: no country, demonym or place has it."""
+    return key in gazetteer.countries or key in gazetteer.demonyms or gazetteer.has(key)
 
 
 def _places_of_adjective(stem: str) -> tuple[str, ...]:

@@ -31,6 +31,7 @@ matching); a pattern that needs case ("(?-i:[A-Z])") is run case-insensitively o
 
 from __future__ import annotations
 
+import functools
 import re
 import tomllib
 from collections.abc import Mapping
@@ -42,6 +43,8 @@ from typing import Any
 
 from monitor.errors import MonitorError
 from monitor.models import LABELS
+from monitor.reading.word_index import PatternIndex
+from monitor.reading.word_index import trie_pattern as trie_pattern  # where casualties and dates find it
 
 # Cues: each is one regex alternation. `negation`/`hypothetical` are looked for just before a match,
 # `negation_after` just after it, `item_negative` in the title (it weakens the whole item: "Ukraine
@@ -97,6 +100,12 @@ class LangRules:
     # Word beginnings of which every rule needs one: a text without any cannot match a rule, so the
     # rules are not run on it (most feed items). Checked by tests/test_classify.py on every case.
     trigger: re.Pattern[str] | None = None
+
+    @functools.cached_property
+    def index(self) -> PatternIndex:
+        """The rules' then the weapons' patterns, to run each only where it can match (word_index); built
+        on first use, so a command that reads no text in this language does not pay for it."""
+        return PatternIndex([*(rule.regex for rule in self.rules), *(regex for _, regex in self.weapons)])
 
 
 @dataclass(frozen=True)
@@ -242,30 +251,6 @@ def _expand(pattern: str, terms: dict[str, str], source: str, key: str) -> str:
         return f"(?:{terms[name]})"
 
     return _PLACEHOLDER.sub(replace, pattern)
-
-
-def trie_pattern(words: list[str]) -> str:
-    """An alternation of `words` factored by common prefixes ("t(?:wo|hree|en)"), longest match first.
-
-    The regex engine tries alternatives one by one at every position; hundreds of number words
-    made the casualty patterns the slowest part of classification. A prefix tree fails at the
-    first letter that no word continues with.
-    """
-    tree: dict[str, Any] = {}
-    for word in words:
-        node = tree
-        for ch in word:
-            node = node.setdefault(ch, {})
-        node[""] = {}
-
-    def render(node: dict[str, Any]) -> str:
-        branches = [re.escape(ch) + render(child) for ch, child in sorted(node.items()) if ch]
-        if not branches:
-            return ""
-        body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
-        return f"(?:{body})?" if "" in node else body
-
-    return "(?:" + render(tree) + ")"
 
 
 def is_cased(pattern: str) -> bool:
