@@ -111,7 +111,8 @@ class Classifier:
         lang = detect_lang(item, tuple(self._rules.languages))
         text = _join(item.title, item.text)
         pub_year = item.published_at.year if item.published_at else None
-        return lang, text, _label_hits(self._rules.for_lang(lang), text, pub_year)
+        found, _ = _label_hits(self._rules.for_lang(lang), text, pub_year)
+        return lang, text, found
 
     def relevance_features(self, lang: str, text: str, hits: list[_Hit]) -> dict[str, float]:
         """The features the relevance model weighs (monitor.reading.relevance)."""
