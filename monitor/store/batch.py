@@ -7,12 +7,14 @@ grouping bucket (locks.py). Document frequencies are read lazily and bumped only
 
 from __future__ import annotations
 
+import bisect
+import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import bindparam, func, or_, select, update
 from sqlalchemy.engine import Connection
 
 from monitor.geo import geo_bucket
@@ -96,7 +98,31 @@ class Batch:
     def forget(self, incident_id: int) -> None:
         """An incident merged away: never a candidate again."""
         self._states.pop(incident_id, None)
-        self._lookups.clear()
+        self._unlist(incident_id)
+
+    # The cached candidate lists follow the batch's own creations, moves and merges (no other transaction
+    # changes these buckets: SQLite has one writer, PostgreSQL saves hold the buckets, see locks.py), so a
+    # (countries, day) is read once per batch. A full list (CANDIDATE_LIMIT) that would change is read again.
+
+    def _unlist(self, incident_id: int) -> None:
+        for key, ids in list(self._lookups.items()):
+            if incident_id in ids:
+                if len(ids) >= CANDIDATE_LIMIT:
+                    del self._lookups[key]
+                else:
+                    ids.remove(incident_id)
+
+    def _list(self, incident_id: int, country: str | None, day: date | None) -> None:
+        if day is None:
+            return
+        for key, ids in list(self._lookups.items()):
+            countries, around = key
+            if (country in countries if countries else country is None) and \
+                    abs((day - around).days) <= DAY_WINDOW and incident_id not in ids:
+                if len(ids) < CANDIDATE_LIMIT:
+                    bisect.insort(ids, incident_id)
+                elif incident_id < ids[-1]:
+                    del self._lookups[key]
 
     def candidates(self, countries: Sequence[str], day: date) -> list[IncidentState]:
         """Candidate incidents as states: the batch's own state for those it touched; rows not read yet in
@@ -119,7 +145,7 @@ class Batch:
         self.touched[incident_id] = Touched(state=replace(state, id=incident_id), created=True, reasons=[],
                                              links=[(article_id, 1.0)])
         self._keys[incident_id] = (state.country, state.event_date)
-        self._lookups.clear()
+        self._list(incident_id, state.country, state.event_date)
 
     def save(self, incident_id: int) -> None:
         """Write a touched incident's state to its row. What candidate lookups read (country, event date) is
@@ -131,15 +157,16 @@ class Batch:
             self.conn.execute(update(incidents).where(incidents.c.id == incident_id)
                               .values(country=key[0], event_date=key[1]))
             self._keys[incident_id] = key
-            self._lookups.clear()
+            self._unlist(incident_id)
+            self._list(incident_id, key[0], key[1])
         self._dirty.add(incident_id)
 
     def flush(self) -> None:
-        """Write every touched incident's final state (one UPDATE each)."""
-        for incident_id in sorted(self._dirty):
-            if incident_id in self.touched:
-                self.conn.execute(update(incidents).where(incidents.c.id == incident_id)
-                                  .values(**incident_values(self.touched[incident_id].state)))
+        """Write every touched incident's final state (one executemany UPDATE, in id order)."""
+        rows = [{"_id": i, **{f"_{k}": v for k, v in incident_values(self.touched[i].state).items()}}
+                for i in sorted(self._dirty) if i in self.touched]
+        if rows:
+            self.conn.execute(_state_update(tuple(k[1:] for k in rows[0] if k != "_id")), rows)
         self._dirty.clear()
 
     def first_published(self, incident_id: int, also: datetime) -> datetime:
@@ -161,6 +188,13 @@ class Batch:
             self._docs = got.docs
             self._df.update({t: got.df.get(t, 0) for t in missing})
         return Idf(docs=self._docs, df={t: n for t in wanted if (n := self._df[t])})
+
+
+@functools.cache
+def _state_update(columns: tuple[str, ...]) -> Any:
+    """UPDATE incidents SET each column = :_column WHERE id = :_id (bind names differ from the columns)."""
+    return update(incidents).where(incidents.c.id == bindparam("_id")).values(
+        {c: bindparam(f"_{c}", type_=incidents.c[c].type) for c in columns})
 
 
 def incident_values(state: IncidentState) -> dict[str, Any]:
