@@ -39,12 +39,16 @@ def insert_alert(conn: Connection, *, kind: str, target: str, key: str, message:
                  send_at: datetime | None = None, status: str = "pending", incident_id: int | None = None,
                  revision: int | None = None, detail: Mapping[str, Any] | None = None) -> bool:
     """Write one outbox row unless its idempotency key exists. True if written."""
-    stmt = _insert(conn)(outbox).values(
-        kind=kind, incident_id=incident_id, revision=revision, target=target, idempotency_key=key,
-        title=message.title, body=message.body, body_format=message.body_format, status=status, attempts=0,
-        next_attempt_at=send_at or now, created_at=now, detail=dict(detail) if detail else None,
-    ).on_conflict_do_nothing(index_elements=["idempotency_key"])
-    return bool(conn.execute(stmt).rowcount)
+    params = {"kind": kind, "incident_id": incident_id, "revision": revision, "target": target,
+              "idempotency_key": key, "title": message.title, "body": message.body,
+              "body_format": message.body_format, "status": status, "attempts": 0,
+              "next_attempt_at": send_at or now, "created_at": now, "detail": dict(detail) if detail else None}
+    return bool(conn.execute(_INSERT_ALERT[conn.dialect.name == "postgresql"], params).rowcount)
+
+
+# Built once (statement building costs more than SQLite's insert): [SQLite, PostgreSQL].
+_INSERT_ALERT = [dialect.insert(outbox).on_conflict_do_nothing(index_elements=["idempotency_key"])
+                 for dialect in (sqlite, postgresql)]
 
 
 # -- incident alerts -----------------------------------------------------------------------------------

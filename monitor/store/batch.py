@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, func, or_, select, update
+from sqlalchemy import and_, bindparam, func, or_, select, update
 from sqlalchemy.engine import Connection
 
 from monitor.geo import geo_bucket
@@ -28,6 +28,7 @@ from monitor.store.schema import articles, incidents
 from monitor.store.terms import load_idf
 
 CANDIDATE_LIMIT = 200  # incidents of one country within a day either side: more would be a war, not a day
+PREFETCH_KEYS = 50  # (countries, day) keys per prefetch query
 
 
 @dataclass
@@ -124,6 +125,37 @@ class Batch:
                 elif incident_id < ids[-1]:
                     del self._lookups[key]
 
+    def prefetch(self, keys: Iterable[tuple[Sequence[str], date]]) -> None:
+        """Read the candidate lists of these (countries, day) keys and their incidents' states in a few
+        queries (a chunk of keys at a time) instead of one or two per key. A chunk whose incidents pass a
+        bound is left to `candidates`, key by key (each list is cut at CANDIDATE_LIMIT there)."""
+        wanted = list(dict.fromkeys((tuple(c), d) for c, d in keys if (tuple(c), d) not in self._lookups))
+        window = timedelta(days=DAY_WINDOW)
+        for countries, day in wanted:
+            self.locks.cover(countries, day - window, day + window)
+        for lo in range(0, len(wanted), PREFETCH_KEYS):
+            chunk = wanted[lo:lo + PREFETCH_KEYS]
+            bound = CANDIDATE_LIMIT * len(chunk)
+            rows = self.conn.execute(select(incidents.c.id, incidents.c.country, incidents.c.event_date).where(
+                or_(*(and_(incidents.c.country.in_(c) if c else incidents.c.country.is_(None),
+                           incidents.c.event_date.between(d - window, d + window)) for c, d in chunk)),
+                incidents.c.merged_into.is_(None)).order_by(incidents.c.id).limit(bound + 1)).all()
+            if len(rows) > bound:
+                continue
+            for c, d in chunk:
+                self._lookups[(c, d)] = [r.id for r in rows if (r.country in c if c else r.country is None)
+                                         and abs((r.event_date - d).days) <= DAY_WINDOW][:CANDIDATE_LIMIT]
+            self._read_states([r.id for r in rows])
+
+    def _read_states(self, ids: Sequence[int]) -> None:
+        missing = [i for i in ids if i not in self.touched and i not in self._states]
+        for lo in range(0, len(missing), 1000):  # bound parameters per statement stay under driver limits
+            part = missing[lo:lo + 1000]
+            scores = alerting.scores_of(self.conn, part)  # the score rules' min_score reads (group.merge)
+            for row in self.conn.execute(select(incidents).where(incidents.c.id.in_(part))):
+                self._states[row.id] = replace(state_from_row(self.conn, row), score=scores.get(row.id, 0.0))
+                self._keys[row.id] = (row.country, row.event_date)
+
     def candidates(self, countries: Sequence[str], day: date) -> list[IncidentState]:
         """Candidate incidents as states: the batch's own state for those it touched; rows not read yet in
         this batch are read in one query."""
@@ -132,12 +164,7 @@ class Batch:
             self.locks.cover(countries, day - timedelta(days=DAY_WINDOW), day + timedelta(days=DAY_WINDOW))
             self._lookups[key] = candidate_ids(self.conn, countries, day)
         ids = self._lookups[key]
-        missing = [i for i in ids if i not in self.touched and i not in self._states]
-        if missing:
-            scores = alerting.scores_of(self.conn, missing)  # the score rules' min_score reads (group.merge)
-            for row in self.conn.execute(select(incidents).where(incidents.c.id.in_(missing))):
-                self._states[row.id] = replace(state_from_row(self.conn, row), score=scores.get(row.id, 0.0))
-                self._keys[row.id] = (row.country, row.event_date)
+        self._read_states(ids)
         return [self.state(i) for i in ids]
 
     def created(self, incident_id: int, state: IncidentState, article_id: int) -> None:

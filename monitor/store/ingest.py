@@ -125,6 +125,7 @@ def save_drafts(conn: Connection, drafts: Sequence[ArticleDraft], *, feed_id: in
     fresh = canonical_order(d for d in unique if d.fingerprint in inserted and d.classification.relevant)
     batch.locks.lock_for(fresh)  # PostgreSQL: before any candidate is read, in one ordered statement
     batch.idf(set().union(*(d.terms for d in fresh)))  # every draft's document frequencies in one read
+    batch.prefetch((d.countries, d.event_date) for d in fresh)
     for draft in fresh:
         report.relevant += 1
         joined = _group_one(batch, draft, inserted[draft.fingerprint])
@@ -152,9 +153,9 @@ def _group_one(batch: Batch, draft: ArticleDraft, article_id: int) -> int | None
         state = new_incident(draft, None)
         state = replace(state, ceasefire=ceasefire_of_new(batch.ceasefires, state, draft.published_at))
         batch.locks.cover((state.country,), state.event_date, state.event_date)
-        incident_id: int = conn.execute(insert(incidents).values(
-            public_id=new_public_id(), revision=0, first_seen_at=now, updated_at=now,
-            **incident_values(state)).returning(incidents.c.id)).scalar_one()
+        incident_id: int = conn.execute(_NEW_INCIDENT, {
+            "public_id": new_public_id(), "revision": 0, "first_seen_at": now, "updated_at": now,
+            **incident_values(state)}).scalar_one()
         batch.created(incident_id, state, article_id)
         return None
     old, sim = match
@@ -208,6 +209,11 @@ def _absorb(batch: Batch, keep: int, gone: int) -> None:
     batch.save(keep)
 
 
+_NEW_INCIDENT = insert(incidents).returning(incidents.c.id)
+# The next revision number: past `_floor` (the highest revision of incidents it absorbed), plus one.
+_REVISE = update(incidents).where(incidents.c.id == bindparam("_id")).values(
+    revision=case((incidents.c.revision < bindparam("_floor"), bindparam("_floor")), else_=incidents.c.revision) + 1,
+    updated_at=bindparam("_now", type_=incidents.c.updated_at.type)).returning(*incidents.c)
 # Link each new member article to its incident: one executemany (parameter names differ from the columns).
 _LINK_ARTICLE = update(articles).where(articles.c.id == bindparam("_article")).values(
     incident_id=bindparam("_incident"))
@@ -239,10 +245,7 @@ def _write_revisions(conn: Connection, touched: dict[int, Touched], now: datetim
         # After a merge the survivor's revision passes every absorbed incident's, so each outbox row that moves
         # to it shows an older revision than the next one (delivery coalesces by revision).
         floor = merging.highest_revision(conn, t.absorbed)
-        row = conn.execute(
-            update(incidents).where(incidents.c.id == incident_id)
-            .values(revision=case((incidents.c.revision < floor, floor), else_=incidents.c.revision) + 1,
-                    updated_at=now).returning(*incidents.c)).one()
+        row = conn.execute(_REVISE, {"_id": incident_id, "_floor": floor, "_now": now}).one()
         view = queries._view(row._mapping, refs[incident_id])  # the one row-to-view mapping of the read side
         reasons = ["new incident"] if t.created else t.reasons
         revisions.append({"incident_id": incident_id, "revision": row.revision, "created_at": now,
