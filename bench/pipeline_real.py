@@ -48,9 +48,10 @@ from monitor.reading.classify import Classifier
 from monitor.settings import DatabaseSettings, FeedSettings, FetchSettings, Settings
 from monitor.store import Store
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+from feed_server import ATOM_TYPE, FeedServer, make_rss
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests"))
-from feed_server import ATOM_TYPE, make_rss
 
 EVAL = ROOT.parent / "shared" / "eval"
 ADMIN = "host=127.0.0.1 user=postgres dbname=postgres"
@@ -194,8 +195,6 @@ def main() -> None:
     t = time.perf_counter()
     classifier = Classifier.from_settings()
     load_s = time.perf_counter() - t
-    from feed_server import FeedServer
-
     base = feedparser_rate(bodies, max(3, args.repeat))
     walls, cpus, reads = [], [], []
     with FeedServer() as srv:

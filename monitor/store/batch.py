@@ -70,6 +70,22 @@ def candidate_ids(conn: Connection, countries: Sequence[str], day: date) -> list
         incidents.c.merged_into.is_(None)).order_by(incidents.c.id).limit(CANDIDATE_LIMIT)).scalars())
 
 
+def candidate_lists(conn: Connection, keys: Sequence[tuple[tuple[str, ...], date]]
+                    ) -> dict[tuple[tuple[str, ...], date], list[int]] | None:
+    """`candidate_ids` of several (countries, day) keys in one query; None when their incidents together
+    pass CANDIDATE_LIMIT per key (a hot day: the caller reads those key by key, each list cut in SQL)."""
+    window = timedelta(days=DAY_WINDOW)
+    bound = CANDIDATE_LIMIT * len(keys)
+    rows = conn.execute(select(incidents.c.id, incidents.c.country, incidents.c.event_date).where(
+        or_(*(and_(incidents.c.country.in_(c) if c else incidents.c.country.is_(None),
+                   incidents.c.event_date.between(d - window, d + window)) for c, d in keys)),
+        incidents.c.merged_into.is_(None)).order_by(incidents.c.id).limit(bound + 1)).all()
+    if len(rows) > bound:
+        return None
+    return {(c, d): [r.id for r in rows if (r.country in c if c else r.country is None)
+                     and abs((r.event_date - d).days) <= DAY_WINDOW][:CANDIDATE_LIMIT] for c, d in keys}
+
+
 class Batch:
     """What one save_drafts call shares across its drafts: incidents touched so far, states already read
     (rows do not change under us within the transaction, except those we touch: on PostgreSQL because the
@@ -134,18 +150,10 @@ class Batch:
         for countries, day in wanted:
             self.locks.cover(countries, day - window, day + window)
         for lo in range(0, len(wanted), PREFETCH_KEYS):
-            chunk = wanted[lo:lo + PREFETCH_KEYS]
-            bound = CANDIDATE_LIMIT * len(chunk)
-            rows = self.conn.execute(select(incidents.c.id, incidents.c.country, incidents.c.event_date).where(
-                or_(*(and_(incidents.c.country.in_(c) if c else incidents.c.country.is_(None),
-                           incidents.c.event_date.between(d - window, d + window)) for c, d in chunk)),
-                incidents.c.merged_into.is_(None)).order_by(incidents.c.id).limit(bound + 1)).all()
-            if len(rows) > bound:
-                continue
-            for c, d in chunk:
-                self._lookups[(c, d)] = [r.id for r in rows if (r.country in c if c else r.country is None)
-                                         and abs((r.event_date - d).days) <= DAY_WINDOW][:CANDIDATE_LIMIT]
-            self._read_states([r.id for r in rows])
+            lists = candidate_lists(self.conn, wanted[lo:lo + PREFETCH_KEYS])
+            if lists is not None:
+                self._lookups.update(lists)
+                self._read_states(sorted(set().union(*lists.values())))
 
     def _read_states(self, ids: Sequence[int]) -> None:
         missing = [i for i in ids if i not in self.touched and i not in self._states]
