@@ -70,15 +70,20 @@ def new_public_id() -> str:
 LOOKUP_CHUNK = 1000
 
 
-def _insert_if_new(conn: Connection, rows: list[dict[str, Any]]) -> dict[str, int]:
-    """Insert rows whose fingerprint is unseen; returns {fingerprint: id} of the rows inserted."""
-    if not rows:
-        return {}
-    prints = [r["fingerprint"] for r in rows]
+def stored_fingerprints(conn: Connection, prints: Sequence[str]) -> set[str]:
+    """Those of these fingerprints that an article has already."""
     known: set[str] = set()
     for lo in range(0, len(prints), LOOKUP_CHUNK):  # bound parameters per statement stay under driver limits
         known.update(r.fingerprint for r in conn.execute(
             select(articles.c.fingerprint).where(articles.c.fingerprint.in_(prints[lo:lo + LOOKUP_CHUNK]))))
+    return known
+
+
+def _insert_if_new(conn: Connection, rows: list[dict[str, Any]]) -> dict[str, int]:
+    """Insert rows whose fingerprint is unseen; returns {fingerprint: id} of the rows inserted."""
+    if not rows:
+        return {}
+    known = stored_fingerprints(conn, [r["fingerprint"] for r in rows])
     fresh = [r for r in rows if r["fingerprint"] not in known]
     if not fresh:
         return {}
