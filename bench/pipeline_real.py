@@ -92,15 +92,12 @@ def dev_bodies(path: Path) -> list[Body]:
     return out
 
 
-def feedparser_rate(bodies: list[Body], repeat: int) -> float:
-    total = sum(b.entries for b in bodies)
-    best = float("inf")
-    for _ in range(repeat):
-        t = time.perf_counter()
-        for b in bodies:
-            feedparser.parse(b.data, response_headers={"content-type": b.content_type})
-        best = min(best, time.perf_counter() - t)
-    return total / best
+def feedparser_pass(bodies: list[Body]) -> tuple[float, float]:
+    """Wall and CPU seconds of feedparser.parse over the bodies."""
+    wall, cpu = time.perf_counter(), time.process_time()
+    for b in bodies:
+        feedparser.parse(b.data, response_headers={"content-type": b.content_type})
+    return time.perf_counter() - wall, time.process_time() - cpu
 
 
 class Run:
@@ -195,11 +192,12 @@ def main() -> None:
     t = time.perf_counter()
     classifier = Classifier.from_settings()
     load_s = time.perf_counter() - t
-    base = feedparser_rate(bodies, max(3, args.repeat))
-    walls, cpus, reads = [], [], []
+    feedparser_pass(bodies)  # warm-up
+    walls, cpus, reads, fp_walls, fp_cpus = [], [], [], [], []
     with FeedServer() as srv:
         feeds = serve(srv, bodies, len(bodies))
-        for _ in range(args.repeat):
+        for _ in range(args.repeat):  # each cycle right after its own baseline: load on the machine varies
+            fp_wall, fp_cpu = feedparser_pass(bodies)
             run = Run(args.db, classifier, feeds, args.concurrency, now)
             try:
                 wall, cpu, report = run.cycle()
@@ -209,7 +207,10 @@ def main() -> None:
                 sys.exit(f"error: {report.failed} feeds failed in the cycle")
             walls.append(wall)
             cpus.append(cpu)
+            fp_walls.append(fp_wall)
+            fp_cpus.append(fp_cpu)
             reads.append(report.saved.read)
+        base_wall, base_cpu = feedparser_pass(bodies)
         stored_new, relevant = report.saved.new, report.saved.relevant
         split = serial_split(bodies, args.db, classifier, now, args.profile)
         big = None
@@ -217,34 +218,42 @@ def main() -> None:
             big_feeds = serve(srv, bodies, args.feeds)
             big_entries = sum(bodies[i % len(bodies)].entries for i in range(args.feeds))
             run = Run(args.db, classifier, big_feeds, args.concurrency, now)
+            big_base = min(feedparser_pass(bodies)[0] for _ in range(2)) * big_entries / total
             try:
                 cold = run.cycle()
                 run.clock[0] = now + timedelta(minutes=2)
                 warm = run.cycle()
             finally:
                 run.close()
-            big = (big_entries, cold, warm)
+            big = (big_entries, big_base, cold, warm)
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
                             cwd=ROOT).stdout.strip()
-    wall = statistics.median(walls)
-    rate = total / wall
+    base = total / statistics.median(fp_walls)
+    rate = total / statistics.median(walls)
+    ratios = sorted(f / w for f, w in zip(fp_walls, walls, strict=True))
+    cpu_ratios = sorted(f / c for f, c in zip(fp_cpus, cpus, strict=True))
     print(f"commit {commit}  python {platform.python_version()}  db {args.db}  concurrency {args.concurrency}")
     print(f"real bytes: {len(bodies)} feeds ({len(bodies) - len(dev_bodies(dev))} snapshot polls, dev.jsonl texts "
           f"in feeds of {PER_DEV_FEED}), {total} entries, {sum(len(b.data) for b in bodies) / 1e6:.2f} MB; "
           f"stored new {stored_new}, relevant {relevant}; read by store {reads[-1]}")
-    print(f"feedparser.parse (baseline): {base:8.0f} entries/s")
-    print(f"pipeline cold cycle        : {rate:8.0f} entries/s   ratio {rate / base:.3f}   "
-          f"(median wall {wall:.2f} s of {[round(w, 2) for w in walls]}; cpu {statistics.median(cpus):.2f} s)")
+    print(f"feedparser.parse (baseline): {base:8.0f} entries/s  (median of {len(fp_walls)} passes, each just before "
+          f"a cycle; {total / base_wall:.0f}/s after them; cpu {total / statistics.median(fp_cpus):.0f}/s)")
+    print(f"pipeline cold cycle        : {rate:8.0f} entries/s   ratio {statistics.median(ratios):.3f} "
+          f"(median of per-pair ratios {[round(r, 3) for r in ratios]})")
+    print(f"                             by CPU time: {total / statistics.median(cpus):.0f} entries/s of CPU, "
+          f"ratio {statistics.median(cpu_ratios):.3f} {[round(r, 3) for r in cpu_ratios]}")
     s = split
     print(f"serial, one thread         : {total / s['total']:8.0f} entries/s   ratio {total / s['total'] / base:.3f}  "
           f"parse {s['parse'] / s['total']:.0%}  classify {s['classify'] / s['total']:.0%}  "
           f"group+store {s['store'] / s['total']:.0%}  ({s['total']:.2f} s)")
     if big:
-        n, (cw, cc, cr), (ww, wc, wr) = big
+        n, nb, (cw, cc, cr), (ww, wc, wr) = big
         print(f"{args.feeds} feeds, cold      : wall {cw:6.2f} s  cpu {cc:6.2f} s  {n / cw:8.0f} entries/s  "
-              f"ratio {n / cw / base:.3f}  ({cr.fetched} fetched, {cr.saved.new} new, {cr.failed} failed)")
+              f"ratio {nb / cw:.3f} to feedparser on the same bytes (x{n / total:.1f} of the bodies, "
+              f"timed just before)  ({cr.fetched} fetched, {cr.saved.new} new, {cr.saved.read} read, "
+              f"{cr.failed} failed)")
         print(f"{args.feeds} feeds, warm      : wall {ww:6.2f} s  cpu {wc:6.2f} s  ({wr.unchanged} unchanged, "
               f"{wr.fetched} fetched, {wr.failed} failed)")
     print(f"classifier load {load_s:.2f} s; peak RSS of the process {rss:.0f} MB")
