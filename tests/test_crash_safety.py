@@ -16,6 +16,7 @@ from daemon_proc import start_daemon
 from feed_server import FeedServer, make_rss
 from sink_server import SinkServer
 
+from monitor.errors import DatabaseError
 from monitor.pipeline import REPEAT_MARK
 from monitor.settings import DatabaseSettings
 from monitor.store import IncidentFilter, Store
@@ -115,7 +116,10 @@ def test_sigkill_at_random_points_loses_nothing_and_repeats_nothing(tmp_path: Pa
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             time.sleep(0.5)
-            views = store.incidents(IncidentFilter(limit=None))
+            try:
+                views = store.incidents(IncidentFilter(limit=None))
+            except DatabaseError:  # every kill came before the first migration: this instance is making the schema
+                continue
             if len(views) == len(EVENTS) and all(len(v.articles) == 2 for v in views) and \
                     store.outbox_counts().get("pending", 0) == 0 and len(sink.delivered) >= len(EVENTS):
                 break
