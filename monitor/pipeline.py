@@ -83,11 +83,19 @@ def process_items(items: Sequence[FeedItem], deps: Deps, *, feed: FeedRow | None
     """Classify items and store them with their incidents and alerts (one transaction; rolled back
     when `dry_run`, so the report says what would have happened)."""
     now = deps.clock()
-    drafts = classify_items(items, deps, now)
+    # Items stored already (a feed lists its recent items at every poll) are counted as duplicates without
+    # being classified; the save still inserts only unseen fingerprints, so a race changes nothing.
+    prints = [fingerprint(item) for item in items]
+    known = deps.store.stored_fingerprints(prints) if items else set()
+    todo = [item for item, key in zip(items, prints, strict=True) if key not in known]
+    drafts = classify_items(todo, deps, now)
     report = deps.store.save_feed_items(feed, deps.owner, drafts, outcome, alerts=deps.settings.alerts,
                                         ceasefires=deps.settings.ceasefires, now=now,
                                         render=partial(render_alert, public_url=deps.settings.api.public_url),
                                         dry_run=dry_run)
+    skipped = len(items) - len(todo)
+    report.read += skipped
+    report.duplicates += skipped
     if dry_run:
         return report
     for incident_id in report.incident_ids:

@@ -181,18 +181,21 @@ def _pause_after_candidates(monkeypatch: pytest.MonkeyPatch, barrier: threading.
     """Make each save wait at `barrier` right after it read its candidates; returns a list that gets one
     entry per save that passed the barrier (i.e. two saves had read their candidates at the same time)."""
     passed: list[bool] = []
-    read = batch_state.candidate_ids
 
-    def spy(conn: Any, countries: Sequence[str], day: date) -> list[int]:
-        ids = read(conn, countries, day)
-        try:
-            barrier.wait()
-            passed.append(True)
-        except threading.BrokenBarrierError:
-            pass
-        return ids
+    def spying(read: Any) -> Any:
+        def spy(*args: Any) -> Any:
+            ids = read(*args)
+            try:
+                barrier.wait()
+                passed.append(True)
+            except threading.BrokenBarrierError:
+                pass
+            return ids
+        return spy
 
-    monkeypatch.setattr(batch_state, "candidate_ids", spy)
+    # A save reads its candidates key by key (candidate_ids) or a batch's keys at once (candidate_lists).
+    monkeypatch.setattr(batch_state, "candidate_ids", spying(batch_state.candidate_ids))
+    monkeypatch.setattr(batch_state, "candidate_lists", spying(batch_state.candidate_lists))
     return passed
 
 

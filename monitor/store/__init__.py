@@ -39,7 +39,7 @@ from monitor.store.alerting import Renderer
 from monitor.store.engine import create_store_engine, current_revision, describe_db_error, head_revision, upgrade
 from monitor.store.feeds import FeedRow, FetchOutcome
 from monitor.store.filtering import IncidentFilter
-from monitor.store.ingest import SaveReport, count_articles, save_drafts
+from monitor.store.ingest import SaveReport, count_articles, save_drafts, stored_fingerprints
 from monitor.store.outbox import OutboxRow
 from monitor.store.queries import find_incident, list_incidents
 
@@ -76,8 +76,13 @@ class Store:
     # instances when feeds report on one of 24 countries each (bench.instances --regional); no deadlock in any.
     serialise_saves = False
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, busy_timeout_s: float = 30.0) -> None:
         self.engine = engine
+        # SQLite takes one writer at a time, and a writer that finds the file locked polls it with sleeps of
+        # up to 100 ms (the busy handler): this process's writers queue here instead, and the next one starts
+        # as soon as the last commits (other processes still meet the busy timeout).
+        self._sqlite_writer = threading.RLock() if engine.dialect.name == "sqlite" else None
+        self._busy_timeout_s = busy_timeout_s
         # Transactions run again by `_transact`, by reason ("deadlock", "serialization", "disconnect"): for
         # benchmarks and tests (each retry is also logged as db_retry).
         self.retries: Counter[str] = Counter()
@@ -85,7 +90,7 @@ class Store:
 
     @classmethod
     def open(cls, settings: DatabaseSettings) -> Store:
-        return cls(create_store_engine(settings.url, busy_timeout_s=settings.busy_timeout_s))
+        return cls(create_store_engine(settings.url, busy_timeout_s=settings.busy_timeout_s), settings.busy_timeout_s)
 
     def close(self) -> None:
         self.engine.dispose()
@@ -111,6 +116,20 @@ class Store:
 
     @contextmanager
     def _transaction(self, *, write: bool) -> Iterator[Connection]:
+        if write and self._sqlite_writer is not None:
+            if not self._sqlite_writer.acquire(timeout=self._busy_timeout_s):
+                raise DatabaseError("database unavailable: database is locked (another writer of this process)")
+            try:
+                with self._open(write=True) as conn:
+                    yield conn
+            finally:
+                self._sqlite_writer.release()
+            return
+        with self._open(write=write) as conn:
+            yield conn
+
+    @contextmanager
+    def _open(self, *, write: bool) -> Iterator[Connection]:
         try:
             with self.engine.connect().execution_options(write=write) as conn, conn.begin():
                 yield conn
@@ -200,6 +219,10 @@ class Store:
             return report
 
         return self._transact(work)
+
+    def stored_fingerprints(self, prints: Sequence[str]) -> set[str]:
+        """Those of these article fingerprints that are stored already (the pipeline skips classifying them)."""
+        return self._transact(lambda conn: stored_fingerprints(conn, prints), write=False)
 
     def list_feeds(self) -> list[FeedRow]:
         return self._transact(lambda conn: feed_rows.list_feeds(conn), write=False)

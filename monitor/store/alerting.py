@@ -39,12 +39,16 @@ def insert_alert(conn: Connection, *, kind: str, target: str, key: str, message:
                  send_at: datetime | None = None, status: str = "pending", incident_id: int | None = None,
                  revision: int | None = None, detail: Mapping[str, Any] | None = None) -> bool:
     """Write one outbox row unless its idempotency key exists. True if written."""
-    stmt = _insert(conn)(outbox).values(
-        kind=kind, incident_id=incident_id, revision=revision, target=target, idempotency_key=key,
-        title=message.title, body=message.body, body_format=message.body_format, status=status, attempts=0,
-        next_attempt_at=send_at or now, created_at=now, detail=dict(detail) if detail else None,
-    ).on_conflict_do_nothing(index_elements=["idempotency_key"])
-    return bool(conn.execute(stmt).rowcount)
+    params = {"kind": kind, "incident_id": incident_id, "revision": revision, "target": target,
+              "idempotency_key": key, "title": message.title, "body": message.body,
+              "body_format": message.body_format, "status": status, "attempts": 0,
+              "next_attempt_at": send_at or now, "created_at": now, "detail": dict(detail) if detail else None}
+    return bool(conn.execute(_INSERT_ALERT[conn.dialect.name == "postgresql"], params).rowcount)
+
+
+# Built once (statement building costs more than SQLite's insert): [SQLite, PostgreSQL].
+_INSERT_ALERT = [dialect.insert(outbox).on_conflict_do_nothing(index_elements=["idempotency_key"])
+                 for dialect in (sqlite, postgresql)]
 
 
 # -- incident alerts -----------------------------------------------------------------------------------
@@ -90,6 +94,39 @@ def alert_state(conn: Connection, incident_id: int, now: datetime) -> tuple[froz
     unsent = {r.target: r.id for r in rows if r.kind == "incident" and r.status == "pending"
               and (r.lease_until is None or r.lease_until < now)}
     return frozenset(r.target for r in rows), unsent
+
+
+AlertState = tuple[frozenset[str], dict[str, int]]  # (alerted targets, unsent first alert ids by target)
+
+
+def alert_states(conn: Connection, incident_ids: Sequence[int], now: datetime) -> dict[int, AlertState]:
+    """`alert_state` of several incidents in one query (two on PostgreSQL), for a batch's revisions."""
+    out: dict[int, AlertState] = {}
+    alerted: dict[int, set[str]] = {i: set() for i in incident_ids}
+    unsent: dict[int, dict[str, int]] = {i: {} for i in incident_ids}
+    pg = conn.dialect.name == "postgresql"
+    for lo in range(0, len(incident_ids), _CHUNK):
+        chunk = list(incident_ids[lo:lo + _CHUNK])
+        rows = conn.execute(select(outbox.c.id, outbox.c.incident_id, outbox.c.target, outbox.c.kind,
+                                   outbox.c.status, outbox.c.lease_until)
+                            .where(outbox.c.incident_id.in_(chunk), outbox.c.kind.in_(ALERT_KINDS))
+                            .order_by(outbox.c.id)).all()
+        for r in rows:
+            alerted[r.incident_id].add(r.target)
+        if pg:  # the unsent rows are taken FOR UPDATE SKIP LOCKED, as unsent_first_alerts does
+            rows = conn.execute(select(outbox.c.id, outbox.c.incident_id, outbox.c.target).where(
+                outbox.c.incident_id.in_(chunk), outbox.c.status == "pending", outbox.c.kind == "incident",
+                or_(outbox.c.lease_until.is_(None), outbox.c.lease_until < now))
+                .order_by(outbox.c.id).with_for_update(skip_locked=True)).all()
+            for r in rows:
+                unsent[r.incident_id][r.target] = r.id
+        else:
+            for r in rows:
+                if r.kind == "incident" and r.status == "pending" and (r.lease_until is None or r.lease_until < now):
+                    unsent[r.incident_id][r.target] = r.id
+    for i in incident_ids:
+        out[i] = (frozenset(alerted[i]), unsent[i])
+    return out
 
 
 def refresh(conn: Connection, row_id: int, message: Message, revision: int) -> None:
@@ -241,7 +278,8 @@ def queue_scheduled_digest(conn: Connection, rule: RuleSettings, target: TargetS
 def queue_incident_alerts(conn: Connection, view: IncidentView, incident_id: int, reasons: Sequence[str],
                           now: datetime, alerts: AlertSettings, render: Renderer,
                           histories: dict[str, TargetHistory],
-                          overrides: Mapping[str, Sequence[str] | None] | None = None) -> int:
+                          overrides: Mapping[str, Sequence[str] | None] | None = None,
+                          known: AlertState | None = None, score: float | None = None) -> int:
     """Plan and write the alerts of one revision (see alerts.routing.plan_alerts), once its articles are linked to
     it (its score is theirs). Returns the number of rows written to be sent on their own (capped rows go
     into a burst digest instead).
@@ -251,9 +289,11 @@ def queue_incident_alerts(conn: Connection, view: IncidentView, incident_id: int
     current; the update row is still written, and delivery skips it as covered.
 
     `overrides` (after a merge, see merging.settle_outbox) is passed to routing.plan_revision_alerts.
+    `known` and `score`: the incident's `alert_state` and `incident_score` when the caller read them in bulk.
     """
-    alerted, unsent = alert_state(conn, incident_id, now)
-    score = incident_score(conn, incident_id)
+    alerted, unsent = known if known is not None else alert_state(conn, incident_id, now)
+    if score is None:
+        score = incident_score(conn, incident_id)
     for target in {t.name for t in alerts.targets} | {"log"}:
         if target not in histories:
             histories[target] = history(conn, target, now, alerts)

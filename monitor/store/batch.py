@@ -7,12 +7,14 @@ grouping bucket (locks.py). Document frequencies are read lazily and bumped only
 
 from __future__ import annotations
 
+import bisect
+import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import and_, bindparam, func, or_, select, update
 from sqlalchemy.engine import Connection
 
 from monitor.geo import geo_bucket
@@ -26,6 +28,7 @@ from monitor.store.schema import articles, incidents
 from monitor.store.terms import load_idf
 
 CANDIDATE_LIMIT = 200  # incidents of one country within a day either side: more would be a war, not a day
+PREFETCH_KEYS = 50  # (countries, day) keys per prefetch query
 
 
 @dataclass
@@ -67,6 +70,22 @@ def candidate_ids(conn: Connection, countries: Sequence[str], day: date) -> list
         incidents.c.merged_into.is_(None)).order_by(incidents.c.id).limit(CANDIDATE_LIMIT)).scalars())
 
 
+def candidate_lists(conn: Connection, keys: Sequence[tuple[tuple[str, ...], date]]
+                    ) -> dict[tuple[tuple[str, ...], date], list[int]] | None:
+    """`candidate_ids` of several (countries, day) keys in one query; None when their incidents together
+    pass CANDIDATE_LIMIT per key (a hot day: the caller reads those key by key, each list cut in SQL)."""
+    window = timedelta(days=DAY_WINDOW)
+    bound = CANDIDATE_LIMIT * len(keys)
+    rows = conn.execute(select(incidents.c.id, incidents.c.country, incidents.c.event_date).where(
+        or_(*(and_(incidents.c.country.in_(c) if c else incidents.c.country.is_(None),
+                   incidents.c.event_date.between(d - window, d + window)) for c, d in keys)),
+        incidents.c.merged_into.is_(None)).order_by(incidents.c.id).limit(bound + 1)).all()
+    if len(rows) > bound:
+        return None
+    return {(c, d): [r.id for r in rows if (r.country in c if c else r.country is None)
+                     and abs((r.event_date - d).days) <= DAY_WINDOW][:CANDIDATE_LIMIT] for c, d in keys}
+
+
 class Batch:
     """What one save_drafts call shares across its drafts: incidents touched so far, states already read
     (rows do not change under us within the transaction, except those we touch: on PostgreSQL because the
@@ -96,7 +115,54 @@ class Batch:
     def forget(self, incident_id: int) -> None:
         """An incident merged away: never a candidate again."""
         self._states.pop(incident_id, None)
-        self._lookups.clear()
+        self._unlist(incident_id)
+
+    # The cached candidate lists follow the batch's own creations, moves and merges (no other transaction
+    # changes these buckets: SQLite has one writer, PostgreSQL saves hold the buckets, see locks.py), so a
+    # (countries, day) is read once per batch. A full list (CANDIDATE_LIMIT) that would change is read again.
+
+    def _unlist(self, incident_id: int) -> None:
+        for key, ids in list(self._lookups.items()):
+            if incident_id in ids:
+                if len(ids) >= CANDIDATE_LIMIT:
+                    del self._lookups[key]
+                else:
+                    ids.remove(incident_id)
+
+    def _list(self, incident_id: int, country: str | None, day: date | None) -> None:
+        if day is None:
+            return
+        for key, ids in list(self._lookups.items()):
+            countries, around = key
+            if (country in countries if countries else country is None) and \
+                    abs((day - around).days) <= DAY_WINDOW and incident_id not in ids:
+                if len(ids) < CANDIDATE_LIMIT:
+                    bisect.insort(ids, incident_id)
+                elif incident_id < ids[-1]:
+                    del self._lookups[key]
+
+    def prefetch(self, keys: Iterable[tuple[Sequence[str], date]]) -> None:
+        """Read the candidate lists of these (countries, day) keys and their incidents' states in a few
+        queries (a chunk of keys at a time) instead of one or two per key. A chunk whose incidents pass a
+        bound is left to `candidates`, key by key (each list is cut at CANDIDATE_LIMIT there)."""
+        wanted = list(dict.fromkeys((tuple(c), d) for c, d in keys if (tuple(c), d) not in self._lookups))
+        window = timedelta(days=DAY_WINDOW)
+        for countries, day in wanted:
+            self.locks.cover(countries, day - window, day + window)
+        for lo in range(0, len(wanted), PREFETCH_KEYS):
+            lists = candidate_lists(self.conn, wanted[lo:lo + PREFETCH_KEYS])
+            if lists is not None:
+                self._lookups.update(lists)
+                self._read_states(sorted(set().union(*lists.values())))
+
+    def _read_states(self, ids: Sequence[int]) -> None:
+        missing = [i for i in ids if i not in self.touched and i not in self._states]
+        for lo in range(0, len(missing), 1000):  # bound parameters per statement stay under driver limits
+            part = missing[lo:lo + 1000]
+            scores = alerting.scores_of(self.conn, part)  # the score rules' min_score reads (group.merge)
+            for row in self.conn.execute(select(incidents).where(incidents.c.id.in_(part))):
+                self._states[row.id] = replace(state_from_row(self.conn, row), score=scores.get(row.id, 0.0))
+                self._keys[row.id] = (row.country, row.event_date)
 
     def candidates(self, countries: Sequence[str], day: date) -> list[IncidentState]:
         """Candidate incidents as states: the batch's own state for those it touched; rows not read yet in
@@ -106,12 +172,7 @@ class Batch:
             self.locks.cover(countries, day - timedelta(days=DAY_WINDOW), day + timedelta(days=DAY_WINDOW))
             self._lookups[key] = candidate_ids(self.conn, countries, day)
         ids = self._lookups[key]
-        missing = [i for i in ids if i not in self.touched and i not in self._states]
-        if missing:
-            scores = alerting.scores_of(self.conn, missing)  # the score rules' min_score reads (group.merge)
-            for row in self.conn.execute(select(incidents).where(incidents.c.id.in_(missing))):
-                self._states[row.id] = replace(state_from_row(self.conn, row), score=scores.get(row.id, 0.0))
-                self._keys[row.id] = (row.country, row.event_date)
+        self._read_states(ids)
         return [self.state(i) for i in ids]
 
     def created(self, incident_id: int, state: IncidentState, article_id: int) -> None:
@@ -119,7 +180,7 @@ class Batch:
         self.touched[incident_id] = Touched(state=replace(state, id=incident_id), created=True, reasons=[],
                                              links=[(article_id, 1.0)])
         self._keys[incident_id] = (state.country, state.event_date)
-        self._lookups.clear()
+        self._list(incident_id, state.country, state.event_date)
 
     def save(self, incident_id: int) -> None:
         """Write a touched incident's state to its row. What candidate lookups read (country, event date) is
@@ -131,15 +192,16 @@ class Batch:
             self.conn.execute(update(incidents).where(incidents.c.id == incident_id)
                               .values(country=key[0], event_date=key[1]))
             self._keys[incident_id] = key
-            self._lookups.clear()
+            self._unlist(incident_id)
+            self._list(incident_id, key[0], key[1])
         self._dirty.add(incident_id)
 
     def flush(self) -> None:
-        """Write every touched incident's final state (one UPDATE each)."""
-        for incident_id in sorted(self._dirty):
-            if incident_id in self.touched:
-                self.conn.execute(update(incidents).where(incidents.c.id == incident_id)
-                                  .values(**incident_values(self.touched[incident_id].state)))
+        """Write every touched incident's final state (one executemany UPDATE, in id order)."""
+        rows = [{"_id": i, **{f"_{k}": v for k, v in incident_values(self.touched[i].state).items()}}
+                for i in sorted(self._dirty) if i in self.touched]
+        if rows:
+            self.conn.execute(_state_update(tuple(k[1:] for k in rows[0] if k != "_id")), rows)
         self._dirty.clear()
 
     def first_published(self, incident_id: int, also: datetime) -> datetime:
@@ -161,6 +223,13 @@ class Batch:
             self._docs = got.docs
             self._df.update({t: got.df.get(t, 0) for t in missing})
         return Idf(docs=self._docs, df={t: n for t in wanted if (n := self._df[t])})
+
+
+@functools.cache
+def _state_update(columns: tuple[str, ...]) -> Any:
+    """UPDATE incidents SET each column = :_column WHERE id = :_id (bind names differ from the columns)."""
+    return update(incidents).where(incidents.c.id == bindparam("_id")).values(
+        {c: bindparam(f"_{c}", type_=incidents.c[c].type) for c in columns})
 
 
 def incident_values(state: IncidentState) -> dict[str, Any]:

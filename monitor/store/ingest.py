@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import case, func, insert, select, update
+from sqlalchemy import bindparam, case, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
@@ -30,10 +30,10 @@ from monitor.incidents.group import (
     next_merge,
 )
 from monitor.incidents.materiality import score_thresholds
-from monitor.models import ArticleRef, IncidentView
+from monitor.models import ArticleRef
 from monitor.settings import AlertSettings, CeasefireSettings
 from monitor.store import merging, queries, terms
-from monitor.store.alerting import Renderer, queue_incident_alerts
+from monitor.store.alerting import Renderer, alert_states, queue_incident_alerts, scores_of
 from monitor.store.batch import Batch, Touched, incident_values
 from monitor.store.queries import MAX_ARTICLES_PER_VIEW
 from monitor.store.schema import articles, incident_articles, incident_revisions, incidents
@@ -70,15 +70,20 @@ def new_public_id() -> str:
 LOOKUP_CHUNK = 1000
 
 
-def _insert_if_new(conn: Connection, rows: list[dict[str, Any]]) -> dict[str, int]:
-    """Insert rows whose fingerprint is unseen; returns {fingerprint: id} of the rows inserted."""
-    if not rows:
-        return {}
-    prints = [r["fingerprint"] for r in rows]
+def stored_fingerprints(conn: Connection, prints: Sequence[str]) -> set[str]:
+    """Those of these fingerprints that an article has already."""
     known: set[str] = set()
     for lo in range(0, len(prints), LOOKUP_CHUNK):  # bound parameters per statement stay under driver limits
         known.update(r.fingerprint for r in conn.execute(
             select(articles.c.fingerprint).where(articles.c.fingerprint.in_(prints[lo:lo + LOOKUP_CHUNK]))))
+    return known
+
+
+def _insert_if_new(conn: Connection, rows: list[dict[str, Any]]) -> dict[str, int]:
+    """Insert rows whose fingerprint is unseen; returns {fingerprint: id} of the rows inserted."""
+    if not rows:
+        return {}
+    known = stored_fingerprints(conn, [r["fingerprint"] for r in rows])
     fresh = [r for r in rows if r["fingerprint"] not in known]
     if not fresh:
         return {}
@@ -124,6 +129,8 @@ def save_drafts(conn: Connection, drafts: Sequence[ArticleDraft], *, feed_id: in
     batch.thresholds = score_thresholds(alerts)
     fresh = canonical_order(d for d in unique if d.fingerprint in inserted and d.classification.relevant)
     batch.locks.lock_for(fresh)  # PostgreSQL: before any candidate is read, in one ordered statement
+    batch.idf(set().union(*(d.terms for d in fresh)))  # every draft's document frequencies in one read
+    batch.prefetch((d.countries, d.event_date) for d in fresh)
     for draft in fresh:
         report.relevant += 1
         joined = _group_one(batch, draft, inserted[draft.fingerprint])
@@ -133,8 +140,7 @@ def save_drafts(conn: Connection, drafts: Sequence[ArticleDraft], *, feed_id: in
     histories: dict[str, TargetHistory] = {}
     if any(t.created or t.reasons for t in batch.touched.values()):  # PostgreSQL: before any target's alert
         batch.locks.lock_targets(alerts)  # history is read (cooldowns, caps; see locks.py)
-    for incident_id, t in batch.touched.items():
-        _write_revision(conn, incident_id, t, now, alerts, render, report, histories)
+    _write_revisions(conn, batch.touched, now, alerts, render, report, histories)
     # Last: every save updates the document count row and the common terms' rows, whose row locks are then
     # held until COMMIT; taken last, two saves queue on them only for the time of a commit.
     terms.bump_df(conn, [d.terms for d in fresh])
@@ -152,9 +158,9 @@ def _group_one(batch: Batch, draft: ArticleDraft, article_id: int) -> int | None
         state = new_incident(draft, None)
         state = replace(state, ceasefire=ceasefire_of_new(batch.ceasefires, state, draft.published_at))
         batch.locks.cover((state.country,), state.event_date, state.event_date)
-        incident_id: int = conn.execute(insert(incidents).values(
-            public_id=new_public_id(), revision=0, first_seen_at=now, updated_at=now,
-            **incident_values(state)).returning(incidents.c.id)).scalar_one()
+        incident_id: int = conn.execute(_NEW_INCIDENT, {
+            "public_id": new_public_id(), "revision": 0, "first_seen_at": now, "updated_at": now,
+            **incident_values(state)}).scalar_one()
         batch.created(incident_id, state, article_id)
         return None
     old, sim = match
@@ -208,48 +214,84 @@ def _absorb(batch: Batch, keep: int, gone: int) -> None:
     batch.save(keep)
 
 
-def _write_revision(conn: Connection, incident_id: int, t: Touched, now: datetime, alerts: AlertSettings,
-                    render: Renderer, report: SaveReport, histories: dict[str, TargetHistory]) -> None:
-    if t.links:
-        conn.execute(update(articles).where(articles.c.id.in_([a for a, _ in t.links]))
-                     .values(incident_id=incident_id))
+_NEW_INCIDENT = insert(incidents).returning(incidents.c.id)
+# The next revision number: past `_floor` (the highest revision of incidents it absorbed), plus one.
+_REVISE = update(incidents).where(incidents.c.id == bindparam("_id")).values(
+    revision=case((incidents.c.revision < bindparam("_floor"), bindparam("_floor")), else_=incidents.c.revision) + 1,
+    updated_at=bindparam("_now", type_=incidents.c.updated_at.type)).returning(*incidents.c)
+# Link each new member article to its incident: one executemany (parameter names differ from the columns).
+_LINK_ARTICLE = update(articles).where(articles.c.id == bindparam("_article")).values(
+    incident_id=bindparam("_incident"))
+
+
+def _write_revisions(conn: Connection, touched: dict[int, Touched], now: datetime, alerts: AlertSettings,
+                     render: Renderer, report: SaveReport, histories: dict[str, TargetHistory]) -> None:
+    """Link the batch's articles, then give each incident with news one revision and its alerts. Links,
+    revision rows, article lists, scores and outbox states are read and written in bulk; an incident
+    that absorbed others settles their outbox rows first, so its outbox state is read after that."""
+    links = [(incident_id, a, sim) for incident_id, t in touched.items() for a, sim in t.links]
+    if links:
+        conn.execute(_LINK_ARTICLE, [{"_article": a, "_incident": i} for i, a, _ in links])
         conn.execute(insert(incident_articles), [
-            {"incident_id": incident_id, "article_id": a, "joined_at": now, "similarity": round(sim, 3)}
-            for a, sim in t.links])
-    if not t.created and not t.reasons:
-        return  # another copy or item of an outlet already counted: nothing new to say
-    # After a merge the survivor's revision passes every absorbed incident's, so each outbox row that moves
-    # to it shows an older revision than the next one (delivery coalesces by revision).
-    floor = merging.highest_revision(conn, t.absorbed)
-    row = conn.execute(
-        update(incidents).where(incidents.c.id == incident_id)
-        .values(revision=case((incidents.c.revision < floor, floor), else_=incidents.c.revision) + 1,
-                updated_at=now).returning(*incidents.c)).one()
-    revision: int = row.revision
-    view = _revision_view(conn, row)
-    reasons = ["new incident"] if t.created else t.reasons
-    conn.execute(insert(incident_revisions).values(incident_id=incident_id, revision=revision, created_at=now,
-                                                   reasons=reasons, snapshot=view.to_json()))
-    if t.created:
-        report.incidents_created += 1
-    else:
-        report.incidents_updated += 1
-    report.incident_ids.append(view.id)
-    overrides = merging.settle_outbox(conn, incident_id, t.absorbed, t.state, view, now, alerts, render) \
-        if t.absorbed and not t.created else None
-    report.alerts_queued += queue_incident_alerts(conn, view, incident_id, reasons, now, alerts, render, histories,
-                                                  overrides=overrides)
+            {"incident_id": i, "article_id": a, "joined_at": now, "similarity": round(sim, 3)}
+            for i, a, sim in links])
+    # Without news: another copy or item of an outlet already counted, nothing new to say.
+    revising = [i for i, t in touched.items() if t.created or t.reasons]
+    if not revising:
+        return
+    refs = _revision_refs(conn, revising)
+    scores = scores_of(conn, revising)
+    settled = [i for i in revising if touched[i].absorbed and not touched[i].created]
+    # A new incident has no outbox rows yet; one that absorbed others is read after settle_outbox.
+    known = alert_states(conn, [i for i in revising if not touched[i].created and i not in settled], now)
+    revisions: list[dict[str, Any]] = []
+    for incident_id in revising:
+        t = touched[incident_id]
+        # After a merge the survivor's revision passes every absorbed incident's, so each outbox row that moves
+        # to it shows an older revision than the next one (delivery coalesces by revision).
+        floor = merging.highest_revision(conn, t.absorbed)
+        row = conn.execute(_REVISE, {"_id": incident_id, "_floor": floor, "_now": now}).one()
+        view = queries._view(row._mapping, refs[incident_id])  # the one row-to-view mapping of the read side
+        reasons = ["new incident"] if t.created else t.reasons
+        revisions.append({"incident_id": incident_id, "revision": row.revision, "created_at": now,
+                          "reasons": reasons, "snapshot": view.to_json()})
+        if t.created:
+            report.incidents_created += 1
+        else:
+            report.incidents_updated += 1
+        report.incident_ids.append(view.id)
+        overrides = None
+        if incident_id in settled:
+            _insert_revisions(conn, revisions)  # settle_outbox reads revision snapshots
+            overrides = merging.settle_outbox(conn, incident_id, t.absorbed, t.state, view, now, alerts, render)
+        state = (frozenset(), {}) if t.created else known.get(incident_id)
+        report.alerts_queued += queue_incident_alerts(conn, view, incident_id, reasons, now, alerts, render,
+                                                      histories, overrides=overrides, known=state,
+                                                      score=scores.get(incident_id, 0.0))
+    _insert_revisions(conn, revisions)
 
 
-def _revision_view(conn: Connection, row: Any) -> IncidentView:
-    """`queries.incident_view` of a row just revised, with the article list cut in SQL (a large incident's
-    revision reads at most MAX_ARTICLES_PER_VIEW article rows, the ones the view shows)."""
-    incident_id = row.id
-    refs = [ArticleRef(external_id=r.external_id, url=r.url, source=r.source, title=r.title, published=r.published_at)
-            for r in conn.execute(select(articles.c.external_id, articles.c.url, articles.c.source, articles.c.title,
-                                         articles.c.published_at).where(articles.c.incident_id == incident_id)
-                                  .order_by(articles.c.published_at, articles.c.id).limit(MAX_ARTICLES_PER_VIEW))]
-    return queries._view(row._mapping, refs)  # the one row-to-view mapping, shared with the read side
+def _insert_revisions(conn: Connection, revisions: list[dict[str, Any]]) -> None:
+    if revisions:
+        conn.execute(insert(incident_revisions), revisions)
+        revisions.clear()
+
+
+def _revision_refs(conn: Connection, incident_ids: list[int]) -> dict[int, list[ArticleRef]]:
+    """The article list of each incident's view (`queries.incident_view`), for all of them in one query that
+    reads at most MAX_ARTICLES_PER_VIEW rows per incident (the ones the view shows)."""
+    out: dict[int, list[ArticleRef]] = {i: [] for i in incident_ids}
+    rank = func.row_number().over(partition_by=articles.c.incident_id,
+                                  order_by=(articles.c.published_at, articles.c.id)).label("rank")
+    for lo in range(0, len(incident_ids), LOOKUP_CHUNK):
+        ranked = select(articles.c.incident_id, articles.c.external_id, articles.c.url, articles.c.source,
+                        articles.c.title, articles.c.published_at, articles.c.id, rank).where(
+            articles.c.incident_id.in_(incident_ids[lo:lo + LOOKUP_CHUNK])).subquery()
+        for r in conn.execute(select(ranked).where(ranked.c.rank <= MAX_ARTICLES_PER_VIEW)
+                              .order_by(ranked.c.incident_id, ranked.c.published_at, ranked.c.id)):
+            out[r.incident_id].append(ArticleRef(external_id=r.external_id, url=r.url, source=r.source,
+                                                 title=r.title, published=r.published_at))
+    return out
 
 
 def count_articles(conn: Connection) -> int:
