@@ -11,7 +11,7 @@ import asyncio
 import hashlib
 import logging
 import random
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -82,6 +82,8 @@ def process_items(items: Sequence[FeedItem], deps: Deps, *, feed: FeedRow | None
     when `dry_run`, so the report says what would have happened)."""
     now = deps.clock()
     drafts = classify_items(items, deps, now)
+    if not dry_run:
+        event(log, "save_started", logging.DEBUG, feed=feed.id if feed else None, items=len(drafts))
     report = deps.store.save_feed_items(feed, deps.owner, drafts, outcome, alerts=deps.settings.alerts,
                                         ceasefires=deps.settings.ceasefires, render=render_alert, now=now,
                                         dry_run=dry_run)
@@ -90,6 +92,22 @@ def process_items(items: Sequence[FeedItem], deps: Deps, *, feed: FeedRow | None
     for incident_id in report.incident_ids:
         event(log, "incident_saved", incident=incident_id, feed=feed.id if feed else None)
     return report
+
+
+def crashed_owners(owners: Collection[str], *, me: str, host: str, single: bool,
+                   alive: Callable[[int], bool]) -> set[str]:
+    """The lease holders that are earlier lives of this instance, gone now (called at start-up, before it
+    claims anything). Its own name always: a lease under it is a previous life's (a stable `instance`, or a
+    container whose process gets the same pid each time). For a single instance (SQLite, or no `instance`
+    set) also this host's `hostname:pid` names whose process no longer exists. Named instances sharing a
+    PostgreSQL database keep plain lease semantics for every other name."""
+    gone = {me} & set(owners)
+    if single:
+        for owner in owners:
+            name, sep, pid = owner.rpartition(":")
+            if sep and name == host and pid.isdigit() and int(pid) > 0 and not alive(int(pid)):
+                gone.add(owner)
+    return gone
 
 
 def _interval(feed: FeedRow, deps: Deps) -> float:
@@ -108,6 +126,7 @@ def _failure_outcome(feed: FeedRow, deps: Deps, err: FeedError, now: datetime) -
 async def poll_feed(feed: FeedRow, fetcher: Fetcher, deps: Deps, report: CycleReport) -> None:
     """Fetch one leased feed and process it. Never raises for a feed problem: it is recorded on the feed."""
     now = deps.clock()
+    event(log, "poll_started", logging.DEBUG, feed=feed.id)
     try:
         result = await fetcher.fetch(feed.url, etag=feed.etag, last_modified=feed.last_modified)
         body_hash = None if result.not_modified else hashlib.sha256(result.body).hexdigest()
@@ -214,6 +233,7 @@ async def _deliver_row(row: OutboxRow, deps: Deps, report: DeliveryReport) -> bo
             title = f"{REPEAT_MARK}{row.title}" if row.interrupted else row.title
             if not await asyncio.to_thread(deps.store.mark_alert_sending, row, deps.owner, deps.clock()):
                 return False  # the lease was lost: another instance has this row now
+            event(log, "send_started", logging.DEBUG, alert=row.idempotency_key, target=row.target)
             await send_async(targets[row.target], Message(title, row.body, row.body_format),
                              timeout_s=deps.settings.alerts.send_timeout_s)
     except DeliveryError as err:
