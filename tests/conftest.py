@@ -6,6 +6,7 @@ import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -85,3 +86,15 @@ def sink() -> Iterator[object]:
 
     with SinkServer() as s:
         yield s
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    """The crash suite's kills per phase (tests/test_crash_safety.py), so a plain run shows them."""
+    from daemon_proc import CRASH_SUMMARIES
+
+    for s in config.stash.get(CRASH_SUMMARIES, []):
+        terminalreporter.write_line(
+            f"crash suite [{s['engine']}]: {s['kills']} kills, per phase {s['per_phase']}, mid-work "
+            f"{s['mid_work']}, {s['restarts_that_took_back_leases']} restarts took back leases; "
+            f"{s['incidents']} incidents, {s['alerts_delivered']} alerts ({s['marked_repeats']} marked "
+            f"repeats), {s['seconds']} s")

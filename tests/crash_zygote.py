@@ -32,8 +32,10 @@ def _child() -> None:
 
 
 def main() -> None:
-    import monitor.pipeline  # noqa: F401  (the heavy imports, done once)
-    import monitor.service  # noqa: F401
+    import importlib
+
+    for heavy in ("monitor.pipeline", "monitor.service", "monitor.store.engine"):  # imported once, here
+        importlib.import_module(heavy)
     from monitor.reading.classify import Classifier
     from monitor.settings import ClassifySettings
 

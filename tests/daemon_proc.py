@@ -23,9 +23,13 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
 
+import pytest
+
 # Deadlines are generous on purpose: they only bound a test that is already failing, and a busy 2-core
 # machine can be ten times slower than an idle one. Override with CFM_TEST_DEADLINE (seconds).
 DEADLINE_S = float(os.environ.get("CFM_TEST_DEADLINE", "90"))
+# The crash suite's summaries, shown by conftest.py's terminal summary.
+CRASH_SUMMARIES = pytest.StashKey[list[dict[str, Any]]]()
 _EVENT = re.compile(r"^\S+ (?P<level>\w+) (?P<event>\S+)(?P<fields>.*)$")
 _FIELD = re.compile(r'(\w+)=("(?:[^"\\]|\\.)*"|\S*)')
 
@@ -163,8 +167,3 @@ class Daemon:
                  tb: TracebackType | None) -> None:
         if self.proc.poll() is None:
             self.kill()
-
-
-def start_daemon(config: Path, **kwargs: Any) -> Daemon:
-    """Kept for older callers: `Daemon.start(config)`."""
-    return Daemon.start(config, **kwargs)

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from daemon_proc import DEADLINE_S, Daemon, Output, parse_event, wait_until
+from daemon_proc import CRASH_SUMMARIES, DEADLINE_S, Daemon, Output, parse_event, wait_until
 from feed_server import FeedServer, make_rss
 from sink_server import SinkServer
 
@@ -265,9 +265,6 @@ def test_sigkill_mid_poll_save_and_send_loses_nothing_and_repeats_nothing_unmark
     assert all(n == 1 for n in unmarked.values()), f"sent twice unmarked: {unmarked}"
     assert {key.split(":")[1] for key, _ in keys if key.startswith("incident:")} == {v.id for v in views}
     assert summary["restarts_that_took_back_leases"] > 0
-
-
-CRASH_SUMMARIES = pytest.StashKey[list[dict[str, Any]]]()
 
 
 def test_an_interrupted_send_is_resent_marked_as_a_repeat(tmp_path: Path) -> None:

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import socket
 import subprocess
 import sys
-import time
 import urllib.request
 from pathlib import Path
 
-from daemon_proc import wait_until
+from daemon_proc import DEADLINE_S, Daemon, wait_until
 from feed_server import FeedServer, make_rss
 
 
@@ -37,7 +35,7 @@ def test_daemon_starts_polls_reports_ready_and_stops_cleanly_on_sigterm(tmp_path
     notify = tmp_path / "notify.sock"
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
     listener.bind(str(notify))
-    listener.settimeout(20)
+    listener.settimeout(DEADLINE_S)
     with FeedServer() as srv:
         srv.set_feed("/feed.xml", make_rss([{"title": "Parliament passes the budget", "link": "https://x.example/1"}]))
         config = tmp_path / "config.toml"
@@ -60,28 +58,19 @@ delivery = "1s"
 [api]
 port = {port}
 """)
-        env = {**os.environ, "CEASEFIRE_MONITOR_CONFIG": str(config), "NOTIFY_SOCKET": str(notify)}
-        env.pop("CEASEFIRE_MONITOR_DATABASE_URL", None)
-        proc = subprocess.Popen([sys.executable, "-m", "monitor", "run"], env=env, stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, text=True)
-        try:
-            assert listener.recv(100) == b"READY=1"
-            assert wait_until(lambda: (_healthz(port) or {}).get("ready") is True), "never became ready"
-            assert wait_until(lambda: srv.hits("/feed.xml") >= 1), "the feed was never polled"
-            time.sleep(1.0)
-            assert proc.poll() is None, "the daemon died"
-            proc.send_signal(signal.SIGTERM)
-            out, err = proc.communicate(timeout=30)
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-            listener.close()
-    assert proc.returncode == 0, err
+        with Daemon.start(config, env={"NOTIFY_SOCKET": str(notify)}) as daemon:
+            try:
+                assert listener.recv(100) == b"READY=1"
+                wait_until(lambda: (_healthz(port) or {}).get("ready") is True, what="/healthz ready")
+                wait_until(lambda: srv.hits("/feed.xml") >= 1, what="the feed polled")
+                daemon.wait_for("feed_failed", where=lambda f: f.get("kind") == "connect")
+                assert daemon.proc.poll() is None, "the daemon died"
+                daemon.stop()
+            finally:
+                listener.close()
+    out, err = daemon.stdout.text(), daemon.stderr.text()
     assert "Traceback" not in out + err
-    lines = out.splitlines()
-    assert any(" started " in line for line in lines)
-    assert any(" feed_failed " in line and "kind=connect" in line for line in lines), out
-    assert any(" stopped " in line for line in lines)
+    assert [name for name, _ in daemon.events() if name in ("started", "stopped")] == ["started", "stopped"]
 
 
 def test_run_with_a_bad_config_exits_1_with_the_key_named(tmp_path: Path) -> None:

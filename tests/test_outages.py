@@ -12,7 +12,6 @@ import functools
 import os
 import random
 import shutil
-import signal
 import socket
 import sqlite3
 import subprocess
@@ -25,7 +24,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from daemon_proc import start_daemon
+from daemon_proc import DEADLINE_S, Daemon
 from feed_server import FeedServer, make_rss
 from sink_server import SinkServer
 
@@ -168,18 +167,18 @@ def _run_through_outages(tmp: Path, db_url: str, cut: Callable[[], int], *, cuts
     n = 16
     with FeedServer() as srv:
         feeds = Feeds(srv, n)
-        proc = start_daemon(_daemon_config(tmp, db_url, srv, n, lease=lease), capture_stdout=True, text=True)
+        daemon = Daemon.start(_daemon_config(tmp, db_url, srv, n, lease=lease))  # its output drained as it comes
         store = Store.open(DatabaseSettings(url=db_url))
         cut_total = 0
         try:
-            assert _wait(lambda: min(feeds.hits().values()) >= 1, 30), "the feeds were never polled"
+            assert _wait(lambda: min(feeds.hits().values()) >= 1, DEADLINE_S), "the feeds were never polled"
             for k in range(cuts):
                 feeds.add_round(k)
                 time.sleep(0.6)  # the feeds fall due within a second: their writes overlap the cuts below
                 for _ in range(cut_bursts):
                     cut_total += cut()
                     time.sleep(0.04)
-                assert proc.poll() is None, "the daemon died"
+                assert daemon.proc.poll() is None, "the daemon died"
             after_cuts = feeds.hits()
 
             def settled() -> bool:
@@ -188,24 +187,19 @@ def _run_through_outages(tmp: Path, db_url: str, cut: Callable[[], int], *, cuts
                         and store.article_count() == feeds.article_count
                         and len(store.incidents(IncidentFilter(limit=None))) == cuts)
 
-            ok = _wait(settled, settle_s)
+            ok = _wait(settled, max(settle_s, DEADLINE_S))
             if not ok and os.environ.get("CFM_DEBUG_LOG"):
-                proc.send_signal(signal.SIGTERM)
-                o, e = proc.communicate(timeout=30)
-                Path(os.environ["CFM_DEBUG_LOG"]).write_text(o + e)
+                Path(os.environ["CFM_DEBUG_LOG"]).write_text(daemon.stdout.text() + daemon.stderr.text())
             assert ok, (
                 f"articles {store.article_count()}/{feeds.article_count}, hits {feeds.hits()} after {after_cuts}")
             views = store.incidents(IncidentFilter(limit=None))
             articles = store.article_count()
-            assert proc.poll() is None, "the daemon died"
-            proc.send_signal(signal.SIGTERM)
-            out, err = proc.communicate(timeout=30)
+            assert daemon.proc.poll() is None, "the daemon died"
+            daemon.stop()
         finally:
-            if proc.poll() is None:
-                proc.kill()
-                proc.communicate()
+            daemon.kill()
             store.close()
-    assert proc.returncode == 0, err[-3000:]
+    out, err = daemon.stdout.text(), daemon.stderr.text()
     assert articles == feeds.article_count  # none lost, none stored twice (fingerprints are unique)
     assert sorted(v.title.split(":")[0] for v in views) == sorted(p for p, _ in EVENTS[:cuts]), [v.title for v in views]
     assert all(len(v.articles) == 1 for v in views), [(v.title, len(v.articles)) for v in views]
