@@ -38,6 +38,12 @@ def _postgres_reason() -> str | None:
 _PG_REASON = _postgres_reason()
 
 
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """CI (.ci/run sets CFM_REQUIRE_POSTGRES=1) fails at once instead of skipping the PostgreSQL tests."""
+    if _PG_REASON and os.environ.get("CFM_REQUIRE_POSTGRES") == "1":
+        pytest.exit(f"CFM_REQUIRE_POSTGRES=1 but {_PG_REASON}", returncode=1)
+
+
 @pytest.fixture
 def pg_url() -> Iterator[str]:
     """A throwaway PostgreSQL database, dropped afterwards."""
