@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 import pytest
 from feed_server import FeedServer, default_feed, make_rss
+from loopback import fake_unresolvable
 
 from monitor.errors import FeedError
 from monitor.feeds.fetch import Fetcher
@@ -273,15 +274,7 @@ def test_a_refused_connection_is_reported_as_connect() -> None:
 
 
 def test_an_unresolvable_host_is_reported_as_dns(monkeypatch: pytest.MonkeyPatch) -> None:
-    # The resolver is faked: the real one's speed (or absence) on the test machine is not the subject.
-    real = socket.getaddrinfo
-
-    def resolve(host: Any, *args: Any, **kwargs: Any) -> Any:
-        if host in ("no-such-host.invalid", b"no-such-host.invalid"):
-            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
-        return real(host, *args, **kwargs)
-
-    monkeypatch.setattr(socket, "getaddrinfo", resolve)
+    fake_unresolvable(monkeypatch)  # the real resolver's speed (or absence) here is not the subject
     assert fetch_error("http://no-such-host.invalid/feed.xml").kind == "dns"
     assert fetch_error("http://no-such-host.invalid/feed.xml", NO_PRIVATE).kind == "dns"
 
