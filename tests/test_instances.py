@@ -83,7 +83,7 @@ def _hits_by(srv: FeedServer) -> Counter[tuple[str, str]]:
 
 
 
-@pytest.mark.timeout(240)
+@pytest.mark.timeout(600)
 def test_three_instances_share_feeds_and_alerts_and_take_over_a_dead_one(pg_url: str, tmp_path: Path) -> None:
     store = Store.open(DatabaseSettings(url=pg_url))
     procs: dict[str, Daemon] = {}
