@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from daemon_proc import DEADLINE_S, Daemon
@@ -307,8 +308,11 @@ def _classifier() -> Classifier:
 
 
 def _sqlite_cycle(tmp: Path, srv: FeedServer, busy_timeout_s: float,
-                  hold_s: float) -> tuple[float, CycleReport, Store]:
-    """One `run_cycle` over five local feeds while another connection holds the write lock for `hold_s`."""
+                  hold_s: float | None) -> tuple[float, CycleReport, Store]:
+    """One `run_cycle` over five local feeds while another connection holds the write lock: from before the
+    cycle until `hold_s` seconds after the cycle began claiming feeds (so the claim meets the lock however
+    slow the machine is), or, with `hold_s` None, until the cycle ends. Returns the seconds from the claim's
+    start to the cycle's end, the cycle's report and the store."""
     db = tmp / f"locked-{busy_timeout_s}.db"
     settings_db = DatabaseSettings(url=f"sqlite:///{db}", busy_timeout_s=busy_timeout_s)
     feeds = tuple(FeedSettings(name=f"o{i}", url=srv.url(f"/o{i}.xml")) for i in range(5))
@@ -321,40 +325,59 @@ def _sqlite_cycle(tmp: Path, srv: FeedServer, busy_timeout_s: float,
     holder = sqlite3.connect(db, isolation_level=None, check_same_thread=False)
     holder.execute("BEGIN IMMEDIATE")
     holder.execute("UPDATE feeds SET name = name")
-    release = threading.Timer(hold_s, holder.commit)
-    release.start()
+    claiming = threading.Event()
+    claim_started = [0.0]
+    claim = store.claim_due_feeds
+
+    def claim_and_note(*args: Any, **kwargs: Any) -> Any:
+        claim_started[0] = time.monotonic()
+        claiming.set()
+        return claim(*args, **kwargs)
+
+    store.claim_due_feeds = claim_and_note  # type: ignore[method-assign]
+
+    def release_later() -> None:
+        claiming.wait()
+        time.sleep(hold_s or 0)  # the claim is under way: it meets the lock for at least this long
+        holder.commit()
+
+    release = threading.Thread(target=release_later, daemon=True) if hold_s is not None else None
+    if release:
+        release.start()
 
     async def cycle() -> CycleReport:
         async with Fetcher(deps.settings.fetch, version="test") as fetcher:
             return await run_cycle(deps, fetcher)
 
-    started = time.monotonic()
     try:
         report = asyncio.run(cycle())
     except BaseException:
         store.close()
         raise
     finally:
-        release.join()
+        claiming.set()
+        if release:
+            release.join()
         holder.close()
-    return time.monotonic() - started, report, store
+        store.claim_due_feeds = claim  # type: ignore[method-assign]
+    return time.monotonic() - claim_started[0], report, store
 
 
 def test_a_locked_sqlite_database_makes_the_cycle_wait_instead_of_failing(tmp_path: Path) -> None:
     with FeedServer() as srv:
         for i in range(5):
             srv.set_feed(f"/o{i}.xml", make_rss([_event_item(i, i), _quiet_item(i)], title=f"Outlet {i}"))
-        waited, report, store = _sqlite_cycle(tmp_path, srv, busy_timeout_s=10.0, hold_s=1.5)
+        waited, report, store = _sqlite_cycle(tmp_path, srv, busy_timeout_s=60.0, hold_s=1.5)
         try:
             articles, views = store.article_count(), store.incidents(IncidentFilter(limit=None))
             error_kinds = {f.last_error_kind for f in store.list_feeds()}
         finally:
             store.close()
-        # Contrast: with a busy timeout shorter than the lock, the same cycle fails on the lock, which shows
-        # the lock above was real and the first cycle succeeded by waiting for it.
+        # Contrast: with a busy timeout shorter than the lock (held until the cycle ends), the same cycle fails
+        # on the lock, which shows the lock above was real and the first cycle succeeded by waiting for it.
         with pytest.raises(DatabaseError, match="locked"):
-            _sqlite_cycle(tmp_path, srv, busy_timeout_s=0.2, hold_s=1.0)
-    assert waited >= 1.4, "the cycle did not wait for the lock"
+            _sqlite_cycle(tmp_path, srv, busy_timeout_s=0.2, hold_s=None)
+    assert waited >= 1.5, "the cycle did not wait for the lock"
     assert (report.feeds, report.fetched, report.failed) == (5, 5, 0)
     assert articles == 10 and len(views) == 5
     assert error_kinds == {None}  # no feed recorded an error
