@@ -103,4 +103,4 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
             f"crash suite [{s['engine']}]: {s['kills']} kills, per phase {s['per_phase']}, mid-work "
             f"{s['mid_work']}, {s['restarts_that_took_back_leases']} restarts took back leases; "
             f"{s['incidents']} incidents, {s['alerts_delivered']} alerts ({s['marked_repeats']} marked "
-            f"repeats), {s['seconds']} s")
+            f"repeats), {s['seconds']} s (median {s['median_seconds_to_kill']} s from spawn to kill)")

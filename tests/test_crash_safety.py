@@ -19,6 +19,7 @@ import re
 import signal
 import subprocess
 import sys
+import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -192,12 +193,14 @@ def _kill_lives(zygote: Zygote, outlets: Outlets, sink: SinkServer, rng: random.
     for life, phase in enumerate(phases):
         if phase != "poll":  # a save or a send needs a report not stored yet
             outlets.publish()
+        spawned = time.monotonic()
         pid, start = zygote.spawn()
         index = zygote.out.wait_line(lambda line, p=phase: (e := parse_event(line)) is not None
                                      and e[0] == PHASES[p], start)
         assert index is not None, f"life {life}: no {PHASES[phase]} event:\n" + "\n".join(
             zygote.out.lines[start:][-40:]) + zygote.err.text()[-2000:]
         os.kill(pid, signal.SIGKILL)
+        to_kill = time.monotonic() - spawned
         status, end = zygote.reap(pid)
         assert status == -signal.SIGKILL, f"life {life} ended with status {status} before the kill"
         lines = zygote.out.lines[start:end]
@@ -205,6 +208,7 @@ def _kill_lives(zygote: Zygote, outlets: Outlets, sink: SinkServer, rng: random.
         _, name, fields = next(e for e in events if e[0] == index - start)
         kills.append({"life": life, "phase": phase, "event": name, **fields,
                       "landed": _landed(phase, fields, [e for e in events if e[0] > index - start]),
+                      "seconds_to_kill": round(to_kill, 2),
                       "took_back_leases": any(e[1] == "leases_taken_back" for e in events)})
     return kills
 
@@ -215,6 +219,7 @@ def _summary(engine: str, kills: list[dict[str, Any]], keys: list[tuple[str, boo
     mid = Counter(k["phase"] for k in kills if k["landed"] == "mid")
     return {"engine": engine, "kills": len(kills), "per_phase": dict(per_phase), "mid_work": dict(mid),
             "restarts_that_took_back_leases": sum(k["took_back_leases"] for k in kills),
+            "median_seconds_to_kill": sorted(k["seconds_to_kill"] for k in kills)[len(kills) // 2],
             "incidents": incidents, "alerts_delivered": len(keys),
             "marked_repeats": sum(marked for _, marked in keys), "seconds": round(seconds, 1), "lives": kills}
 
@@ -222,8 +227,6 @@ def _summary(engine: str, kills: list[dict[str, Any]], keys: list[tuple[str, boo
 @pytest.mark.timeout(900)
 def test_sigkill_mid_poll_save_and_send_loses_nothing_and_repeats_nothing_unmarked(
         db_url: str, tmp_path: Path, request: pytest.FixtureRequest) -> None:
-    import time
-
     started = time.monotonic()
     engine = db_url.split(":")[0].split("+")[0]
     rng = random.Random(int(os.environ.get("CFM_CRASH_SEED", "5")))
