@@ -2,16 +2,27 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
 import os
 import socket
 import subprocess
 import sys
+import threading
 import urllib.request
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
+import pytest
 from daemon_proc import DEADLINE_S, Daemon, wait_until
 from feed_server import FeedServer, make_rss
+
+from monitor.pipeline import Deps
+from monitor.service import Daemon as Service
+from monitor.settings import ApiSettings, DaemonSettings, DatabaseSettings, FeedSettings, Settings
+from monitor.store import Store
 
 
 def _free_port() -> int:
@@ -81,3 +92,44 @@ def test_run_with_a_bad_config_exits_1_with_the_key_named(tmp_path: Path) -> Non
                           text=True, timeout=60)
     assert done.returncode == 1
     assert "fetch.timout" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_a_stop_during_a_tick_waits_for_its_claim_and_polls_what_it_claimed(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """SIGTERM while a tick is still claiming feeds (a slow database): the stop waits for the claim and the
+    polls it starts, instead of cancelling the tick (a CancelledError traceback, a feed left leased)."""
+    store = Store.open(DatabaseSettings(url=f"sqlite:///{tmp_path / 'm.db'}"))
+    store.upgrade()
+    entered, release = threading.Event(), threading.Event()
+    claim = store.claim_due_feeds
+
+    def slow_claim(*args: Any) -> Any:
+        entered.set()
+        release.wait(DEADLINE_S)
+        return claim(*args)
+
+    store.claim_due_feeds = slow_claim  # type: ignore[method-assign]
+    with FeedServer() as srv:
+        srv.set_feed("/feed.xml", make_rss([]))
+        feeds = (FeedSettings(name="local", url=srv.url("/feed.xml")),)
+        settings = Settings(database=DatabaseSettings(url="unused"), feeds=feeds, api=ApiSettings(enabled=False),
+                            daemon=DaemonSettings(tick_s=3600, delivery_s=3600))
+        store.sync_feeds(feeds, datetime.now(UTC))
+        daemon = Service(Deps(settings=settings, store=store, classifier=None, owner="stop-test"))  # type: ignore[arg-type]
+
+        async def scenario() -> int:
+            run = asyncio.create_task(daemon.run())
+            await asyncio.to_thread(entered.wait, DEADLINE_S)
+            daemon.request_stop("SIGTERM")
+            while daemon.health.scheduler_running:  # the stop is under way while the claim still waits
+                await asyncio.sleep(0.01)
+            release.set()
+            return await run
+
+        caplog.set_level(logging.INFO)
+        assert asyncio.run(scenario()) == 0
+        hits = srv.hits("/feed.xml")
+    [feed] = store.list_feeds()
+    store.close()
+    assert entered.is_set() and hits == 1 and feed.last_success_at is not None
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
