@@ -11,7 +11,7 @@ import asyncio
 import hashlib
 import logging
 import random
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import partial
@@ -89,6 +89,8 @@ def process_items(items: Sequence[FeedItem], deps: Deps, *, feed: FeedRow | None
     known = deps.store.stored_fingerprints(prints) if items else set()
     todo = [item for item, key in zip(items, prints, strict=True) if key not in known]
     drafts = classify_items(todo, deps, now)
+    if not dry_run:
+        event(log, "save_started", logging.DEBUG, feed=feed.id if feed else None, items=len(drafts))
     report = deps.store.save_feed_items(feed, deps.owner, drafts, outcome, alerts=deps.settings.alerts,
                                         ceasefires=deps.settings.ceasefires, now=now,
                                         render=partial(render_alert, public_url=deps.settings.api.public_url),
@@ -101,6 +103,22 @@ def process_items(items: Sequence[FeedItem], deps: Deps, *, feed: FeedRow | None
     for incident_id in report.incident_ids:
         event(log, "incident_saved", incident=incident_id, feed=feed.id if feed else None)
     return report
+
+
+def crashed_owners(owners: Collection[str], *, me: str, host: str, single: bool,
+                   alive: Callable[[int], bool]) -> set[str]:
+    """The lease holders that are earlier lives of this instance, gone now (called at start-up, before it
+    claims anything). Its own name always: a lease under it is a previous life's (a stable `instance`, or a
+    container whose process gets the same pid each time). For a single instance (SQLite, or no `instance`
+    set) also this host's `hostname:pid` names whose process no longer exists. Named instances sharing a
+    PostgreSQL database keep plain lease semantics for every other name."""
+    gone = {me} & set(owners)
+    if single:
+        for owner in owners:
+            name, sep, pid = owner.rpartition(":")
+            if sep and name == host and pid.isdigit() and int(pid) > 0 and not alive(int(pid)):
+                gone.add(owner)
+    return gone
 
 
 def _interval(feed: FeedRow, deps: Deps) -> float:
@@ -119,6 +137,7 @@ def _failure_outcome(feed: FeedRow, deps: Deps, err: FeedError, now: datetime) -
 async def poll_feed(feed: FeedRow, fetcher: Fetcher, deps: Deps, report: CycleReport) -> None:
     """Fetch one leased feed and process it. Never raises for a feed problem: it is recorded on the feed."""
     now = deps.clock()
+    event(log, "poll_started", logging.DEBUG, feed=feed.id)
     try:
         result = await fetcher.fetch(feed.url, etag=feed.etag, last_modified=feed.last_modified)
         body_hash = None if result.not_modified else hashlib.sha256(result.body).hexdigest()
@@ -225,6 +244,7 @@ async def _deliver_row(row: OutboxRow, deps: Deps, report: DeliveryReport) -> bo
             title = f"{REPEAT_MARK}{row.title}" if row.interrupted else row.title
             if not await asyncio.to_thread(deps.store.mark_alert_sending, row, deps.owner, deps.clock()):
                 return False  # the lease was lost: another instance has this row now
+            event(log, "send_started", logging.DEBUG, alert=row.idempotency_key, target=row.target)
             await send_async(targets[row.target], Message(title, row.body, row.body_format),
                              timeout_s=deps.settings.alerts.send_timeout_s)
     except DeliveryError as err:

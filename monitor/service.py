@@ -13,6 +13,7 @@ import os
 import signal
 import socket
 import time
+from collections.abc import Awaitable
 from datetime import UTC, datetime
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -53,15 +54,27 @@ class Daemon:
         self.scheduler = AsyncIOScheduler(timezone="UTC")
         self._inflight: dict[int, asyncio.Task[None]] = {}
         self._delivering: asyncio.Task[None] | None = None
+        self._jobs: set[asyncio.Task[object]] = set()  # tick and digest runs under way
         self._stop = asyncio.Event()
 
     async def tick(self) -> None:
         """Claim due feeds (as many as free slots) and poll each in its own task."""
         started = time.perf_counter()
         try:
-            await self._tick()
+            await self._running(self._tick())
         finally:
             metrics.observe_tick(time.perf_counter() - started)
+
+    async def _running(self, job: Awaitable[object]) -> None:
+        """Run a scheduled job's work noted as under way, so a stop waits for it instead of cancelling it
+        mid-claim (which would end it with a CancelledError traceback)."""
+        task = asyncio.current_task()
+        if task is not None:
+            self._jobs.add(task)
+        try:
+            await job
+        finally:
+            self._jobs.discard(task)
 
     async def _tick(self) -> None:
         self.health.last_tick_at = time.time()
@@ -120,7 +133,7 @@ class Daemon:
         if self._stop.is_set():
             return
         try:
-            await asyncio.to_thread(queue_digests, self.deps)
+            await self._running(asyncio.to_thread(queue_digests, self.deps))
         except DatabaseError as exc:
             # One line, no traceback. The job writes only the latest completed period, so a digest whose
             # run fell in an outage is not written later: the log line says so.
@@ -157,8 +170,11 @@ class Daemon:
         sd_notify("READY=1")
         await self._stop.wait()
         sd_notify("STOPPING=1")
-        self.scheduler.shutdown(wait=False)
+        self.scheduler.pause()  # no new runs; shutdown would cancel the ones under way, so it comes after them
         self.health.scheduler_running = False
+        if self._jobs:  # a tick may still be claiming feeds: its polls join the in-flight ones below
+            await asyncio.wait(list(self._jobs), timeout=SHUTDOWN_GRACE_S)
+        self.scheduler.shutdown(wait=False)
         pending = list(self._inflight.values()) + ([self._delivering] if self._delivering else [])
         if pending:
             _, late = await asyncio.wait(pending, timeout=SHUTDOWN_GRACE_S)

@@ -6,6 +6,7 @@ import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -35,6 +36,12 @@ def _postgres_reason() -> str | None:
 
 
 _PG_REASON = _postgres_reason()
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """CI (.ci/run sets CFM_REQUIRE_POSTGRES=1) fails at once instead of skipping the PostgreSQL tests."""
+    if _PG_REASON and os.environ.get("CFM_REQUIRE_POSTGRES") == "1":
+        pytest.exit(f"CFM_REQUIRE_POSTGRES=1 but {_PG_REASON}", returncode=1)
 
 
 @pytest.fixture
@@ -85,3 +92,15 @@ def sink() -> Iterator[object]:
 
     with SinkServer() as s:
         yield s
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    """The crash suite's kills per phase (tests/test_crash_safety.py), so a plain run shows them."""
+    from daemon_proc import CRASH_SUMMARIES
+
+    for s in config.stash.get(CRASH_SUMMARIES, []):
+        terminalreporter.write_line(
+            f"crash suite [{s['engine']}]: {s['kills']} kills, per phase {s['per_phase']}, mid-work "
+            f"{s['mid_work']}, {s['restarts_that_took_back_leases']} restarts took back leases; "
+            f"{s['incidents']} incidents, {s['alerts_delivered']} alerts ({s['marked_repeats']} marked "
+            f"repeats), {s['seconds']} s (median {s['median_seconds_to_kill']} s from spawn to kill)")

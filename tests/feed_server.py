@@ -132,6 +132,8 @@ class FeedServer:
     def set_behaviour(self, path: str, kind: str, **params: Any) -> None:
         if kind not in KINDS:
             raise ValueError(f"unknown behaviour {kind!r}; one of {sorted(KINDS)}")
+        if kind == "gzip_bomb":
+            _bomb(params.get("size", 64 * 1024 * 1024))  # built now: compressing it takes seconds
         with self._lock:
             self._routes[path] = _Route(kind, params)
 

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import socket
 import socketserver
 import threading
+from typing import Any
+
+import pytest
 
 
 def serve_in_thread(server: socketserver.BaseServer, name: str) -> threading.Thread:
@@ -19,3 +23,17 @@ def stop_serving(server: socketserver.BaseServer, thread: threading.Thread | Non
     server.server_close()
     if thread is not None:
         thread.join(timeout=5)
+
+
+def fake_unresolvable(monkeypatch: pytest.MonkeyPatch, suffix: str = ".invalid") -> None:
+    """Names ending in `suffix` fail to resolve at once, as a real resolver would say NXDOMAIN: the test
+    machine's resolver (slow, or absent) is not what a DNS-failure test is about. Other names resolve."""
+    real = socket.getaddrinfo
+
+    def resolve(host: Any, *args: Any, **kwargs: Any) -> Any:
+        name = host.decode() if isinstance(host, bytes) else str(host)
+        if name.rstrip(".").endswith(suffix):
+            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+        return real(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", resolve)

@@ -85,6 +85,7 @@ class SinkServer:
         self._fail_status: int | None = None
         self._fail_count: int | None = None
         self._delay_s = 0.0
+        self._held = 0  # requests waiting out a delay now
         self._wake = threading.Event()  # set to cut short any delayed response (reset, close)
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
@@ -137,6 +138,20 @@ class SinkServer:
         with self._lock:
             self._delay_s = seconds
 
+    def release(self) -> None:
+        """Answer the requests held by `delay` now (later ones still wait)."""
+        self._wake.set()
+        wait_until_free = threading.Event()
+        while self.held:
+            wait_until_free.wait(0.01)
+        self._wake.clear()
+
+    @property
+    def held(self) -> int:
+        """How many requests are being held by `delay` right now."""
+        with self._lock:
+            return self._held
+
     def reset(self) -> None:
         """Forget recorded requests and staged failures or delays."""
         with self._lock:
@@ -172,7 +187,13 @@ class SinkServer:
         with self._lock:
             delay = self._delay_s
         if delay:
-            self._wake.wait(delay)
+            with self._lock:
+                self._held += 1
+            try:
+                self._wake.wait(delay)
+            finally:
+                with self._lock:
+                    self._held -= 1
         status = self._next_status()
         try:
             body = json.loads(raw) if raw else None

@@ -54,11 +54,22 @@ def test_exact_figure_wins_over_a_vague_one() -> None:
 
 
 def test_military_and_civilian_parts() -> None:
-    killed, _ = extract_casualties("Two soldiers and three civilians were killed in the shelling", "en")
-    assert killed.count == 5
-    assert (killed.military, killed.civilian) in {(None, None), (2, 3)}
     killed, _ = extract_casualties("Four soldiers were killed", "en")
     assert killed == Casualties(4, 4, None, False)
+    killed, injured = extract_casualties("Two soldiers were killed and three civilians were wounded", "en")
+    assert (killed, injured) == (Casualties(2, 2, None, False), Casualties(3, None, 3, False))
+
+
+def test_a_sum_of_parts_keeps_its_total() -> None:
+    killed, _ = extract_casualties("Two soldiers and three civilians were killed in the shelling", "en")
+    assert killed.count == 5
+
+
+@pytest.mark.xfail(strict=True, reason="not built yet: a sum of parts ('two soldiers and three civilians') "
+                   "keeps its total but not its military/civilian split (monitor/reading/casualties.py)")
+def test_a_sum_of_parts_keeps_its_split() -> None:
+    killed, _ = extract_casualties("Two soldiers and three civilians were killed in the shelling", "en")
+    assert killed == Casualties(5, 2, 3, False)
 
 
 def test_no_figure_is_none() -> None:

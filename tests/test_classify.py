@@ -163,4 +163,10 @@ def test_classify_never_raises_and_its_json_serialises(classifier: Classifier, t
 def test_conflict_vocabulary_in_any_order_never_breaks_extraction(classifier: Classifier, words: list[str]) -> None:
     item = FeedItem(title="shelling " + " ".join(words), text=" ".join(reversed(words)),
                     published_at=datetime.fromisoformat("2024-01-01T00:30:00+00:00"))
-    json.dumps(classifier.classify(item).to_json("x"))
+    out = json.loads(json.dumps(classifier.classify(item).to_json("x"), ensure_ascii=False))
+    assert out["id"] == "x" and out["relevant"] == bool(out["labels"])
+    assert all(0 < hit["score"] <= 1 and hit["evidence"] for hit in out["labels"]), out["labels"]
+    assert out["score"] == max((hit["score"] for hit in out["labels"]), default=out["score"])
+    assert all(out[k] is None or out[k] >= 0 for k in ("killed", "injured")), (out["killed"], out["injured"])
+    # an event date is never after the report's own date (the report is from 1 January 2024, 00:30 UTC)
+    assert out["event_date"] is None or out["event_date"] <= "2024-01-01", out["event_date"]

@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 import pytest
 from feed_server import FeedServer, default_feed, make_rss
+from loopback import fake_unresolvable
 
 from monitor.errors import FeedError
 from monitor.feeds.fetch import Fetcher
@@ -125,18 +126,18 @@ def test_the_cap_counts_decompressed_bytes(srv: FeedServer) -> None:
 
 
 def test_a_gzip_bomb_is_stopped_without_inflating_it_in_memory(srv: FeedServer) -> None:
-    srv.set_behaviour("/bomb", "gzip_bomb", size=256 * 1024 * 1024)
+    srv.set_behaviour("/bomb", "gzip_bomb", size=256 * 1024 * 1024)  # compressed now, not while we wait
+    # A deadline far beyond the work (a 1 MiB cap), so only the cap can end this fetch, however busy the machine.
+    patient = FetchSettings(connect_timeout_s=60, read_timeout_s=60, total_timeout_s=120, max_bytes=FAST.max_bytes)
     tracemalloc.start()
     try:
-        started = time.monotonic()
-        error = fetch_error(srv.url("/bomb"))
+        error = fetch_error(srv.url("/bomb"), patient)
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
-    assert error.kind == "too_large"
+    assert error.kind == "too_large", error.message
     # One undecoded 64 KiB network chunk of this bomb inflates to ~64 MiB in a single zlib call.
     assert peak < 16 * 1024 * 1024, f"peak {peak / 1e6:.1f} MB"
-    assert time.monotonic() - started < 5
 
 
 # -- redirects and schemes ------------------------------------------------------------------------
@@ -229,10 +230,10 @@ def test_parse_retry_after(value: str | None, expected: float | None) -> None:
 # -- timeouts, deadline and broken connections ----------------------------------------------------
 
 def test_a_hanging_server_times_out_quickly(srv: FeedServer) -> None:
-    srv.set_behaviour("/hang", "hang", seconds=30)
+    srv.set_behaviour("/hang", "hang", seconds=300)
     started = time.monotonic()
     assert fetch_error(srv.url("/hang")).kind == "timeout"
-    assert time.monotonic() - started < FAST.read_timeout_s + 1
+    assert time.monotonic() - started < 30 * FAST.read_timeout_s  # ended by the timeout, not by the server
 
 
 def test_a_slow_drip_is_cut_off_by_the_overall_deadline(srv: FeedServer) -> None:
@@ -243,13 +244,14 @@ def test_a_slow_drip_is_cut_off_by_the_overall_deadline(srv: FeedServer) -> None
     error = fetch_error(srv.url("/drip"), settings)
     elapsed = time.monotonic() - started
     assert error.kind == "timeout"
-    assert 0.4 < elapsed < 2.0  # the whole body would take ~40 s at this rate
+    assert 0.5 <= elapsed < 20  # the deadline, never earlier; the whole body would take ~40 s at this rate
 
 
 def test_the_deadline_covers_a_whole_redirect_chain(srv: FeedServer) -> None:
-    srv.set_behaviour("/dl-end", "slow_response", delay=0.3)
-    srv.set_behaviour("/dl-start", "redirect", target="/dl-end", code=302, delay=0.3)
-    settings = FetchSettings(connect_timeout_s=1, read_timeout_s=1, total_timeout_s=0.5)
+    # Each hop leaves 1.5 s of slack under the deadline (for a busy machine); the two together exceed it.
+    srv.set_behaviour("/dl-end", "slow_response", delay=2.0)
+    srv.set_behaviour("/dl-start", "redirect", target="/dl-end", code=302, delay=2.0)
+    settings = FetchSettings(connect_timeout_s=5, read_timeout_s=5, total_timeout_s=3.5)
     assert fetch(srv.url("/dl-end"), settings).status == 200  # each hop fits the deadline alone
     assert fetch_error(srv.url("/dl-start"), settings).kind == "timeout"  # the chain does not
 
@@ -271,8 +273,10 @@ def test_a_refused_connection_is_reported_as_connect() -> None:
     assert fetch_error(f"http://127.0.0.1:{port}/feed").kind == "connect"
 
 
-def test_an_unresolvable_host_is_reported_as_dns() -> None:
+def test_an_unresolvable_host_is_reported_as_dns(monkeypatch: pytest.MonkeyPatch) -> None:
+    fake_unresolvable(monkeypatch)  # the real resolver's speed (or absence) here is not the subject
     assert fetch_error("http://no-such-host.invalid/feed.xml").kind == "dns"
+    assert fetch_error("http://no-such-host.invalid/feed.xml", NO_PRIVATE).kind == "dns"
 
 
 def test_tls_to_a_plain_http_server_is_reported_as_tls(srv: FeedServer) -> None:
@@ -313,7 +317,7 @@ async def _fetch_many(urls: list[str], settings: FetchSettings) -> list[FetchRes
 
 
 def test_per_host_concurrency_is_limited(srv: FeedServer) -> None:
-    srv.set_behaviour("/slow-a", "slow_response", delay=0.15)
+    srv.set_behaviour("/slow-a", "slow_response", delay=0.5)
     settings = FetchSettings(per_host_concurrency=2, concurrency=16, total_timeout_s=5)
     results = asyncio.run(_fetch_many([srv.url("/slow-a")] * 6, settings))
     assert all(r.status == 200 for r in results)
@@ -321,16 +325,16 @@ def test_per_host_concurrency_is_limited(srv: FeedServer) -> None:
 
 
 def test_global_concurrency_is_limited(srv: FeedServer) -> None:
-    srv.set_behaviour("/slow-b", "slow_response", delay=0.15)
+    srv.set_behaviour("/slow-b", "slow_response", delay=0.5)
     settings = FetchSettings(per_host_concurrency=8, concurrency=3, total_timeout_s=5)
     asyncio.run(_fetch_many([srv.url("/slow-b")] * 7, settings))
     assert srv.max_concurrent("/slow-b") == 3
 
 
 def test_queueing_for_a_slot_does_not_eat_the_deadline(srv: FeedServer) -> None:
-    # Four 0.3 s requests through one slot take 1.2 s in all, more than the 0.5 s deadline.
-    srv.set_behaviour("/slow-c", "slow_response", delay=0.3)
-    settings = FetchSettings(per_host_concurrency=1, total_timeout_s=0.5)
+    # Four 0.5 s requests through one slot take 2 s in all, more than the 1.5 s deadline.
+    srv.set_behaviour("/slow-c", "slow_response", delay=0.5)
+    settings = FetchSettings(per_host_concurrency=1, total_timeout_s=1.5)
     results = asyncio.run(_fetch_many([srv.url("/slow-c")] * 4, settings))
     assert [r.status for r in results] == [200] * 4
 

@@ -35,7 +35,7 @@ def classifier() -> Classifier:
     return Classifier.from_settings()
 
 
-@pytest.mark.timeout(120)
+@pytest.mark.timeout(600)
 @pytest.mark.parametrize("outlet", _outlets() or [pytest.param(None, marks=pytest.mark.skip(
     reason=f"no feed snapshots at {SNAPSHOTS}"))], ids=lambda o: o["folder"] if o else "absent")
 def test_replaying_one_outlets_five_polls_makes_no_duplicate_incident_or_alert(

@@ -12,7 +12,6 @@ import functools
 import os
 import random
 import shutil
-import signal
 import socket
 import sqlite3
 import subprocess
@@ -23,9 +22,10 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
-from daemon_proc import start_daemon
+from daemon_proc import DEADLINE_S, Daemon
 from feed_server import FeedServer, make_rss
 from sink_server import SinkServer
 
@@ -168,18 +168,18 @@ def _run_through_outages(tmp: Path, db_url: str, cut: Callable[[], int], *, cuts
     n = 16
     with FeedServer() as srv:
         feeds = Feeds(srv, n)
-        proc = start_daemon(_daemon_config(tmp, db_url, srv, n, lease=lease), capture_stdout=True, text=True)
+        daemon = Daemon.start(_daemon_config(tmp, db_url, srv, n, lease=lease))  # its output drained as it comes
         store = Store.open(DatabaseSettings(url=db_url))
         cut_total = 0
         try:
-            assert _wait(lambda: min(feeds.hits().values()) >= 1, 30), "the feeds were never polled"
+            assert _wait(lambda: min(feeds.hits().values()) >= 1, DEADLINE_S), "the feeds were never polled"
             for k in range(cuts):
                 feeds.add_round(k)
                 time.sleep(0.6)  # the feeds fall due within a second: their writes overlap the cuts below
                 for _ in range(cut_bursts):
                     cut_total += cut()
                     time.sleep(0.04)
-                assert proc.poll() is None, "the daemon died"
+                assert daemon.proc.poll() is None, "the daemon died"
             after_cuts = feeds.hits()
 
             def settled() -> bool:
@@ -188,24 +188,19 @@ def _run_through_outages(tmp: Path, db_url: str, cut: Callable[[], int], *, cuts
                         and store.article_count() == feeds.article_count
                         and len(store.incidents(IncidentFilter(limit=None))) == cuts)
 
-            ok = _wait(settled, settle_s)
+            ok = _wait(settled, max(settle_s, DEADLINE_S))
             if not ok and os.environ.get("CFM_DEBUG_LOG"):
-                proc.send_signal(signal.SIGTERM)
-                o, e = proc.communicate(timeout=30)
-                Path(os.environ["CFM_DEBUG_LOG"]).write_text(o + e)
+                Path(os.environ["CFM_DEBUG_LOG"]).write_text(daemon.stdout.text() + daemon.stderr.text())
             assert ok, (
                 f"articles {store.article_count()}/{feeds.article_count}, hits {feeds.hits()} after {after_cuts}")
             views = store.incidents(IncidentFilter(limit=None))
             articles = store.article_count()
-            assert proc.poll() is None, "the daemon died"
-            proc.send_signal(signal.SIGTERM)
-            out, err = proc.communicate(timeout=30)
+            assert daemon.proc.poll() is None, "the daemon died"
+            daemon.stop()
         finally:
-            if proc.poll() is None:
-                proc.kill()
-                proc.communicate()
+            daemon.kill()
             store.close()
-    assert proc.returncode == 0, err[-3000:]
+    out, err = daemon.stdout.text(), daemon.stderr.text()
     assert articles == feeds.article_count  # none lost, none stored twice (fingerprints are unique)
     assert sorted(v.title.split(":")[0] for v in views) == sorted(p for p, _ in EVENTS[:cuts]), [v.title for v in views]
     assert all(len(v.articles) == 1 for v in views), [(v.title, len(v.articles)) for v in views]
@@ -313,8 +308,11 @@ def _classifier() -> Classifier:
 
 
 def _sqlite_cycle(tmp: Path, srv: FeedServer, busy_timeout_s: float,
-                  hold_s: float) -> tuple[float, CycleReport, Store]:
-    """One `run_cycle` over five local feeds while another connection holds the write lock for `hold_s`."""
+                  hold_s: float | None) -> tuple[float, CycleReport, Store]:
+    """One `run_cycle` over five local feeds while another connection holds the write lock: from before the
+    cycle until `hold_s` seconds after the cycle began claiming feeds (so the claim meets the lock however
+    slow the machine is), or, with `hold_s` None, until the cycle ends. Returns the seconds from the claim's
+    start to the cycle's end, the cycle's report and the store."""
     db = tmp / f"locked-{busy_timeout_s}.db"
     settings_db = DatabaseSettings(url=f"sqlite:///{db}", busy_timeout_s=busy_timeout_s)
     feeds = tuple(FeedSettings(name=f"o{i}", url=srv.url(f"/o{i}.xml")) for i in range(5))
@@ -327,40 +325,59 @@ def _sqlite_cycle(tmp: Path, srv: FeedServer, busy_timeout_s: float,
     holder = sqlite3.connect(db, isolation_level=None, check_same_thread=False)
     holder.execute("BEGIN IMMEDIATE")
     holder.execute("UPDATE feeds SET name = name")
-    release = threading.Timer(hold_s, holder.commit)
-    release.start()
+    claiming = threading.Event()
+    claim_started = [0.0]
+    claim = store.claim_due_feeds
+
+    def claim_and_note(*args: Any, **kwargs: Any) -> Any:
+        claim_started[0] = time.monotonic()
+        claiming.set()
+        return claim(*args, **kwargs)
+
+    store.claim_due_feeds = claim_and_note  # type: ignore[method-assign]
+
+    def release_later() -> None:
+        claiming.wait()
+        time.sleep(hold_s or 0)  # the claim is under way: it meets the lock for at least this long
+        holder.commit()
+
+    release = threading.Thread(target=release_later, daemon=True) if hold_s is not None else None
+    if release:
+        release.start()
 
     async def cycle() -> CycleReport:
         async with Fetcher(deps.settings.fetch, version="test") as fetcher:
             return await run_cycle(deps, fetcher)
 
-    started = time.monotonic()
     try:
         report = asyncio.run(cycle())
     except BaseException:
         store.close()
         raise
     finally:
-        release.join()
+        claiming.set()
+        if release:
+            release.join()
         holder.close()
-    return time.monotonic() - started, report, store
+        store.claim_due_feeds = claim  # type: ignore[method-assign]
+    return time.monotonic() - claim_started[0], report, store
 
 
 def test_a_locked_sqlite_database_makes_the_cycle_wait_instead_of_failing(tmp_path: Path) -> None:
     with FeedServer() as srv:
         for i in range(5):
             srv.set_feed(f"/o{i}.xml", make_rss([_event_item(i, i), _quiet_item(i)], title=f"Outlet {i}"))
-        waited, report, store = _sqlite_cycle(tmp_path, srv, busy_timeout_s=10.0, hold_s=1.5)
+        waited, report, store = _sqlite_cycle(tmp_path, srv, busy_timeout_s=60.0, hold_s=1.5)
         try:
             articles, views = store.article_count(), store.incidents(IncidentFilter(limit=None))
             error_kinds = {f.last_error_kind for f in store.list_feeds()}
         finally:
             store.close()
-        # Contrast: with a busy timeout shorter than the lock, the same cycle fails on the lock, which shows
-        # the lock above was real and the first cycle succeeded by waiting for it.
+        # Contrast: with a busy timeout shorter than the lock (held until the cycle ends), the same cycle fails
+        # on the lock, which shows the lock above was real and the first cycle succeeded by waiting for it.
         with pytest.raises(DatabaseError, match="locked"):
-            _sqlite_cycle(tmp_path, srv, busy_timeout_s=0.2, hold_s=1.0)
-    assert waited >= 1.4, "the cycle did not wait for the lock"
+            _sqlite_cycle(tmp_path, srv, busy_timeout_s=0.2, hold_s=None)
+    assert waited >= 1.5, "the cycle did not wait for the lock"
     assert (report.feeds, report.fetched, report.failed) == (5, 5, 0)
     assert articles == 10 and len(views) == 5
     assert error_kinds == {None}  # no feed recorded an error

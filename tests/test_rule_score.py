@@ -6,15 +6,18 @@ when routing alerts, in scheduled digests and in `rules test`."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 from alembic import command
 from click.testing import CliRunner
 from sink_server import SinkServer
 from sqlalchemy import select
+from sqlalchemy.engine import Connection
 from test_lifecycle import PLACES, T0, Clock, deliver, make_deps, save, titles
 from test_lifecycle import draft as lifecycle_draft
 from test_merge import ARMENIA, JERMUK, PRECISE, VAGUE, live
@@ -27,9 +30,9 @@ from monitor.models import LabelHit
 from monitor.pipeline import queue_digests
 from monitor.settings import DatabaseSettings, RuleSettings
 from monitor.store import IncidentFilter, Store
-from monitor.store.alerting import incident_scores
+from monitor.store.alerting import incident_score, incident_scores, scores_of
 from monitor.store.engine import _alembic_config, head_revision
-from monitor.store.schema import articles, incidents
+from monitor.store.schema import incidents
 
 
 def scored(d: ArticleDraft, score: float) -> ArticleDraft:
@@ -218,14 +221,35 @@ def test_migration_0005_indexes_scores_of_incidents_stored_before_it(db_url: str
         engine.dispose()
 
 
-def test_an_incidents_score_is_read_from_the_index(store: Store) -> None:
-    """One seek on (incident_id, score), not a scan of the incident's articles."""
-    query = select(sa.func.max(articles.c.score)).where(articles.c.incident_id == 1)
+def _plans_of_store_queries(store: Store, work: Callable[[Connection], object]) -> list[str]:
+    """The query plans of the statements `work` sends, as the store's code builds them (captured at the
+    cursor), explained with their own parameters."""
+    sent: list[tuple[str, Any]] = []
+
+    def capture(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, many: bool) -> None:
+        sent.append((statement, parameters))
+
+    plans = []
     with store.read() as conn:
-        compiled = str(query.compile(conn, compile_kwargs={"literal_binds": True}))
-        if store.dialect == "sqlite":
-            plan = " | ".join(str(r[-1]) for r in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {compiled}"))
-        else:
+        if store.dialect == "postgresql":
             conn.exec_driver_sql("SET LOCAL enable_seqscan = off")  # an empty table: say what it would use
-            plan = " | ".join(str(r[0]) for r in conn.exec_driver_sql(f"EXPLAIN {compiled}"))
-    assert "ix_articles_incident_id_score" in plan, plan
+        sa.event.listen(conn, "before_cursor_execute", capture)
+        try:
+            work(conn)
+        finally:
+            sa.event.remove(conn, "before_cursor_execute", capture)
+        assert sent, "the store sent no query"
+        for statement, parameters in sent:
+            if store.dialect == "sqlite":
+                rows = conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters)
+                plans.append(" | ".join(str(r[-1]) for r in rows))
+            else:
+                plans.append(" | ".join(str(r[0]) for r in conn.exec_driver_sql(f"EXPLAIN {statement}", parameters)))
+    return plans
+
+
+def test_an_incidents_score_is_read_from_the_index(store: Store) -> None:
+    """One seek on (incident_id, score), not a scan of the incident's articles: the store's own queries."""
+    for work in (lambda conn: incident_score(conn, 1), lambda conn: scores_of(conn, [1, 2, 3])):
+        plans = _plans_of_store_queries(store, work)
+        assert plans and all("ix_articles_incident_id_score" in plan for plan in plans), plans

@@ -388,12 +388,10 @@ def test_container_serves_healthz_and_stops_on_sigterm(image: str, container_nam
     check = podman("healthcheck", "run", container_name, check=False)
     assert check.returncode == 0, f"HEALTHCHECK unhealthy: {check.stdout}{check.stderr}"
 
-    started = time.monotonic()
     podman("stop", "-t", "10", container_name, check=False, timeout=60)
-    took = time.monotonic() - started
     code = podman("inspect", "-f", "{{.State.ExitCode}}", container_name).stdout.strip()
+    # The exit status tells a clean stop from a kill, however long a busy machine took to get there.
     assert code in ("0", "143"), f"exit {code} after SIGTERM (137 = ignored SIGTERM, killed after 10 s)"
-    assert took < 10, f"stop took {took:.1f}s"
 
 
 SYSTEMD_CONTAINERFILE = """\

@@ -33,13 +33,7 @@ def run(app: App, once: bool) -> None:
     from monitor.pipeline import utcnow
 
     deps.store.sync_feeds(app.settings.feeds, utcnow())
-    if app.settings.daemon.instance:  # a stable name: what a previous life of this instance leased ends now
-        feeds, alerts = deps.store.take_back_leases(deps.owner, utcnow())
-        if feeds or alerts:
-            from monitor.logs import event
-            from monitor.pipeline import log
-
-            event(log, "leases_taken_back", owner=deps.owner, feeds=feeds, alerts=alerts)
+    _take_back_leases(app, deps)
     if once:
         run_async(_run_once(deps))
         return
@@ -49,6 +43,34 @@ def run(app: App, once: bool) -> None:
         return await Daemon(deps).run()
 
     sys.exit(run_async(_daemon()))
+
+
+def _take_back_leases(app: App, deps: Any) -> None:
+    """What earlier lives of this instance leased and never finished (a crash) resumes at once."""
+    import socket
+
+    from monitor.logs import event
+    from monitor.pipeline import crashed_owners, log
+
+    single = deps.store.dialect == "sqlite" or not app.settings.daemon.instance
+    gone = crashed_owners(deps.store.lease_owners(), me=deps.owner, host=socket.gethostname(), single=single,
+                          alive=_pid_alive)
+    feeds, alerts = deps.store.take_back_leases(gone)
+    if feeds or alerts:
+        event(log, "leases_taken_back", owner=deps.owner, earlier=",".join(sorted(gone)), feeds=feeds,
+              alerts=alerts)
+
+
+def _pid_alive(pid: int) -> bool:
+    import os
+
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
 
 
 async def _run_once(deps: Any) -> None:

@@ -11,7 +11,7 @@ import random
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime
 from typing import Any, TypeVar
@@ -227,12 +227,17 @@ class Store:
     def list_feeds(self) -> list[FeedRow]:
         return self._transact(lambda conn: feed_rows.list_feeds(conn), write=False)
 
-    def take_back_leases(self, owner: str, now: datetime) -> tuple[int, int]:
-        """On start-up of an instance with a stable name: end the leases its previous life left behind
-        (a crash), so its feeds and alerts resume at once instead of after the lease period.
+    def lease_owners(self) -> set[str]:
+        """Every name holding a lease on a feed or a pending alert."""
+        return self._transact(lambda conn: feed_rows.lease_owners(conn) | outbox_rows.lease_owners(conn),
+                              write=False)
+
+    def take_back_leases(self, owners: Collection[str]) -> tuple[int, int]:
+        """On start-up: end the leases that earlier lives of this instance (`owners`, known to be gone) left
+        behind in a crash, so their feeds and alerts resume at once instead of after the lease period.
         Returns (feeds, alerts) affected."""
-        return self._transact(lambda conn: (feed_rows.expire_leases_of(conn, owner),
-                                            outbox_rows.expire_leases_of(conn, owner)))
+        return self._transact(lambda conn: (feed_rows.expire_leases_of(conn, owners),
+                                            outbox_rows.expire_leases_of(conn, owners)))
 
     # -- outbox ------------------------------------------------------------------------------------------
     def claim_due_alerts(self, owner: str, now: datetime, lease_s: float, limit: int) -> list[OutboxRow]:

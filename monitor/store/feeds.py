@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -178,10 +178,19 @@ def _health_alerts(conn: Connection, feed: FeedRow, outcome: FetchOutcome, alert
                       targets=health_targets(alerts), now=outcome.now, render=render)
 
 
-def expire_leases_of(conn: Connection, owner: str) -> int:
-    """At start-up: free the feeds a previous life of this instance leased and never finished."""
-    result = conn.execute(update(feeds).where(feeds.c.lease_owner == owner).values(lease_owner=None,
-                                                                                  lease_until=None))
+def lease_owners(conn: Connection) -> set[str]:
+    """The names that hold feed leases now (live or not)."""
+    return {r[0] for r in conn.execute(select(feeds.c.lease_owner).where(feeds.c.lease_owner.is_not(None))
+                                       .distinct())}
+
+
+def expire_leases_of(conn: Connection, owners: Collection[str]) -> int:
+    """At start-up: free the feeds that earlier lives of this instance (`owners`, known to be gone) leased and
+    never finished."""
+    if not owners:
+        return 0
+    result = conn.execute(update(feeds).where(feeds.c.lease_owner.in_(sorted(owners)))
+                          .values(lease_owner=None, lease_until=None))
     return int(result.rowcount)
 
 

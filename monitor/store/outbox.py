@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -93,10 +94,19 @@ def mark_sending(conn: Connection, row: OutboxRow, owner: str, now: datetime) ->
     return result.rowcount == 1
 
 
-def expire_leases_of(conn: Connection, owner: str) -> int:
-    """At start-up: this instance's leases are from a previous life of it (it crashed), so they end now.
-    Returns the number of rows."""
-    result = conn.execute(update(outbox).where(outbox.c.lease_owner == owner, outbox.c.status == "pending")
+def lease_owners(conn: Connection) -> set[str]:
+    """The names that hold leases on pending alerts now (live or not)."""
+    return {r[0] for r in conn.execute(select(outbox.c.lease_owner)
+                                       .where(outbox.c.lease_owner.is_not(None), outbox.c.status == "pending")
+                                       .distinct())}
+
+
+def expire_leases_of(conn: Connection, owners: Collection[str]) -> int:
+    """At start-up: the leases of earlier lives of this instance (`owners`, known to be gone) end now; an
+    alert one of them was sending is then resent marked as a possible repeat. Returns the number of rows."""
+    if not owners:
+        return 0
+    result = conn.execute(update(outbox).where(outbox.c.lease_owner.in_(sorted(owners)), outbox.c.status == "pending")
                           .values(lease_owner=None, lease_until=None))
     return int(result.rowcount)
 
