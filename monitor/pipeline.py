@@ -67,13 +67,15 @@ def render_alert(view: IncidentView, kind: str, reasons: Sequence[str], target_u
     return msg.title, msg.body, msg.body_format
 
 
-def classify_items(items: Sequence[FeedItem], deps: Deps, now: datetime) -> list[ArticleDraft]:
+def classify_items(items: Sequence[FeedItem], deps: Deps, now: datetime,
+                   prints: Sequence[str] | None = None) -> list[ArticleDraft]:
+    """Drafts of `items`; `prints` are their fingerprints when the caller has worked them out already."""
     drafts = []
-    for item in items:
+    for item, key in zip(items, prints if prints is not None else [fingerprint(i) for i in items], strict=True):
         published = item.published_at or now
         classification = deps.classifier.classify(item if item.published_at else
                                                   FeedItem(**{**item.__dict__, "published_at": published}))
-        drafts.append(ArticleDraft(item=item, fingerprint=fingerprint(item), classification=classification,
+        drafts.append(ArticleDraft(item=item, fingerprint=key, classification=classification,
                                    published_at=published, first_seen_at=now))
     return drafts
 
@@ -87,8 +89,8 @@ def process_items(items: Sequence[FeedItem], deps: Deps, *, feed: FeedRow | None
     # being classified; the save still inserts only unseen fingerprints, so a race changes nothing.
     prints = [fingerprint(item) for item in items]
     known = deps.store.stored_fingerprints(prints) if items else set()
-    todo = [item for item, key in zip(items, prints, strict=True) if key not in known]
-    drafts = classify_items(todo, deps, now)
+    todo = [(item, key) for item, key in zip(items, prints, strict=True) if key not in known]
+    drafts = classify_items([item for item, _ in todo], deps, now, [key for _, key in todo])
     if not dry_run:
         event(log, "save_started", logging.DEBUG, feed=feed.id if feed else None, items=len(drafts))
     report = deps.store.save_feed_items(feed, deps.owner, drafts, outcome, alerts=deps.settings.alerts,
