@@ -13,7 +13,6 @@ median's ratio to /healthz's.
 
 from __future__ import annotations
 
-import argparse
 import os
 import platform
 import subprocess
@@ -24,17 +23,12 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select, text, update
 
-from bench.queries import _open, public_id, seed, timed
+from bench.queries import _open, public_id, seed, store_bench_args, timed
 from monitor.store.schema import articles, incidents
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0] if __doc__ else None)
-    ap.add_argument("--scale", type=float, default=1.0, help="1.0 = 100,000 incidents, ~1,000,000 articles")
-    ap.add_argument("--db", default="sqlite", help="sqlite (a temp file), postgresql (a throwaway db) or a URL")
-    ap.add_argument("--repeat", type=int, default=20)
-    ap.add_argument("--keep", action="store_true", help="reuse the seeded SQLite file of an earlier run")
-    args = ap.parse_args()
+    args = store_bench_args(__doc__, repeat=20)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         from starlette.testclient import TestClient

@@ -166,13 +166,18 @@ def _open(db: str, scale: float, keep: bool) -> tuple[Store, bool, Callable[[], 
     return store, seeded, (lambda: None)
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0] if __doc__ else None)
+def store_bench_args(doc: str | None, repeat: int) -> argparse.Namespace:
+    """The options shared by the benches over a seeded store (this one and bench.desk_queries)."""
+    ap = argparse.ArgumentParser(description=doc.split("\n")[0] if doc else None)
     ap.add_argument("--scale", type=float, default=1.0, help="1.0 = 100,000 incidents, ~1,000,000 articles")
     ap.add_argument("--db", default="sqlite", help="sqlite (a temp file), postgresql (a throwaway db) or a URL")
-    ap.add_argument("--repeat", type=int, default=30)
+    ap.add_argument("--repeat", type=int, default=repeat)
     ap.add_argument("--keep", action="store_true", help="reuse the seeded SQLite file of an earlier run")
-    args = ap.parse_args()
+    return ap.parse_args()
+
+
+def main() -> None:
+    args = store_bench_args(__doc__, repeat=30)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         from starlette.testclient import TestClient
