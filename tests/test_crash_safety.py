@@ -176,6 +176,10 @@ def _alert_keys(sink: SinkServer) -> list[tuple[str, bool]]:
     """(kind:incident:revision, marked as a possible repeat) for each delivered alert."""
     keys = []
     for r in sink.delivered:
+        if not isinstance(r.body, dict):
+            # A request cut short by a kill mid-send: no whole alert reached the sink, and the sender died
+            # before any answer, so the outbox still holds it as unsent and sends it again.
+            continue
         title = str(r.body.get("title", ""))
         body = f"{title}\n{r.body.get('message', '')}"
         match = re.search(r"(INC-[0-9A-Z]+)\D+?(\d+)\)", body)
