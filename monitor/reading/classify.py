@@ -14,6 +14,7 @@ from __future__ import annotations
 import bisect
 import copy
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -24,7 +25,7 @@ from monitor.reading.actors import armed_groups
 from monitor.reading.choice import NO_CHOICES, Choices, load_choices
 from monitor.reading.gazetteer import Gazetteer, load_gazetteer
 from monitor.reading.localtime import local_time
-from monitor.reading.rules import LangRules, RuleSet, load_ruleset, lower_text
+from monitor.reading.rules import LangRules, Matcher, RuleSet, load_ruleset, lower_text
 from monitor.reading.word_index import Candidates
 from monitor.settings import ClassifySettings
 
@@ -188,36 +189,51 @@ def _combine(group: list[_Hit]) -> float:
     return min(score, 0.99)
 
 
-def _label_hits(rules: LangRules, text: str, pub_year: int | None) -> tuple[list[_Hit], Candidates | None]:
+def _label_hits(rules: LangRules, text: str, pub_year: int | None) -> tuple[list[_Hit], _Scan | None]:
     """Every rule match in `text`, weighed by its context. Rules run on the lower-cased text (see
-    rules._compile), except the few with case-sensitive parts, which run on the original. Also the
-    words of lower_text(text) where rules and weapons may match, when they were read (word_index)."""
+    rules._compile), except the few with case-sensitive parts, which run on the original. Also where
+    in lower_text(text) the rules and weapons may match, when it was read (rules.Matcher)."""
     scan = lower_text(text)
     if rules.trigger is not None and not rules.trigger.search(scan):
         return [], None
     original = text
-    spans = [m.span() for m in rules.scrub.finditer(scan)] if rules.scrub else []
+    matcher = rules.matcher(scan)
+    index = matcher.index
+    candidates = index.scan(scan)
+    present = index.present(candidates)
+    spans = [m.span() for m in index.finditer(matcher.scrub, scan, candidates)] \
+        if matcher.scrub is not None and matcher.scrub in present else []
     if spans:  # other senses ("shelled out") blanked out, offsets kept
         scan, original = _blank(scan, spans), _blank(text, spans)
+        candidates = index.scan(scan)
+        present = index.present(candidates)
     ctx = _Context(rules, scan, _sentence_bounds(scan), pub_year, {})
     title_end = ctx.bounds[1] if len(ctx.bounds) > 1 else len(scan)
     # A title about an anniversary, a trial or a prize makes every report in the item background.
     item_factor = _WEAKENED if rules.cues["item_negative"].search(scan, 0, title_end) else 1.0
-    candidates = rules.index.scan(scan)
     hits: list[_Hit] = []
-    for i in rules.index.present(candidates):
-        if i >= len(rules.rules):
+    for i in present:
+        if i >= matcher.first_weapon:
             break  # the weapons' patterns follow the rules'
         rule = rules.rules[i]
-        for n, m in enumerate(rules.index.finditer(i, original if rule.cased else scan, candidates)):
+        for n, m in enumerate(index.finditer(i, original if rule.cased else scan, candidates)):
             if n >= _MAX_MATCHES_PER_RULE:
                 break
             factor = item_factor * _context_factor(ctx, m)
             if factor > 0.0:
                 hits.append(_Hit(rule.label, rule.score * factor, _evidence(text, m), rule.name, rule.attack,
                                  m.start()))
-    hits.extend(_inferred_violation(ctx, hits))
-    return hits, None if spans else candidates
+    if matcher.in_force in present:
+        hits.extend(_inferred_violation(ctx, hits, index.finditer(matcher.in_force, scan, candidates)))
+    return hits, None if spans else _Scan(matcher, candidates)
+
+
+@dataclass(frozen=True)
+class _Scan:
+    """Where in lower_text(text) the patterns of `matcher` may match."""
+
+    matcher: Matcher
+    candidates: Candidates
 
 
 def _blank(text: str, spans: list[tuple[int, int]]) -> str:
@@ -293,13 +309,14 @@ def _is_history(regex: re.Pattern[str], text: str, start: int, end: int, pub_yea
     return False
 
 
-def _inferred_violation(ctx: _Context, hits: list[_Hit]) -> list[_Hit]:
-    """An attack reported while the text says a ceasefire is in force is a violation (LABELS.md)."""
+def _inferred_violation(ctx: _Context, hits: list[_Hit], in_force: Iterator[re.Match[str]]) -> list[_Hit]:
+    """An attack reported while the text says a ceasefire is in force is a violation (LABELS.md).
+    `in_force`: the matches of the `ceasefire_in_force` cue in ctx.text."""
     attacks = [h for h in hits if h.attack and h.score >= 0.5]
     if not attacks:
         return []
     cues = ctx.rules.cues
-    for m in cues["ceasefire_in_force"].finditer(ctx.text):
+    for m in in_force:
         start, end = ctx.sentence(m.start())
         if cues["ceasefire_not_in_force"].search(ctx.text, start, end) or _context_factor(ctx, m) < 1.0:
             continue
@@ -317,14 +334,16 @@ def _evidence(text: str, m: re.Match[str]) -> str:
     return " ".join(words[:3]) + " … " + " ".join(words[-3:])
 
 
-def _weapons(rules: LangRules, text: str, candidates: Candidates | None) -> tuple[str, ...]:
+def _weapons(rules: LangRules, text: str, scanned: _Scan | None) -> tuple[str, ...]:
     """The weapons named in `text`, by their canonical names ([weapons] of the rule file), in order.
-    `candidates`: where in lower_text(text) the patterns may match (rules.index), if known."""
+    `scanned`: where in lower_text(text) the patterns may match (_label_hits), if known."""
     lowered = lower_text(text)
-    candidates = candidates or rules.index.scan(lowered)
-    first = len(rules.rules)  # the index holds the rules' patterns, then the weapons'
-    found = [(m.start(), rules.weapons[i - first][0]) for i in rules.index.present(candidates)
-             if i >= first and (m := rules.index.search(i, lowered, candidates))]
+    if scanned is None:
+        matcher = rules.matcher(lowered)
+        scanned = _Scan(matcher, matcher.index.scan(lowered))
+    index, first, end = scanned.matcher.index, scanned.matcher.first_weapon, len(rules.rules) + len(rules.weapons)
+    found = [(m.start(), rules.weapons[i - first][0]) for i in index.present(scanned.candidates)
+             if first <= i < end and (m := index.search(i, lowered, scanned.candidates))]
     return tuple(name for _, name in sorted(found))
 
 
