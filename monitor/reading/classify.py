@@ -25,8 +25,8 @@ from monitor.reading.actors import armed_groups
 from monitor.reading.choice import NO_CHOICES, Choices, load_choices
 from monitor.reading.gazetteer import Gazetteer, load_gazetteer
 from monitor.reading.localtime import local_time
+from monitor.reading.rule_index import Scanned
 from monitor.reading.rules import LangRules, Matcher, RuleSet, load_ruleset, lower_text
-from monitor.reading.word_index import Candidates
 from monitor.settings import ClassifySettings
 
 _SENTENCE_END = re.compile(r"[.!?;]+[\"'»”)]*\s+|\n+|\s[-–—]\s")
@@ -199,41 +199,36 @@ def _label_hits(rules: LangRules, text: str, pub_year: int | None) -> tuple[list
     original = text
     matcher = rules.matcher(scan)
     index = matcher.index
-    candidates = index.scan(scan)
-    present = index.present(candidates)
-    spans = [m.span() for m in index.finditer(matcher.scrub, scan, candidates)] \
-        if matcher.scrub is not None and matcher.scrub in present else []
+    scanned = index.scan(scan)
+    spans = [m.span() for m in index.finditer(matcher.scrub, scan, scanned)] if matcher.scrub is not None else []
     if spans:  # other senses ("shelled out") blanked out, offsets kept
         scan, original = _blank(scan, spans), _blank(text, spans)
-        candidates = index.scan(scan)
-        present = index.present(candidates)
-    ctx = _Context(rules, scan, _sentence_bounds(scan), pub_year, {})
+        scanned = index.scan(scan)
+    ctx = _Context(rules, scan, _sentence_bounds(scan), pub_year, {}, matcher.cue, scanned)
     title_end = ctx.bounds[1] if len(ctx.bounds) > 1 else len(scan)
     # A title about an anniversary, a trial or a prize makes every report in the item background.
-    item_factor = _WEAKENED if rules.cues["item_negative"].search(scan, 0, title_end) else 1.0
+    item_factor = _WEAKENED if ctx.cue_search("item_negative", 0, title_end) else 1.0
     hits: list[_Hit] = []
-    for i in present:
-        if i >= matcher.first_weapon:
-            break  # the weapons' patterns follow the rules'
-        rule = rules.rules[i]
-        for n, m in enumerate(index.finditer(i, original if rule.cased else scan, candidates)):
+    for i, rule in enumerate(rules.rules):
+        if not scanned.present(i):
+            continue
+        for n, m in enumerate(index.finditer(i, original if rule.cased else scan, scanned)):
             if n >= _MAX_MATCHES_PER_RULE:
                 break
             factor = item_factor * _context_factor(ctx, m)
             if factor > 0.0:
                 hits.append(_Hit(rule.label, rule.score * factor, _evidence(text, m), rule.name, rule.attack,
                                  m.start()))
-    if matcher.in_force in present:
-        hits.extend(_inferred_violation(ctx, hits, index.finditer(matcher.in_force, scan, candidates)))
-    return hits, None if spans else _Scan(matcher, candidates)
+    hits.extend(_inferred_violation(ctx, hits, index.finditer(matcher.cue["ceasefire_in_force"], scan, scanned)))
+    return hits, None if spans else _Scan(matcher, scanned)
 
 
 @dataclass(frozen=True)
 class _Scan:
-    """Where in lower_text(text) the patterns of `matcher` may match."""
+    """Where in lower_text(text) the patterns of `matcher` may begin."""
 
     matcher: Matcher
-    candidates: Candidates
+    scanned: Scanned
 
 
 def _blank(text: str, spans: list[tuple[int, int]]) -> str:
@@ -256,19 +251,26 @@ class _Context:
     bounds: list[int]
     pub_year: int | None
     sentences: dict[int, tuple[bool, list[tuple[int, int]], bool]]
+    cue: dict[str, int]  # the cues' numbers in the Matcher's index
+    scanned: Scanned  # where in `text` they may begin
 
     def sentence(self, pos: int) -> tuple[int, int]:
         i = bisect.bisect_right(self.bounds, pos) - 1
         return self.bounds[i], self.bounds[i + 1] if i + 1 < len(self.bounds) else len(self.text)
 
+    def cue_search(self, key: str, start: int, end: int) -> bool:
+        """rules.cues[key].search(text, start, end), run only when a word of the cue is there."""
+        return self.scanned.near(self.cue[key], start, end) and bool(self.rules.cues[key].search(self.text, start, end))
+
     def sentence_cues(self, start: int, end: int) -> tuple[bool, list[tuple[int, int]], bool]:
         """(hard negative?, spans of history phrases, is the sentence about the past?)"""
         if start not in self.sentences:
-            cues = self.rules.cues
-            hard = bool(cues["hard_negative"].search(self.text, start, end))
-            spans = [(h.start(), h.end()) for h in cues["history"].finditer(self.text, start, end)]
-            past = bool(spans) and _is_history(cues["history"], self.text, start, end, self.pub_year) \
-                and not cues["current"].search(self.text, start, end)
+            history = self.rules.cues["history"]
+            hard = self.cue_search("hard_negative", start, end)
+            spans = [(h.start(), h.end()) for h in history.finditer(self.text, start, end)] \
+                if self.scanned.near(self.cue["history"], start, end) else []
+            past = bool(spans) and _is_history(history, self.text, start, end, self.pub_year) \
+                and not self.cue_search("current", start, end)
             self.sentences[start] = (hard, spans, past)
         return self.sentences[start]
 
@@ -282,15 +284,17 @@ def _context_factor(ctx: _Context, m: re.Match[str]) -> float:
     """1.0 for a plain report, 0 when negated or hypothetical, _WEAKENED in a hard-negative sentence
     or when the match is history ("since hostilities erupted", "in the 2020 war")."""
     start, end = ctx.sentence(m.start())
-    cues, text = ctx.rules.cues, ctx.text
-    if cues["negation"].search(text, max(start, m.start() - _BEFORE), m.start()):
+    before = max(start, m.start() - _BEFORE)
+    if ctx.cue_search("negation", before, m.start()):
         return 0.0
-    last_word = text.rfind(" ", m.start(), m.end()) + 1
-    if last_word > m.start() and cues["negation"].search(text, m.start(), last_word):
+    last_word = ctx.text.rfind(" ", m.start(), m.end()) + 1
+    if last_word > m.start() and ctx.cue_search("negation", m.start(), last_word):
         return 0.0  # negated inside the match: "ceasefire extended, no violations", "artillery was not fired"
-    if cues["hypothetical"].search(text, max(start, m.start() - _BEFORE), m.start()):
+    if ctx.cue_search("hypothetical", before, m.start()):
         return 0.0
-    if cues["negation_after"].match(text, m.end(), min(end, m.end() + _AFTER)):
+    after = min(end, m.end() + _AFTER)
+    if ctx.scanned.near(ctx.cue["negation_after"], m.end(), after) \
+            and ctx.rules.cues["negation_after"].match(ctx.text, m.end(), after):
         return 0.0
     hard, history_spans, past = ctx.sentence_cues(start, end)
     if hard or past or any(h0 < m.end() and m.start() < h1 for h0, h1 in history_spans):
@@ -315,10 +319,9 @@ def _inferred_violation(ctx: _Context, hits: list[_Hit], in_force: Iterator[re.M
     attacks = [h for h in hits if h.attack and h.score >= 0.5]
     if not attacks:
         return []
-    cues = ctx.rules.cues
     for m in in_force:
         start, end = ctx.sentence(m.start())
-        if cues["ceasefire_not_in_force"].search(ctx.text, start, end) or _context_factor(ctx, m) < 1.0:
+        if ctx.cue_search("ceasefire_not_in_force", start, end) or _context_factor(ctx, m) < 1.0:
             continue
         why = f"attack ({attacks[0].why}) while a ceasefire is in force"
         return [_Hit("ceasefire_violation", _INFERRED_CEASEFIRE_SCORE, _evidence(ctx.text, m), why, False,
@@ -336,14 +339,14 @@ def _evidence(text: str, m: re.Match[str]) -> str:
 
 def _weapons(rules: LangRules, text: str, scanned: _Scan | None) -> tuple[str, ...]:
     """The weapons named in `text`, by their canonical names ([weapons] of the rule file), in order.
-    `scanned`: where in lower_text(text) the patterns may match (_label_hits), if known."""
+    `scanned`: where in lower_text(text) the patterns may begin (_label_hits), if known."""
     lowered = lower_text(text)
     if scanned is None:
         matcher = rules.matcher(lowered)
         scanned = _Scan(matcher, matcher.index.scan(lowered))
-    index, first, end = scanned.matcher.index, scanned.matcher.first_weapon, len(rules.rules) + len(rules.weapons)
-    found = [(m.start(), rules.weapons[i - first][0]) for i in index.present(scanned.candidates)
-             if first <= i < end and (m := index.search(i, lowered, scanned.candidates))]
+    index, first = scanned.matcher.index, scanned.matcher.first_weapon
+    found = [(m.start(), name) for i, (name, _) in enumerate(rules.weapons, start=first)
+             if (m := next(index.finditer(i, lowered, scanned.scanned), None))]
     return tuple(name for _, name in sorted(found))
 
 

@@ -35,7 +35,7 @@ import functools
 import re
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from types import MappingProxyType
@@ -43,6 +43,7 @@ from typing import Any
 
 from monitor.errors import MonitorError
 from monitor.models import LABELS
+from monitor.reading.rule_index import RuleIndex
 from monitor.reading.word_index import PatternIndex
 from monitor.reading.word_index import trie_pattern as trie_pattern  # where casualties and dates find it
 
@@ -100,6 +101,8 @@ class LangRules:
     # Word beginnings of which every rule needs one: a text without any cannot match a rule, so the
     # rules are not run on it (most feed items). Checked by tests/test_classify.py on every case.
     trigger: re.Pattern[str] | None = None
+    # The framed cues' alternations alone (the words a match of the cue begins with), for Matcher.
+    cue_words: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
 
     @functools.cached_property
     def index(self) -> PatternIndex:
@@ -108,23 +111,30 @@ class LangRules:
         return PatternIndex([*(rule.regex for rule in self.rules), *(regex for _, regex in self.weapons)])
 
     @functools.cached_property
-    def matchers(self) -> tuple[Matcher, Matcher]:
-        """(for any text, for a text without a period before a digit): see Matcher and plain_runs."""
-        return Matcher(self, plain=False), Matcher(self, plain=True)
+    def any_text_matcher(self) -> Matcher:
+        """The Matcher for any text (see Matcher); built on first use, like `plain_matcher`."""
+        return Matcher(self, plain=False)
+
+    @functools.cached_property
+    def plain_matcher(self) -> Matcher:
+        """The Matcher for a text without a period before a digit (see plain_runs)."""
+        return Matcher(self, plain=True)
 
     def matcher(self, text: str) -> Matcher:
         """The faster Matcher that finds exactly what the rules' own regexes find in `text`."""
-        return self.matchers[0] if _DECIMAL_POINT.search(text) else self.matchers[1]
+        return self.any_text_matcher if _DECIMAL_POINT.search(text) else self.plain_matcher
 
 
 class Matcher:
-    """The patterns classify runs over every text of a language, in one PatternIndex: the rules', the
-    weapons', then the scrub and `ceasefire_in_force` patterns (`scrub`, `in_force`: their numbers).
-    One scan of a text then tells, for all of them at once, where each can match; the scrub and the
-    cue are run only on texts that hold their words, instead of at every character of every text.
+    """The patterns classify runs over every text of a language, in one RuleIndex: the rules', the
+    weapons', then the scrub's and the cues' (their numbers: `first_weapon`, `scrub`, `cue[key]`).
+    One scan of a text then tells, for all of them at once, where each can begin: the rules are
+    tried only there, and the scrub and the cues are run only on the stretches that hold their words.
+    A framed cue (negation before or after a match) is indexed by its words alone, which any of its
+    matches begins with (see _CUE_FRAME).
 
     With `plain`, the rules' sentence runs ({gap}, {near}) are compiled without their
-    period-before-a-digit alternative (see plain_runs): such a Matcher is only for texts without a period before a digit."""
+    period-before-a-digit alternative (see plain_runs): such a Matcher is only for texts without one."""
 
     def __init__(self, rules: LangRules, plain: bool) -> None:
         patterns = [plain_runs(rule.regex) if plain else rule.regex for rule in rules.rules]
@@ -132,8 +142,12 @@ class Matcher:
         self.first_weapon = len(rules.rules)
         self.scrub = len(patterns) if rules.scrub is not None else None
         patterns += [rules.scrub] if rules.scrub is not None else []
-        self.in_force = len(patterns)
-        self.index = PatternIndex([*patterns, rules.cues["ceasefire_in_force"]])
+        self.cue: dict[str, int] = {}
+        for key in CUE_KEYS:
+            self.cue[key] = len(patterns)
+            body = rules.cue_words.get(key)
+            patterns.append(_compile(body, rules.source, f"cues.{key}") if body else rules.cues[key])
+        self.index = RuleIndex(patterns)
 
 
 # The sentence runs of the rule files' {gap} and {near}: characters of the same sentence, a period
@@ -207,6 +221,7 @@ def parse_rule_file(text: str, source: str, lang: str) -> LangRules:
     _check_keys(cues_raw, set(CUE_KEYS), source, "cues.")
     cues = {key: _compile_alternation(cues_raw.get(key, []), terms, source, f"cues.{key}", _CUE_FRAME.get(key))
             for key in CUE_KEYS}
+    cue_words = {key: _alternation(cues_raw.get(key, []), terms, source, f"cues.{key}") for key in _CUE_FRAME}
     scrub_raw = data.get("scrub", {})
     _check_keys(scrub_raw, {"patterns"}, source, "scrub.")
     patterns = scrub_raw.get("patterns", [])
@@ -217,7 +232,7 @@ def parse_rule_file(text: str, source: str, lang: str) -> LangRules:
     _check_keys(weapons_raw, set(weapons_raw) if isinstance(weapons_raw, dict) else set(), source, "weapons.")
     weapons = tuple((name, _compile_alternation(value, terms, source, f"weapons.{name}"))
                     for name, value in weapons_raw.items())
-    return LangRules(lang, rules, MappingProxyType(cues), scrub, source, weapons, trigger)
+    return LangRules(lang, rules, MappingProxyType(cues), scrub, source, weapons, trigger, MappingProxyType(cue_words))
 
 
 def _check_keys(table: Any, allowed: set[str], source: str, prefix: str) -> None:
@@ -282,9 +297,13 @@ def _string_list(value: Any, source: str, key: str) -> list[str]:
 
 def _compile_alternation(value: Any, terms: dict[str, str], source: str, key: str,
                          frame: str | None = None) -> re.Pattern[str]:
-    alternatives = _string_list(value, source, key) if value else ["(?!x)x"]  # never matches
-    body = _bounded("|".join(_expand(a, terms, source, key) for a in alternatives))
+    body = _alternation(value, terms, source, key)
     return _compile(frame.format(body) if frame else body, source, key)
+
+
+def _alternation(value: Any, terms: dict[str, str], source: str, key: str) -> str:
+    alternatives = _string_list(value, source, key) if value else ["(?!x)x"]  # never matches
+    return _bounded("|".join(_expand(a, terms, source, key) for a in alternatives))
 
 
 def _expand(pattern: str, terms: dict[str, str], source: str, key: str) -> str:

@@ -1,0 +1,145 @@
+"""One scan of a text for every pattern classify runs on it: rules, weapons, scrub, context cues.
+
+Each of these patterns is whole-word bounded, so a match begins at the start of a word, or a few
+non-letters before it ("«Град»"). word_index.pattern_starts reads the word beginnings a match must
+begin with. `RuleIndex.scan` finds, in one pass over a text, the words that begin like that, for all
+the patterns at once; `finditer` then tries a pattern only at its words (not at every character),
+and `near` tells whether a pattern can begin at all in a stretch of the text, so a cue is searched
+for only where one of its words is. Both find exactly what the patterns' own finditer and search
+find: the positions they skip are ones where no match can begin (tests/test_rule_index.py). A text
+the starts cannot speak for (word_index: unusual digits or letter cases) gets every pattern run in full.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from collections.abc import Iterator, Sequence
+
+from monitor.reading.word_index import PatternIndex, pattern_needs, pattern_starts, trie_pattern
+
+_WORD = re.compile(r"\w")
+_NOWHERE: list[int] = []  # (never changed)
+
+
+class RuleIndex:
+    """Many whole-word patterns to run over the same texts, each only where it can begin."""
+
+    def __init__(self, patterns: Sequence[re.Pattern[str]]) -> None:
+        self.patterns = tuple(patterns)
+        plans, needs = [], []
+        for regex in self.patterns:  # one after the other, so each pattern is parsed once (word_index._tree)
+            plans.append(pattern_starts(regex))
+            needs.append(pattern_needs(regex))
+        self._needs = tuple(needs)
+        self._leads = tuple(plan[1] if plan else 0 for plan in plans)
+        # A pattern that may begin at any word ("(?-i:[A-Z])\w+ bombs": a start of one letter) is left
+        # out of the scan, which would otherwise stop at every word of every text; it is run in full,
+        # on the texts that hold one of the strings its matches need.
+        broad = {i for i, plan in enumerate(plans) if plan and any(len(s) == 1 and s.isalpha() for s in plan[0])}
+        self._unplanned = frozenset(i for i, plan in enumerate(plans) if plan is None or i in broad)
+        starts_of = [plan[0] if plan and i not in broad else frozenset() for i, plan in enumerate(plans)]
+        by_start: dict[str, set[int]] = {}
+        for i, starts in enumerate(starts_of):
+            for start in starts:
+                by_start.setdefault(start, set()).add(i)
+        heads = sorted(by_start)
+        # The scan files a word under the longest start it begins with (its head); pattern i can
+        # begin at the words whose head begins with one of its starts.
+        patterns_of: dict[str, set[int]] = {}
+        heads_of: list[set[str]] = [set() for _ in starts_of]
+        for head in heads:
+            for n in range(1, len(head) + 1):
+                for i in by_start.get(head[:n], ()):
+                    patterns_of.setdefault(head, set()).add(i)
+                    heads_of[i].add(head)
+        self._heads_of = tuple(frozenset(found) for found in heads_of)
+        self._patterns_of = {head: frozenset(found) for head, found in patterns_of.items()}
+        # A word begins after a non-word character or at the start of the text: with a space put
+        # before the text, `\W` then the head finds every one, and the regex engine skips straight
+        # to the next non-word character instead of trying the pattern at every letter. The starts
+        # begin with a letter or digit (word_index), so no word start is missed.
+        self._padded = all(_WORD.match(head) for head in heads)
+        trie = trie_pattern(heads)
+        self._scan = (re.compile(r"\W(?=(" + trie + "))") if self._padded
+                      else re.compile(r"(?<!\w)(?=(" + trie + "))")) if heads else None
+        self._probe = PatternIndex(())  # says whether a text can be indexed at all
+
+    def scan(self, text: str) -> Scanned:
+        """Where in `text` (lower-cased, see rules.lower_text) each pattern may begin."""
+        if not text.isascii() and self._probe.scan(text).at is None:
+            return Scanned(self, text, None)
+        at: dict[str, list[int]] = {}
+        if self._scan is not None:
+            # padded: the match is the non-word character before the word, at the word's own offset
+            for m in self._scan.finditer(" " + text if self._padded else text):
+                at.setdefault(m.group(1), []).append(m.start())
+        return Scanned(self, text, at)
+
+    def finditer(self, i: int, text: str, scanned: Scanned) -> Iterator[re.Match[str]]:
+        """The matches of `self.patterns[i].finditer(text)`. `text` is the scanned text or differs
+        from it in letter case only (a case-sensitive rule run on the original text)."""
+        regex = self.patterns[i]
+        positions = scanned.positions(i)
+        needs = self._needs[i] if scanned.at is not None else None  # (word_index: needs only then)
+        if positions is None:
+            if needs is None or any(need in scanned.text for need in needs):
+                yield from regex.finditer(text)
+            return
+        # The needed strings are looked for when that costs less than trying the pattern's words.
+        if not positions or (needs is not None and len(needs) <= len(positions)
+                             and not any(need in scanned.text for need in needs)):
+            return
+        end = 0
+        for pos in positions:
+            if pos < end:
+                continue
+            m = regex.match(text, pos)
+            if m is not None:
+                yield m
+                end = m.end()  # never empty: a match holds at least the letters of its start
+
+
+class Scanned:
+    """One text's words where the patterns of a RuleIndex may begin (`at`: head -> word offsets; None
+    when the text cannot be indexed)."""
+
+    def __init__(self, index: RuleIndex, text: str, at: dict[str, list[int]] | None) -> None:
+        self.index = index
+        self.text = text
+        self.at = at
+        # the patterns that may match somewhere in the text
+        self.found = frozenset().union(index._unplanned, *(index._patterns_of[head] for head in at)) \
+            if at is not None else None
+        self._positions: dict[int, list[int]] = {}
+
+    def present(self, i: int) -> bool:
+        """False when pattern i cannot match anywhere in the text."""
+        return self.found is None or i in self.found
+
+    def near(self, i: int, start: int, end: int) -> bool:
+        """False when no match of pattern i can begin at an offset in [start, end]."""
+        positions = self.positions(i)
+        if positions is None:
+            return True
+        k = bisect.bisect_left(positions, start)
+        return k < len(positions) and positions[k] <= end
+
+    def positions(self, i: int) -> list[int] | None:
+        """The sorted offsets where a match of pattern i may begin; None: anywhere."""
+        if self.at is None or i in self.index._unplanned:
+            return None
+        if i not in self.found:  # type: ignore[operator]  # set with `at`
+            return _NOWHERE
+        found = self._positions.get(i)
+        if found is None:
+            heads = self.index._heads_of[i].intersection(self.at)
+            if len(heads) == 1:
+                found = self.at[next(iter(heads))]
+            else:  # a word has one head, so the lists do not overlap
+                found = sorted(p for head in heads for p in self.at[head])
+            lead = self.index._leads[i]
+            if lead:  # quotes or dashes may come before the first letter: "«Град»"
+                found = sorted({p - j for p in found for j in range(lead + 1) if p >= j})
+            self._positions[i] = found
+        return found
