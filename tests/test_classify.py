@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import tomllib
 from datetime import datetime
 from pathlib import Path
@@ -14,7 +15,7 @@ from hypothesis import strategies as st
 
 from monitor.errors import MonitorError
 from monitor.models import FeedItem
-from monitor.reading.classify import Classifier, detect_lang
+from monitor.reading.classify import _SENTENCE_END, Classifier, detect_lang
 from monitor.reading.rules import load_ruleset, parse_rule_file
 from monitor.settings import ClassifySettings
 
@@ -170,3 +171,12 @@ def test_conflict_vocabulary_in_any_order_never_breaks_extraction(classifier: Cl
     assert all(out[k] is None or out[k] >= 0 for k in ("killed", "injured")), (out["killed"], out["injured"])
     # an event date is never after the report's own date (the report is from 1 January 2024, 00:30 UTC)
     assert out["event_date"] is None or out["event_date"] <= "2024-01-01", out["event_date"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.sampled_from([*" .!?;\n\t\"'»”)-–—ab", "\u00a0", "\u2003", "\r"]), max_size=30))
+def test_sentence_ends_are_found_as_the_plain_pattern_finds_them(text: str) -> None:
+    plain = re.compile(r"[.!?;]+[\"'»”)]*\s+|\n+|\s[-–—]\s")  # classify._SENTENCE_END as first written
+    assert [m.span() for m in _SENTENCE_END.finditer(text)] == [m.span() for m in plain.finditer(text)]
+    made_up = "Guns fell silent. «Shots?» — he said;  then\n\nquiet - at last!) Done"
+    assert [m.span() for m in _SENTENCE_END.finditer(made_up)] == [m.span() for m in plain.finditer(made_up)]

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import random
+import re
 from datetime import UTC, date, datetime
 
 import pytest
 
+from monitor.reading import dates
 from monitor.reading.dates import resolve_event_date
 from monitor.reading.localtime import local_time
 
@@ -84,3 +87,47 @@ def test_local_time_of_the_place_decides_the_weekday() -> None:
 )
 def test_nights_and_past_days_depend_on_the_local_hour(text: str, hour: int, expected: date) -> None:
     assert resolve_event_date(text, "en", datetime(2022, 9, 14, hour, 0)) == expected
+
+
+# The date patterns as first written; dates.py writes them to begin with a character class (faster
+# to search) and must find exactly the same matches.
+PLAIN_FORMS = {
+    "_DAY_MONTH": r"(?<!\d)(?P<d>[0-3]?\d)(?:st|nd|rd|th)?\s+(?:of\s+)?(?P<m>{month})\.?(?:,?\s+(?P<y>(?:19|20)\d\d))?",
+    "_NUMERIC": r"(?<![\d.])(?P<d>[0-3]?\d)\.(?P<m>[01]?\d)\.(?P<y>(?:19|20)\d\d)(?![\d.])",
+    "_ISO": r"(?<!\d)(?P<y>(?:19|20)\d\d)-(?P<m>[01]\d)-(?P<d>[0-3]\d)(?!\d)",
+}
+MADE_UP = [
+    "On 12 May 2021 and 3rd of june, 1999, then 31.12.2020 or 2020-01-05; 112 may 4.5.2019x",
+    "Talks on 05.09.2022 (1.05.2022.) and 2019-13-01, 20190-01-01, 02 sept. 2024, 7 мая 2023 года",
+    "12 сентября 2022 года, 3 декабря, 9.9.1999, 19.9.2099.1, 12th march",
+]
+
+
+def _matches(regex: re.Pattern[str], text: str) -> list[tuple[tuple[int, int], dict[str, str | None]]]:
+    return [(m.span(), m.groupdict()) for m in regex.finditer(text)]
+
+
+@pytest.mark.parametrize("name", sorted(PLAIN_FORMS))
+def test_date_patterns_find_what_their_plain_forms_find(name: str) -> None:
+    fast = getattr(dates, name)
+    plain = re.compile(PLAIN_FORMS[name].replace("{month}", dates._MONTH))
+    rng = random.Random(3)
+    words = [*"0123456789.- ,", " ", "12", "31", "st", "th", "of ", "may", "june", "sept", "сентября", "2020", "٣", "x"]
+    texts = MADE_UP + ["".join(rng.choice(words) for _ in range(rng.randrange(0, 30))) for _ in range(3000)]
+    edges = ["", "", "1", "0", ".", "-", " ", "x", "٣"]
+    days, years = ["1", "3", "9", "12", "31", "40", "09", "٣"], ["1999", "2020", "2099", "1899", "20", "19"]
+    for _ in range(3000):  # numeric dates, day first and year first, with their edges and separators varied
+        sep = rng.choice([".", ".", "-", "-", ","])
+        for parts in ((rng.choice(days), rng.choice(days), rng.choice(years)),
+                      (rng.choice(years), rng.choice(days), rng.choice(days))):
+            texts.append(rng.choice(edges) + sep.join(parts) + rng.choice(edges))
+    found = 0
+    for text in texts:
+        assert _matches(fast, text) == _matches(plain, text), text
+        found += bool(_matches(plain, text))
+    assert found > 20  # the texts do hold dates
+
+
+def test_weekday_needs_cover_every_weekday() -> None:
+    for word in dates._WEEKDAYS:
+        assert any(need in word for need in dates._WEEKDAY_NEEDS), word

@@ -29,7 +29,10 @@ from monitor.reading.rule_index import Scanned
 from monitor.reading.rules import LangRules, Matcher, RuleSet, load_ruleset, lower_text
 from monitor.settings import ClassifySettings
 
-_SENTENCE_END = re.compile(r"[.!?;]+[\"'»”)]*\s+|\n+|\s[-–—]\s")
+# A sentence ends at [.!?;] (then closing quotes) before white space, at line breaks and at a dash
+# between spaces: r"[.!?;]+[\"'»”)]*\s+|\n+|\s[-–—]\s", written to begin with one character class
+# so the regex engine skips to the candidates instead of trying the pattern at every character.
+_SENTENCE_END = re.compile(r"[.!?;\s](?:(?<=[.!?;])[.!?;]*[\"'»”)]*\s+|(?<=\n)\n*|(?<=\s)[-–—]\s)")
 _CYRILLIC = re.compile(r"[а-яё]", re.IGNORECASE)
 _LATIN = re.compile(r"[a-z]", re.IGNORECASE)
 _MAX_MATCHES_PER_RULE = 4  # enough to find one clean match; bounds the cost on long texts

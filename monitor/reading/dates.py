@@ -43,13 +43,20 @@ _RELATIVE = {
     "за прошедшие сутки": _PAST_DAY, "за последние сутки": _PAST_DAY,
 }
 _MONTH = trie_pattern(list(_MONTHS))
-_DAY_MONTH = re.compile(rf"(?<!\d)(?P<d>[0-3]?\d)(?:st|nd|rd|th)?\s+(?:of\s+)?(?P<m>{_MONTH})\.?"
+# The patterns are written to begin with a character class or literal, so the regex engine skips
+# straight to the characters a match can begin with instead of trying the pattern at every
+# character. A look-behind that must hold before a match is checked after its first character:
+# `\d(?<!\d\d)` is `(?<!\d)\d`, `\d(?:(?<=[0-3])\d)?` is `[0-3]?\d`, `[12](?<!\d[12])(?:(?<=1)9|(?<=2)0)`
+# is `(?<!\d)(?:19|20)` (tests/test_dates.py checks each pattern against its plain form).
+_DAY_MONTH = re.compile(rf"(?P<d>\d(?<!\d\d)(?:(?<=[0-3])\d)?)(?:st|nd|rd|th)?\s+(?:of\s+)?(?P<m>{_MONTH})\.?"
                         rf"(?:,?\s+(?P<y>(?:19|20)\d\d))?")
 _MONTH_DAY = re.compile(rf"(?P<m>{_MONTH})\.?\s+(?P<d>[0-3]?\d)(?:st|nd|rd|th)?(?!\d)"
                         rf"(?:,?\s+(?P<y>(?:19|20)\d\d))?")
-_NUMERIC = re.compile(r"(?<![\d.])(?P<d>[0-3]?\d)\.(?P<m>[01]?\d)\.(?P<y>(?:19|20)\d\d)(?![\d.])")
-_ISO = re.compile(r"(?<!\d)(?P<y>(?:19|20)\d\d)-(?P<m>[01]\d)-(?P<d>[0-3]\d)(?!\d)")
+_NUMERIC = re.compile(r"(?P<d>\d(?<![\d.]\d)(?:(?<=[0-3])\d)?)\.(?P<m>[01]?\d)\.(?P<y>(?:19|20)\d\d)(?![\d.])")
+_ISO = re.compile(r"(?P<y>[12](?<!\d[12])(?:(?<=1)9|(?<=2)0)\d\d)-(?P<m>[01]\d)-(?P<d>[0-3]\d)(?!\d)")
 _WEEKDAY = re.compile(r"(?<!\w)(?:on\s+|в\s+|во\s+)?(?P<w>" + trie_pattern(list(_WEEKDAYS)) + r")(?!\w)")
+# Strings one of which every weekday match holds: a text without any is not searched.
+_WEEKDAY_NEEDS = ("day", "понедельник", "вторник", "сред", "четверг", "пятниц", "суббот", "воскресень")
 _REL = re.compile(r"(?<!\w)(?P<r>" + trie_pattern(list(_RELATIVE)) + r")")
 _LOOKBACK_DAYS = 40  # an explicit date older than this is background, not the reported incident
 _EVENING = 18  # local hour: "overnight" in a report published before it is the night before
@@ -118,7 +125,8 @@ def _relative(text: str, pub: date | None, shifts: dict[int, int]) -> list[tuple
     for m in _REL.finditer(text):
         shift = _RELATIVE[m.group("r")]
         found.append((m.start(), pub + timedelta(days=shifts.get(shift, shift))))
-    for m in _WEEKDAY.finditer(text):
+    weekdays = _WEEKDAY.finditer(text) if any(need in text for need in _WEEKDAY_NEEDS) else ()
+    for m in weekdays:
         back = (pub.weekday() - _WEEKDAYS[m.group("w").lower()]) % 7
         found.append((m.start(), pub - timedelta(days=back)))
     return found
