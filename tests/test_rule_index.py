@@ -33,15 +33,21 @@ def same_as_the_regexes(rules: LangRules, text: str) -> int:
             (regex.pattern[:80], text)
         assert scanned.present(i) or not expected
         compared += len(expected)
-    for key in CUE_KEYS:  # a cue is searched for in a stretch only when one of its words is in it
+    for key in CUE_KEYS:  # a cue is searched for in a stretch only at the words where it may begin
         cue, number = rules.cues[key], matcher.cue[key]
         for start in range(0, len(scan) + 1, 7):
             for end in (start, start + 3, start + 20, start + 45, len(scan)):
                 end = min(end, len(scan))
-                found = cue.match(scan, start, end) if key == "negation_after" else cue.search(scan, start, end)
-                if found is not None:
-                    assert scanned.near(number, found.start() if key != "negation_after" else start, end), \
-                        (key, scan[start:end])
+                if key == "negation_after":  # matched right after a rule match, when its words are near
+                    if cue.match(scan, start, end) is not None:
+                        assert scanned.near(number, start, end), (key, scan[start:end])
+                    continue
+                expected = cue.search(scan, start, end)
+                found = matcher.index.search(number, scan, scanned, start, end, cue)
+                assert (found and found.span()) == (expected and expected.span()), (key, scan[start:end])
+                assert [m.span() for m in matcher.index.finditer_in(number, scan, scanned, start, end)] \
+                    == [m.span() for m in matcher.index.patterns[number].finditer(scan, start, end)]
+                compared += expected is not None
     return compared
 
 

@@ -25,7 +25,7 @@ from monitor.reading.actors import armed_groups
 from monitor.reading.choice import NO_CHOICES, Choices, load_choices
 from monitor.reading.gazetteer import Gazetteer, load_gazetteer
 from monitor.reading.localtime import local_time
-from monitor.reading.rule_index import Scanned
+from monitor.reading.rule_index import RuleIndex, Scanned
 from monitor.reading.rules import LangRules, Matcher, RuleSet, load_ruleset, lower_text
 from monitor.settings import ClassifySettings
 
@@ -207,7 +207,7 @@ def _label_hits(rules: LangRules, text: str, pub_year: int | None) -> tuple[list
     if spans:  # other senses ("shelled out") blanked out, offsets kept
         scan, original = _blank(scan, spans), _blank(text, spans)
         scanned = index.scan(scan)
-    ctx = _Context(rules, scan, _sentence_bounds(scan), pub_year, {}, matcher.cue, scanned)
+    ctx = _Context(rules, scan, _sentence_bounds(scan), pub_year, {}, index, matcher.cue, scanned)
     title_end = ctx.bounds[1] if len(ctx.bounds) > 1 else len(scan)
     # A title about an anniversary, a trial or a prize makes every report in the item background.
     item_factor = _WEAKENED if ctx.cue_search("item_negative", 0, title_end) else 1.0
@@ -254,7 +254,8 @@ class _Context:
     bounds: list[int]
     pub_year: int | None
     sentences: dict[int, tuple[bool, list[tuple[int, int]], bool]]
-    cue: dict[str, int]  # the cues' numbers in the Matcher's index
+    index: RuleIndex  # the Matcher's: rules, weapons, scrub and cues
+    cue: dict[str, int]  # the cues' numbers in it
     scanned: Scanned  # where in `text` they may begin
 
     def sentence(self, pos: int) -> tuple[int, int]:
@@ -262,18 +263,16 @@ class _Context:
         return self.bounds[i], self.bounds[i + 1] if i + 1 < len(self.bounds) else len(self.text)
 
     def cue_search(self, key: str, start: int, end: int) -> bool:
-        """rules.cues[key].search(text, start, end), run only when a word of the cue is there."""
-        return self.scanned.near(self.cue[key], start, end) and bool(self.rules.cues[key].search(self.text, start, end))
+        """rules.cues[key].search(text, start, end), tried only at the words where the cue may begin."""
+        return self.index.search(self.cue[key], self.text, self.scanned, start, end, self.rules.cues[key]) is not None
 
     def sentence_cues(self, start: int, end: int) -> tuple[bool, list[tuple[int, int]], bool]:
         """(hard negative?, spans of history phrases, is the sentence about the past?)"""
         if start not in self.sentences:
-            history = self.rules.cues["history"]
             hard = self.cue_search("hard_negative", start, end)
-            spans = [(h.start(), h.end()) for h in history.finditer(self.text, start, end)] \
-                if self.scanned.near(self.cue["history"], start, end) else []
-            past = bool(spans) and _is_history(history, self.text, start, end, self.pub_year) \
-                and not self.cue_search("current", start, end)
+            found = list(self.index.finditer_in(self.cue["history"], self.text, self.scanned, start, end))
+            spans = [(h.start(), h.end()) for h in found]
+            past = any(_is_history(h, self.pub_year) for h in found) and not self.cue_search("current", start, end)
             self.sentences[start] = (hard, spans, past)
         return self.sentences[start]
 
@@ -305,15 +304,12 @@ def _context_factor(ctx: _Context, m: re.Match[str]) -> float:
     return 1.0
 
 
-def _is_history(regex: re.Pattern[str], text: str, start: int, end: int, pub_year: int | None) -> bool:
-    """True when the sentence places its events in an earlier year than the publication's."""
-    for m in regex.finditer(text, start, end):
-        years = [int(y) for y in m.groups() if y and y.isdigit()]
-        if not years:
-            return True  # "years ago", "in the first Karabakh war"
-        if pub_year is not None and min(years) < pub_year:
-            return True
-    return False
+def _is_history(m: re.Match[str], pub_year: int | None) -> bool:
+    """True when a history phrase places its events in an earlier year than the publication's."""
+    years = [int(y) for y in m.groups() if y and y.isdigit()]
+    if not years:
+        return True  # "years ago", "in the first Karabakh war"
+    return pub_year is not None and min(years) < pub_year
 
 
 def _inferred_violation(ctx: _Context, hits: list[_Hit], in_force: Iterator[re.Match[str]]) -> list[_Hit]:

@@ -99,6 +99,40 @@ class RuleIndex:
                 yield m
                 end = m.end()  # never empty: a match holds at least the letters of its start
 
+    def search(self, i: int, text: str, scanned: Scanned, start: int, end: int,
+               regex: re.Pattern[str] | None = None) -> re.Match[str] | None:
+        """`self.patterns[i].search(text, start, end)`, tried only at the words where it may begin; or
+        `regex.search(...)` for a `regex` whose every match begins with a match of pattern i."""
+        regex = regex or self.patterns[i]
+        positions = scanned.positions(i)
+        if positions is None:
+            return regex.search(text, start, end)
+        match = regex.match
+        for k in range(bisect.bisect_left(positions, start), len(positions)):
+            if positions[k] > end:
+                break
+            m = match(text, positions[k], end)
+            if m is not None:
+                return m
+        return None
+
+    def finditer_in(self, i: int, text: str, scanned: Scanned, start: int, end: int) -> Iterator[re.Match[str]]:
+        """`self.patterns[i].finditer(text, start, end)`, tried only at the words where it may begin."""
+        positions = scanned.positions(i)
+        if positions is None:
+            yield from self.patterns[i].finditer(text, start, end)
+            return
+        match, after = self.patterns[i].match, start
+        for k in range(bisect.bisect_left(positions, start), len(positions)):
+            if positions[k] > end:
+                break
+            if positions[k] < after:
+                continue
+            m = match(text, positions[k], end)
+            if m is not None:
+                yield m
+                after = m.end()  # never empty (see finditer)
+
 
 class Scanned:
     """One text's words where the patterns of a RuleIndex may begin (`at`: head -> word offsets; None
