@@ -29,7 +29,7 @@ def same_as_the_regexes(rules: LangRules, text: str) -> int:
     for i, regex in enumerate(matcher.index.patterns):
         target = text if i < len(rules.rules) and rules.rules[i].cased else scan
         expected = [(m.span(), m.group()) for m in regex.finditer(target)]
-        assert [(m.span(), m.group()) for m in matcher.index.finditer(i, target, scanned)] == expected, \
+        assert [(m.span(), m.group()) for m in matcher.index.matches(i, target, scanned)] == expected, \
             (regex.pattern[:80], text)
         assert scanned.present(i) or not expected
         compared += len(expected)
@@ -103,10 +103,10 @@ def test_a_pattern_that_may_begin_at_any_word_is_run_where_its_strings_are() -> 
     scanned = index.scan(text.lower())
     at = text.index("shelled")
     assert scanned.at == {"shelle": [at]}  # the first pattern adds no word to the scan
-    assert [m.group() for m in index.finditer(0, text, scanned)] == ["Rebel bombs"]
-    assert [m.group() for m in index.finditer(1, text.lower(), scanned)] == ["shelled"]
+    assert [m.group() for m in index.matches(0, text, scanned)] == ["Rebel bombs"]
+    assert [m.group() for m in index.matches(1, text.lower(), scanned)] == ["shelled"]
     quiet = index.scan("a quiet day")
-    assert list(index.finditer(0, "A quiet day", quiet)) == [] and not quiet.present(1)
+    assert index.matches(0, "A quiet day", quiet) == [] and not quiet.present(1)
     assert scanned.near(1, at, at) and scanned.near(1, 0, len(text)) and not scanned.near(1, 0, at - 1)
 
 
@@ -114,7 +114,7 @@ def test_text_with_unusual_characters_runs_every_pattern() -> None:
     index = RuleIndex([re.compile(r"(?<!\w)(?:\d\d mm)")])
     scanned = index.scan("a ١٢ mm gun")  # Arabic-Indic digits: \d matches them, 0-9 does not
     assert scanned.at is None and scanned.near(0, 0, 1)
-    assert [m.group() for m in index.finditer(0, "a ١٢ mm gun", scanned)] == ["١٢ mm"]
+    assert [m.group() for m in index.matches(0, "a ١٢ mm gun", scanned)] == ["١٢ mm"]
 
 
 def test_matcher_numbers_its_patterns() -> None:

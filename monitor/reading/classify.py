@@ -14,7 +14,6 @@ from __future__ import annotations
 import bisect
 import copy
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -203,7 +202,7 @@ def _label_hits(rules: LangRules, text: str, pub_year: int | None) -> tuple[list
     matcher = rules.matcher(scan)
     index = matcher.index
     scanned = index.scan(scan)
-    spans = [m.span() for m in index.finditer(matcher.scrub, scan, scanned)] if matcher.scrub is not None else []
+    spans = [m.span() for m in index.matches(matcher.scrub, scan, scanned)] if matcher.scrub is not None else []
     if spans:  # other senses ("shelled out") blanked out, offsets kept
         scan, original = _blank(scan, spans), _blank(text, spans)
         scanned = index.scan(scan)
@@ -212,17 +211,16 @@ def _label_hits(rules: LangRules, text: str, pub_year: int | None) -> tuple[list
     # A title about an anniversary, a trial or a prize makes every report in the item background.
     item_factor = _WEAKENED if ctx.cue_search("item_negative", 0, title_end) else 1.0
     hits: list[_Hit] = []
-    for i, rule in enumerate(rules.rules):
-        if not scanned.present(i):
-            continue
-        for n, m in enumerate(index.finditer(i, original if rule.cased else scan, scanned)):
-            if n >= _MAX_MATCHES_PER_RULE:
-                break
+    present = range(len(rules.rules)) if scanned.found is None \
+        else sorted(i for i in scanned.found if i < matcher.first_weapon)
+    for i in present:
+        rule = rules.rules[i]
+        for m in index.matches(i, original if rule.cased else scan, scanned, _MAX_MATCHES_PER_RULE):
             factor = item_factor * _context_factor(ctx, m)
             if factor > 0.0:
                 hits.append(_Hit(rule.label, rule.score * factor, _evidence(text, m), rule.name, rule.attack,
                                  m.start()))
-    hits.extend(_inferred_violation(ctx, hits, index.finditer(matcher.cue["ceasefire_in_force"], scan, scanned)))
+    hits.extend(_inferred_violation(ctx, hits))
     return hits, None if spans else _Scan(matcher, scanned)
 
 
@@ -312,13 +310,12 @@ def _is_history(m: re.Match[str], pub_year: int | None) -> bool:
     return pub_year is not None and min(years) < pub_year
 
 
-def _inferred_violation(ctx: _Context, hits: list[_Hit], in_force: Iterator[re.Match[str]]) -> list[_Hit]:
-    """An attack reported while the text says a ceasefire is in force is a violation (LABELS.md).
-    `in_force`: the matches of the `ceasefire_in_force` cue in ctx.text."""
+def _inferred_violation(ctx: _Context, hits: list[_Hit]) -> list[_Hit]:
+    """An attack reported while the text says a ceasefire is in force is a violation (LABELS.md)."""
     attacks = [h for h in hits if h.attack and h.score >= 0.5]
     if not attacks:
         return []
-    for m in in_force:
+    for m in ctx.index.matches(ctx.cue["ceasefire_in_force"], ctx.text, ctx.scanned):
         start, end = ctx.sentence(m.start())
         if ctx.cue_search("ceasefire_not_in_force", start, end) or _context_factor(ctx, m) < 1.0:
             continue
@@ -344,8 +341,8 @@ def _weapons(rules: LangRules, text: str, scanned: _Scan | None) -> tuple[str, .
         matcher = rules.matcher(lowered)
         scanned = _Scan(matcher, matcher.index.scan(lowered))
     index, first = scanned.matcher.index, scanned.matcher.first_weapon
-    found = [(m.start(), name) for i, (name, _) in enumerate(rules.weapons, start=first)
-             if (m := next(index.finditer(i, lowered, scanned.scanned), None))]
+    found = [(ms[0].start(), name) for i, (name, _) in enumerate(rules.weapons, start=first)
+             if scanned.scanned.present(i) and (ms := index.matches(i, lowered, scanned.scanned, 1))]
     return tuple(name for _, name in sorted(found))
 
 

@@ -76,28 +76,36 @@ class RuleIndex:
                 at.setdefault(m.group(1), []).append(m.start())
         return Scanned(self, text, at)
 
-    def finditer(self, i: int, text: str, scanned: Scanned) -> Iterator[re.Match[str]]:
-        """The matches of `self.patterns[i].finditer(text)`. `text` is the scanned text or differs
-        from it in letter case only (a case-sensitive rule run on the original text)."""
+    def matches(self, i: int, text: str, scanned: Scanned, limit: int = 0) -> list[re.Match[str]]:
+        """The first `limit` (0: all) matches of `self.patterns[i].finditer(text)`. `text` is the scanned
+        text or differs from it in letter case only (a case-sensitive rule run on the original text)."""
         regex = self.patterns[i]
         positions = scanned.positions(i)
         needs = self._needs[i] if scanned.at is not None else None  # (word_index: needs only then)
         if positions is None:
-            if needs is None or any(need in scanned.text for need in needs):
-                yield from regex.finditer(text)
-            return
+            if needs is not None and not any(need in scanned.text for need in needs):
+                return []
+            found = []
+            for m in regex.finditer(text):
+                found.append(m)
+                if len(found) == limit:
+                    break
+            return found
         # The needed strings are looked for when that costs less than trying the pattern's words.
         if not positions or (needs is not None and len(needs) <= len(positions)
                              and not any(need in scanned.text for need in needs)):
-            return
-        end = 0
+            return []
+        found, end, match = [], 0, regex.match
         for pos in positions:
             if pos < end:
                 continue
-            m = regex.match(text, pos)
+            m = match(text, pos)
             if m is not None:
-                yield m
+                found.append(m)
+                if len(found) == limit:
+                    break
                 end = m.end()  # never empty: a match holds at least the letters of its start
+        return found
 
     def search(self, i: int, text: str, scanned: Scanned, start: int, end: int,
                regex: re.Pattern[str] | None = None) -> re.Match[str] | None:
