@@ -86,8 +86,8 @@ class RuleIndex:
             if needs is not None and not any(need in scanned.text for need in needs):
                 return []
             found = []
-            for m in regex.finditer(text):
-                found.append(m)
+            for every in regex.finditer(text):
+                found.append(every)
                 if len(found) == limit:
                     break
             return found
