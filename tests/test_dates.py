@@ -131,3 +131,12 @@ def test_date_patterns_find_what_their_plain_forms_find(name: str) -> None:
 def test_weekday_needs_cover_every_weekday() -> None:
     for word in dates._WEEKDAYS:
         assert any(need in word for need in dates._WEEKDAY_NEEDS), word
+
+
+def test_relative_phrases_are_looked_for_in_texts_holding_one() -> None:
+    for phrase in dates._RELATIVE:
+        assert any(need in phrase for need in dates._REL_NEEDS), phrase
+    assert "yesterday" in dates._REL_NEEDS and "сегодня утром" not in dates._REL_NEEDS  # holds "сегодня"
+    published = datetime(2022, 9, 14, 8, tzinfo=UTC)
+    assert resolve_event_date("Сегодня утром начался обстрел", "ru", published) == date(2022, 9, 14)
+    assert resolve_event_date("Shelling resumed the day before", "en", published) == date(2022, 9, 13)

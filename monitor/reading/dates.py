@@ -58,6 +58,9 @@ _WEEKDAY = re.compile(r"(?<!\w)(?:on\s+|в\s+|во\s+)?(?P<w>" + trie_pattern(li
 # Strings one of which every weekday match holds: a text without any is not searched.
 _WEEKDAY_NEEDS = ("day", "понедельник", "вторник", "сред", "четверг", "пятниц", "суббот", "воскресень")
 _REL = re.compile(r"(?<!\w)(?P<r>" + trie_pattern(list(_RELATIVE)) + r")")
+# A match is one of _RELATIVE's phrases, so it holds one that holds no other phrase: a text without
+# any of those is not searched.
+_REL_NEEDS = tuple(phrase for phrase in _RELATIVE if not any(other != phrase and other in phrase for other in _RELATIVE))
 _LOOKBACK_DAYS = 40  # an explicit date older than this is background, not the reported incident
 _EVENING = 18  # local hour: "overnight" in a report published before it is the night before
 _NOON = 12  # local hour: "the past day" of a report published before it is mostly the day before
@@ -122,7 +125,8 @@ def _relative(text: str, pub: date | None, shifts: dict[int, int]) -> list[tuple
     if pub is None:
         return []
     found = []
-    for m in _REL.finditer(text):
+    relative = _REL.finditer(text) if any(need in text for need in _REL_NEEDS) else ()
+    for m in relative:
         shift = _RELATIVE[m.group("r")]
         found.append((m.start(), pub + timedelta(days=shifts.get(shift, shift))))
     weekdays = _WEEKDAY.finditer(text) if any(need in text for need in _WEEKDAY_NEEDS) else ()

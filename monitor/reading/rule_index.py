@@ -20,6 +20,7 @@ from monitor.reading.word_index import PatternIndex, pattern_needs, pattern_star
 
 _WORD = re.compile(r"\w")
 _NOWHERE: list[int] = []  # (never changed)
+_UNKNOWN: list[int] = []  # not worked out yet
 
 
 class RuleIndex:
@@ -153,7 +154,7 @@ class Scanned:
         # the patterns that may match somewhere in the text
         self.found = frozenset().union(index._unplanned, *(index._patterns_of[head] for head in at)) \
             if at is not None else None
-        self._positions: dict[int, list[int]] = {}
+        self._positions: dict[int, list[int] | None] = {}
 
     def present(self, i: int) -> bool:
         """False when pattern i cannot match anywhere in the text."""
@@ -169,12 +170,14 @@ class Scanned:
 
     def positions(self, i: int) -> list[int] | None:
         """The sorted offsets where a match of pattern i may begin; None: anywhere."""
+        found = self._positions.get(i, _UNKNOWN)
+        if found is not _UNKNOWN:
+            return found
         if self.at is None or i in self.index._unplanned:
-            return None
-        if i not in self.found:  # type: ignore[operator]  # set with `at`
-            return _NOWHERE
-        found = self._positions.get(i)
-        if found is None:
+            found = None
+        elif i not in self.found:  # type: ignore[operator]  # set with `at`
+            found = _NOWHERE
+        else:
             heads = self.index._heads_of[i].intersection(self.at)
             if len(heads) == 1:
                 found = self.at[next(iter(heads))]
@@ -183,5 +186,5 @@ class Scanned:
             lead = self.index._leads[i]
             if lead:  # quotes or dashes may come before the first letter: "«Град»"
                 found = sorted({p - j for p in found for j in range(lead + 1) if p >= j})
-            self._positions[i] = found
+        self._positions[i] = found
         return found
