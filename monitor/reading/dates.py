@@ -60,7 +60,8 @@ _WEEKDAY_NEEDS = ("day", "понедельник", "вторник", "сред",
 _REL = re.compile(r"(?<!\w)(?P<r>" + trie_pattern(list(_RELATIVE)) + r")")
 # A match is one of _RELATIVE's phrases, so it holds one that holds no other phrase: a text without
 # any of those is not searched.
-_REL_NEEDS = tuple(phrase for phrase in _RELATIVE if not any(other != phrase and other in phrase for other in _RELATIVE))
+_REL_NEEDS = tuple(phrase for phrase in _RELATIVE
+                   if not any(other != phrase and other in phrase for other in _RELATIVE))
 _LOOKBACK_DAYS = 40  # an explicit date older than this is background, not the reported incident
 _EVENING = 18  # local hour: "overnight" in a report published before it is the night before
 _NOON = 12  # local hour: "the past day" of a report published before it is mostly the day before
