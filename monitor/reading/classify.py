@@ -206,21 +206,25 @@ def _label_hits(rules: LangRules, text: str, pub_year: int | None) -> tuple[list
     if spans:  # other senses ("shelled out") blanked out, offsets kept
         scan, original = _blank(scan, spans), _blank(text, spans)
         scanned = index.scan(scan)
-    ctx = _Context(rules, scan, _sentence_bounds(scan), pub_year, {}, index, matcher.cue, scanned)
-    title_end = ctx.bounds[1] if len(ctx.bounds) > 1 else len(scan)
-    # A title about an anniversary, a trial or a prize makes every report in the item background.
-    item_factor = _WEAKENED if ctx.cue_search("item_negative", 0, title_end) else 1.0
+    ctx: _Context | None = None  # the sentences and the title's weight, worked out at the first match
+    item_factor = 1.0
     hits: list[_Hit] = []
     present = range(len(rules.rules)) if scanned.found is None \
         else sorted(i for i in scanned.found if i < matcher.first_weapon)
     for i in present:
         rule = rules.rules[i]
         for m in index.matches(i, original if rule.cased else scan, scanned, _MAX_MATCHES_PER_RULE):
+            if ctx is None:
+                ctx = _Context(rules, scan, _sentence_bounds(scan), pub_year, {}, index, matcher.cue, scanned)
+                title_end = ctx.bounds[1] if len(ctx.bounds) > 1 else len(scan)
+                # A title about an anniversary, a trial or a prize makes every report in the item background.
+                item_factor = _WEAKENED if ctx.cue_search("item_negative", 0, title_end) else 1.0
             factor = item_factor * _context_factor(ctx, m)
             if factor > 0.0:
                 hits.append(_Hit(rule.label, rule.score * factor, _evidence(text, m), rule.name, rule.attack,
                                  m.start()))
-    hits.extend(_inferred_violation(ctx, hits))
+    if ctx is not None:
+        hits.extend(_inferred_violation(ctx, hits))
     return hits, None if spans else _Scan(matcher, scanned)
 
 
