@@ -16,6 +16,7 @@ bare interpreter's start.
 from __future__ import annotations
 
 import argparse
+import functools
 import io
 import itertools
 import random
@@ -26,6 +27,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import feedparser
 
@@ -127,12 +129,64 @@ def main() -> int:
     for name, distinct in columns.items():
         relevant = sum(classifier.classify(it).relevant for it in distinct)
         print(f"  {name}: {len(distinct)} distinct items, {relevant} classified relevant")
+    stage_rows(classifier, {k: v for k, v in columns.items() if k != "generated (extra)"}, args.items)
     bare = startup_seconds("import time; t = time.perf_counter(); import json; print(time.perf_counter() - t)")
     ours = startup_seconds("import time; t = time.perf_counter(); from monitor.reading.classify import Classifier; "
                            "Classifier.from_settings(); print(time.perf_counter() - t)")
     print(f"start-up, import + Classifier.from_settings() in a fresh interpreter: {ours:.2f} s "
           f"(best of 3; import json alone: {bare:.3f} s)")
     return 0
+
+
+def stage_rows(classifier: Classifier, columns: dict[str, list[FeedItem]], n: int) -> None:
+    """CPU time of each stage of Classifier.classify (the same calls classify makes, timed one by
+    one), per item, and its share of the stages' sum: which stage to make faster next."""
+    from monitor.reading import casualties, dates, places
+    from monitor.reading import classify as c
+    from monitor.reading.actors import armed_groups
+
+    shares: dict[str, dict[str, tuple[float, float]]] = {}
+    for name, distinct in columns.items():
+        spent: dict[str, float] = {}
+        timed = functools.partial(_timed, spent)
+        items = list(itertools.islice(itertools.cycle(distinct), n))
+        for item in items:
+            lang = c.detect_lang(item, tuple(classifier._rules.languages))
+            rules, text = classifier._rules.for_lang(lang), c._join(item.title, item.text)
+            year = item.published_at.year if item.published_at else None
+            hits, scanned = timed("rules (label matches)", c._label_hits, rules, text, year)
+            labels, _ = timed("decide + relevance", classifier._decide, hits)
+            model = classifier._choices.relevance
+            if labels and model is not None:
+                features = timed("decide + relevance", classifier.relevance_features, lang, text, hits)
+                timed("decide + relevance", model.accepts, features)
+            if not labels:
+                continue
+            attack_at = [h.at for h in hits if h.attack]
+            found = timed("places", places.extract_places, text, lang, classifier._gazetteer,
+                          classifier._choices.place, attack_at)
+            timed("casualties", casualties.extract_casualties, text, lang, classifier._choices.casualty, year,
+                  attack_at)
+            local = timed("dates", c._local_publication, item.published_at, found.primary)
+            timed("dates", dates.resolve_event_date, text, lang, local)
+            timed("actors", armed_groups, text)
+            timed("weapons", c._weapons, rules, text, scanned)
+        total = sum(spent.values())
+        for stage, seconds in spent.items():
+            shares.setdefault(stage, {})[name] = (seconds / len(items) * 1e6, seconds / total)
+    print("classify by stage: CPU µs per item (share of the stages' sum)")
+    print(f"{'':26}" + "".join(f"{name:>30}" for name in columns))
+    for stage, cells in shares.items():
+        print(f"{stage:26}" + "".join(f"{f'{cells[k][0]:,.0f} ({cells[k][1]:.1%})' if k in cells else '-':>30}"
+                                     for k in columns))
+
+
+def _timed(spent: dict[str, float], stage: str, fn: Callable[..., Any], *args: Any) -> Any:
+    """fn(*args), its CPU time added to spent[stage]."""
+    start = time.process_time()
+    out = fn(*args)
+    spent[stage] = spent.get(stage, 0.0) + time.process_time() - start
+    return out
 
 
 def _cell(value: tuple[float, float] | None) -> str:
