@@ -140,3 +140,12 @@ def test_relative_phrases_are_looked_for_in_texts_holding_one() -> None:
     published = datetime(2022, 9, 14, 8, tzinfo=UTC)
     assert resolve_event_date("Сегодня утром начался обстрел", "ru", published) == date(2022, 9, 14)
     assert resolve_event_date("Shelling resumed the day before", "en", published) == date(2022, 9, 13)
+
+
+def test_dates_with_month_names_are_looked_for_in_texts_holding_a_month() -> None:
+    for name in dates._MONTHS:
+        assert any(need in name for need in dates._MONTH_NEEDS), name
+    published = datetime(2022, 9, 14, 8, tzinfo=UTC)
+    assert resolve_event_date("Shelling on Sept. 3 hit the depot", "en", published) == date(2022, 9, 3)
+    assert resolve_event_date("Обстрел 2 сентября", "ru", published) == date(2022, 9, 2)
+    assert resolve_event_date("Shelling on 3.09.2022 hit the depot", "en", published) == date(2022, 9, 3)

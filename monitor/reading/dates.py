@@ -43,6 +43,8 @@ _RELATIVE = {
     "за прошедшие сутки": _PAST_DAY, "за последние сутки": _PAST_DAY,
 }
 _MONTH = trie_pattern(list(_MONTHS))
+# A month's name holds one of these (the names holding no other: "sep", not "sept" or "september").
+_MONTH_NEEDS = tuple(name for name in _MONTHS if not any(other != name and other in name for other in _MONTHS))
 # The patterns are written to begin with a character class or literal, so the regex engine skips
 # straight to the characters a match can begin with instead of trying the pattern at every
 # character. A look-behind that must hold before a match is checked after its first character:
@@ -92,7 +94,8 @@ def resolve_event_date(text: str, lang: str, published: datetime | None) -> date
 
 def _explicit(text: str, pub: date | None) -> list[tuple[int, date]]:
     found: list[tuple[int, date]] = []
-    for regex in (_DAY_MONTH, _MONTH_DAY, _NUMERIC, _ISO):
+    named = any(need in text for need in _MONTH_NEEDS)  # the patterns with a month's name need one
+    for regex in (_DAY_MONTH, _MONTH_DAY, _NUMERIC, _ISO) if named else (_NUMERIC, _ISO):
         for m in regex.finditer(text):
             day = _make_date(m.group("y"), m.group("m"), m.group("d"), pub)
             if day is not None:
