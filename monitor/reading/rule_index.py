@@ -48,13 +48,10 @@ class RuleIndex:
         # The scan files a word under the longest start it begins with (its head); pattern i can
         # begin at the words whose head begins with one of its starts.
         patterns_of: dict[str, set[int]] = {}
-        heads_of: list[set[str]] = [set() for _ in starts_of]
         for head in heads:
             for n in range(1, len(head) + 1):
                 for i in by_start.get(head[:n], ()):
                     patterns_of.setdefault(head, set()).add(i)
-                    heads_of[i].add(head)
-        self._heads_of = tuple(frozenset(found) for found in heads_of)
         self._patterns_of = {head: frozenset(found) for head, found in patterns_of.items()}
         # A word begins after a non-word character or at the start of the text: with a space put
         # before the text, `\W` then the head finds every one, and the regex engine skips straight
@@ -151,10 +148,15 @@ class Scanned:
         self.index = index
         self.text = text
         self.at = at
-        # the patterns that may match somewhere in the text
-        self.found = frozenset().union(index._unplanned, *(index._patterns_of[head] for head in at)) \
-            if at is not None else None
         self._positions: dict[int, list[int] | None] = {}
+        # pattern -> the heads of the text's words where it may begin, in one pass over the words
+        self._heads: dict[int, list[str]] = {}
+        if at is not None:
+            for head in at:
+                for i in index._patterns_of[head]:
+                    self._heads.setdefault(i, []).append(head)
+        # the patterns that may match somewhere in the text
+        self.found = index._unplanned.union(self._heads) if at is not None else None
 
     def present(self, i: int) -> bool:
         """False when pattern i cannot match anywhere in the text."""
@@ -173,14 +175,14 @@ class Scanned:
         found = self._positions.get(i, _UNKNOWN)
         if found is not _UNKNOWN:
             return found
+        heads = self._heads.get(i)
         if self.at is None or i in self.index._unplanned:
             found = None
-        elif i not in self.found:  # type: ignore[operator]  # set with `at`
+        elif heads is None:
             found = _NOWHERE
         else:
-            heads = self.index._heads_of[i].intersection(self.at)
             if len(heads) == 1:
-                found = self.at[next(iter(heads))]
+                found = self.at[heads[0]]
             else:  # a word has one head, so the lists do not overlap
                 found = sorted(p for head in heads for p in self.at[head])
             lead = self.index._leads[i]
