@@ -107,7 +107,8 @@ def main() -> int:
         print(f"{name}: not found (../shared/eval or $MONITOR_EVAL_DIR); column left out")
         del columns[name]
     classifier = Classifier.from_settings()
-    for warm_up in ("Shelling hit the town.", "Обстрел города."):  # per-language indexes are built on first use
+    # per-language indexes are built on first use (one for texts with a period before a digit, one without)
+    for warm_up in ("Shelling hit the town.", "Обстрел города.", "Shells hit 1.5 km away.", "Обстрел в 1.5 км."):
         classifier.classify(FeedItem(title="warm-up", text=warm_up))
     print(f"{args.items} items per column, cycled; items/s per CPU second (wall clock in brackets), one process")
     header = f"{'':26}" + "".join(f"{name:>30}" for name in columns)
