@@ -10,12 +10,17 @@ or one person named as killed or hurt ("a soldier was killed", "ранен во�
   * lists are separate losses and are added ("12 Sudanese, 4 Chadians died" -> 16; 49 Armenian +
     50 Azerbaijani soldiers -> 99), but a figure that contains the others ("5 killed, including 2
     children") or repeats them (title and body) is counted once;
-  * figures in sentences about a whole war or a running total ("since 2014", "in total") are left out.
-The military/civilian split follows the noun counted ("soldiers" / "civilians"); "people" is neither.
+  * figures in sentences about a whole war or a running total ("since 2014", "in total") are left out,
+    and so are the tolls of another event the text recalls ("in response to a raid that killed 6") and
+    a side's claim the text calls unconfirmed; a loss marked "also" is added to the others;
+  * an unstated toll ("a number of fighters", "fatalities were reported") is no figure (null).
+The military/civilian split follows the noun counted ("soldiers" / "civilians"); "people" is neither;
+a list of both ("two soldiers and three civilians") keeps each side's part.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Sequence
 
@@ -45,7 +50,7 @@ _UNITS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven
 _NUMBERS.update({f"{t}{sep}{u}": tv + uv for t, tv in _TENS.items() for u, uv in _UNITS.items()
                  for sep in (" ", "-") if t.isascii() == u.isascii()})
 _VAGUE = {
-    "several": 3, "a few": 3, "few": 3, "a number of": 3, "dozens": 12, "dozens of": 12, "scores": 20,
+    "several": 3, "a few": 3, "few": 3, "dozens": 12, "dozens of": 12, "scores": 20,
     "scores of": 20, "hundreds": 100, "hundreds of": 100, "many": 3, "несколько": 3, "нескольких": 3,
     "десятки": 12, "десятков": 12, "сотни": 100, "сотен": 100,
 }
@@ -57,19 +62,27 @@ _QUANTIFIERS = ["at least", "more than", "over", "up to", "nearly", "almost", "a
                 "no fewer than", "as many as", "не менее", "не меньше", "более", "больше", "около",
                 "по меньшей мере", "как минимум", "минимум", "порядка", "свыше"]
 _QUANT = rf"(?:{trie_pattern(_QUANTIFIERS)}\s+)?"
-_MONTHS = (r"jan\w*|feb\w*|mar\w*|apr\w*|may|jun\w*|jul\w*|aug\w*|sep\w*|oct\w*|nov\w*|dec\w*|январ\w*|феврал\w*|"
+# Whole month names or their abbreviations only: "22 separatists", "5 marines" are not dates.
+_MONTHS = (r"jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sept?(?:ember)?|"
+           r"oct(?:ober)?|nov(?:ember)?|dec(?:ember)?|январ\w*|феврал\w*|"
            r"март\w*|апрел\w*|ма[яй]|июн\w*|июл\w*|август\w*|сентябр\w*|октябр\w*|ноябр\w*|декабр\w*")
 # A figure, not a date ("died 17 January") or an age ("26-year-old").
 _RANGE = rf"(?P<n>{_NUM})(?:\s*(?:-|–|to|or|до|или)\s*{_NUM})?(?!\s+(?:{_MONTHS})\b|-?(?:year|летн))"
-_MIL = (r"soldiers?|servicem[ae]n|service members?|troops|fighters|militants?|rebels?|border guards?|officers?|"
-        r"military personnel|security personnel|personnel|combatants|militiam[ae]n|insurgents|policem[ae]n|"
+_MIL = (r"soldiers?|servicem[ae]n|service members?|troops|fighters?|militants?|rebels?|border guards?|officers?|"
+        r"military personnel|security personnel|personnel|combatants?|militiam[ae]n|insurgents?|policem[ae]n|"
+        r"gunm[ae]n|commanders?|separatists?|jihadists?|"
         r"военнослужащ\w*|военн\w*|бойц\w*|боец|солдат\w*|пограничник\w*|боевик\w*|ополченц\w*|офицер\w*")
 _CIV = (r"civilians?|children|child|women|woman|residents?|villagers?|farmers?|shepherds?|passers-by|"
         r"мирн\w* жител\w*|жител\w*|дет\w*|ребен\w*|ребён\w*|женщин\w*|мирн\w*|гражданск\w*")
+# People who may be either side: the split is left open for them.
+_NEUTRAL = (r"members?|students?|workers?|hostages?|protesters?|demonstrators?|pilgrims?|journalists?|doctors?|"
+            r"medics?|paramedics?|nurses?|teachers?|relatives|guards?|attackers?|assailants?|bombers?|prisoners?")
 # Counted nouns: soldiers, civilians, people, or a capitalised plural ("Somalis", "Ukrainians").
-_NOUN = (rf"(?P<noun>of\s+(?:them|whom)|(?:of\s+(?:its|their|the|them|whom)\s+)?(?:[\w.-]+\s+){{0,2}}?"
-         rf"(?:{_MIL}|{_CIV}|people|persons?|men|others|человек\w*|(?-i:[A-Z])[\w-]*(?:ans|is|ese|ers|ns)))")
+_NOUN = (rf"(?P<noun>of\s+(?:them|whom)|(?:of\s+(?:its|their|the|them|whom)\s+)?"
+         rf"(?:(?!(?:where|which|who|that|when|while)\b)[\w.-]+\s+){{0,2}}?"
+         rf"(?:{_MIL}|{_CIV}|{_NEUTRAL}|people|persons?|men|others|человек\w*|(?-i:[A-Z])[\w-]*(?:ans|is|ese|ers|ns)))")
 _AUX = (r"(?:(?:were|was|are|is|have|has|had|been|now|known|to|reportedly|reported|confirmed|believed|also|later|"
+        r"shot\s+and|shot|found|"
         r"subsequently|allegedly|feared|said|be|left|seriously|critically|badly|lightly|slightly|fatally|mortally|"
         r"тяжело|легко|смертельно|серь[её]зно|очень|[-–—]|"
         r"получил\w*|был\w*|оказал\w*)\s+)*")
@@ -79,9 +92,22 @@ _HURT = (r"wounded|injured|hurt|injuries|wounds|hospitali[sz]ed|in hospital|take
          r"ранен\w*|ранения|ранение|раненых|пострадал\w*|пострадавш\w*|травм\w*|контужен\w*")
 _PERSON = (r"(?:man|woman|person|boy|girl|child|soldier|civilian|serviceman|servicewoman|resident|teenager|policeman|"
            r"driver|farmer|shepherd|official|commander|chief|leader|officer|journalist|photographer|worker|guard|"
+           r"gunman|militant|fighter|rebel|insurgent|militiaman|member|student|teacher|doctor|medic|paramedic|nurse|"
+           r"hostage|protester|demonstrator|pilgrim|"
            r"мужчина|женщина|ребенок|ребёнок|военнослужащий|военный|солдат|сержант|рейнджер|мирный житель|"
            r"житель|водитель|подросток|боец|"
            r"пенсионер|пенсионерка|сотрудник|таможенник|командир)")
+
+
+# A passive clause's subject of any words ("2 members of the local militia were killed", "1 student was
+# shot and killed", "9 rebels including two of their leaders were killed"): up to 7 words, none a number,
+# a verb of being or a word that opens another clause ("three villages where people were killed").
+_COUNT_WORDS = trie_pattern([w for w in (*_NUMBERS, *_VAGUE) if w not in ("a", "an")])
+_SUBJECT_WORD = (r"(?!(?:or|were|was|are|is|have|has|had|been|be|being|who|whom|which|that|where|when|after|before|"
+                 rf"while|since|as|in|on|at|by|from|with|for|to|during|than|{_COUNT_WORDS})\b"
+                 rf"|and\s+(?:an?\b|\d|{_COUNT_WORDS}\b))"
+                 r"[^\W\d_][\w'’/.-]*")
+_PASSIVE = r"(?:were|was|are|is|have\s+been|has\s+been|had\s+been)\s+"
 
 
 def _numeric_patterns(verb: str, verb_ing: str) -> tuple[re.Pattern[str], ...]:
@@ -96,6 +122,10 @@ def _numeric_patterns(verb: str, verb_ing: str) -> tuple[re.Pattern[str], ...]:
         # "left 3 fighters (including ...) dead", "leaving 4 people injured"
         re.compile(rf"(?<!\w)(?:left|leaving|leaves)\s+{_QUANT}{_RANGE}\s+(?:{_NOUN}\s+)?(?:\([^)]*\)\s+)?"
                    rf"(?:{verb})(?!\w)", flags),
+        # "2 members of the local militia were killed" (tried last: the patterns above say
+        # more about the noun; not a year: "in 2019 fighters were killed")
+        re.compile(rf"(?<!\w)(?!(?:19|20)\d\d\b){_QUANT}{_RANGE}\s+(?P<noun>{_SUBJECT_WORD}(?:\s+{_SUBJECT_WORD}){{0,6}}?)"
+                   rf"\s+{_PASSIVE}{_AUX}(?:{verb})(?!\w)", flags),
     )
 
 
@@ -106,7 +136,7 @@ _RU_PERSON = (r"(?:мужчина|женщина|ребенок|ребёнок|�
 def _singular(verb_en: str, verb_ru: str) -> re.Pattern[str]:
     """One person: "Man wounded by drone", "a soldier was killed", "ранен военнослужащий"."""
     return re.compile(
-        rf"(?:^|\n|\b(?:a|an|one|the|another|один|одна)\s+)(?P<noun>(?:[\w.-]+\s+){{0,2}}?{_PERSON})\s+{_AUX}"
+        rf"(?:^|\n|\b(?:a|an|one|the|another|один|одна)\s+)(?P<noun>(?:[\w.-]+\s+){{0,4}}?{_PERSON})\s+(?:who\s+)?{_AUX}"
         rf"(?:{verb_en})(?!\w)|\bone of (?:the|its|their)\s+[^.,;]{{0,40}}?\s(?:was|has been)\s+(?:{verb_en})(?!\w)"
         rf"|\b(?:{verb_ru})\s+(?P<noun2>(?:[\w-]+\s+)?{_PERSON})(?!\w)"
         # Russian has no articles: "водитель ранен", "подросток тяжело ранен".
@@ -119,7 +149,10 @@ _KILLED = (*_numeric_patterns(_KILL, r"killing|kills|kill|claimed the lives of")
            re.compile(rf"(?:death toll|toll|число (?:погибших|жертв))\w*\s+(?:[\w'’-]+\s+){{0,6}}?(?:to|at|is|of|до|"
                       rf"составило)\s+{_QUANT}{_RANGE}(?:\s+{_NOUN})?(?!\w)", re.IGNORECASE),
            re.compile(rf"(?:death|deaths|killing|loss(?:es)?) of\s+{_QUANT}{_RANGE}(?!\w)(?:\s+{_NOUN})?",
-                      re.IGNORECASE))
+                      re.IGNORECASE),
+           # "reports of fatalities range from 1 to 3": the lower bound
+           re.compile(rf"(?:fatalities|deaths|dead)\s+(?:[\w'’-]+\s+){{0,3}}?(?:range[sd]?|ranging|var(?:y|ies|ied|ying))"
+                      rf"\s+(?:from|between)\s+{_RANGE}(?!\w)", re.IGNORECASE))
 _INJURED = (*_numeric_patterns(_HURT, r"wounding|injuring|wounds|injures|wound|injure"),
             re.compile(rf"(?:wounding|injuring|injury|injuries) of\s+{_QUANT}{_RANGE}(?!\w)(?:\s+{_NOUN})?",
                        re.IGNORECASE))
@@ -150,11 +183,22 @@ _NONE_INJURED = re.compile(
     # military "losses" are the killed and the wounded: "no losses", "потерь нет", "без потерь"
     r"no (?:[\w-]+ ){0,2}losses|потерь (?:[\w-]+ ){0,4}нет|без потерь", re.IGNORECASE)
 # Figures of another, earlier event: "after a car bomb that killed 12", "a week earlier, a rocket
-# strike on the same market killed 5".
+# strike on the same market killed 5", "arrested a man blamed for a bombing that killed 9".
 _BACKGROUND_BEFORE = re.compile(
-    r"(?:following|after|since|in response to|retaliation for)\s[^,;:]{0,60}?\b(?:that|which)\s+[^,;:]{0,20}$|"
+    r"(?:following|after|since|response to|retaliation for|revenge for|held responsible for|accused of|"
+    r"suspected of|charged (?:with|over)|convicted of|sentenced for)\s[^,;:]{0,60}?\b(?:that|which)\s+[^,;:]{0,20}$|"
     r"(?:\b\w+ (?:days?|weeks?) (?:earlier|before|ago)|earlier this (?:week|month)|last (?:week|month)|previously)"
     r"\b[^;:]{0,110}$", re.IGNORECASE)
+# A side's claim that the sentence says is unconfirmed or denied ("the rebels claimed 40 soldiers died,
+# which could not be confirmed"): the conservative coding leaves the claimed figure out.
+_CLAIMED = re.compile(r"\bclaim(?:s|ed|ing)?\b[^;:]{0,80}$|утвержда\w+[^;:]{0,80}$", re.IGNORECASE)
+_DISPUTED = re.compile(r"\b(?:not|never)\s+(?:been\s+|be\s+)?(?:independently\s+)?(?:confirmed|verified)|"
+                       r"\bun(?:confirmed|verified)\b|\bdenied\b|не подтвержд\w+|опроверг\w*", re.IGNORECASE)
+# A further loss beside the ones told before: "4 militants were also killed", "погибли также 2". Not
+# "another 47 died", which as often is another incident's toll ("6 died in bombings while another 47 ...").
+_ALSO = re.compile(r"\b(?:also|further|additional)\b|(?<!\w)также(?!\w)", re.IGNORECASE)
+_COLLECTIVE = re.compile(r"(?:number|lot|total|series|handful|couple|group|majority|minority|host|unit|team|"
+                         r"convoy|family|crowd|band|squad|patrol)\b", re.IGNORECASE)
 _PART_OF = re.compile(r"(?:including|among them|among whom|of whom|of them|among the dead|в том числе|из них|среди них)"
                       r"[\s,:]*(?:\w+\s+)?$", re.IGNORECASE)
 _CUMULATIVE = re.compile(
@@ -185,6 +229,8 @@ def extract_casualties(text: str, lang: str, model: Model | None = None, pub_yea
     keeping them all; `attack_at` are the offsets of the attack phrases. Either way the sentences about a
     whole war or an earlier year are background, by rule."""
     del lang  # English and Russian patterns are tried on every text; they do not collide
+    if "\\" in text:  # some wire feeds break lines with a backslash ("killing\\a woman"); same length
+        text = text.replace("\\", " ")
     if model is None:
         return _by_rule(text, pub_year)
     killed, injured, none_killed, none_injured = figure_rows(text, pub_year, attack_at)
@@ -251,27 +297,37 @@ def _figures(chunk: str, offset: int, patterns: tuple[re.Pattern[str], ...]) -> 
     for pattern in patterns:
         for m in pattern.finditer(chunk):
             before = _before(chunk, m.start())
-            if _PART_OF.search(before) or _BACKGROUND_BEFORE.search(before):
+            if _PART_OF.search(before) or _BACKGROUND_BEFORE.search(before) \
+                    or (_CLAIMED.search(before) and _DISPUTED.search(chunk)):
                 continue
             noun = m.groupdict().get("noun") or ""
-            if m.group("n").lower() in ("a", "an") and not noun:
-                continue
+            if m.group("n").lower() in ("a", "an") and (not noun or _COLLECTIVE.match(noun)):
+                continue  # "a number of soldiers", "a group of fighters": no count of people
             figure = _figure(m.group("n"), noun, offset + m.start("n"))
             if figure is not None:
+                if _ALSO.search(m.group(0)):
+                    figure = dataclasses.replace(figure, also=True)
                 figure = _combine(figure, _listed(chunk, m, offset))
                 found.setdefault(figure.start, figure)
     return list(found.values())
 
 
 def _combine(figure: Figure, others: list[Figure]) -> Figure:
-    """One figure for a list of separate losses: their sum, with a category only if they share it."""
+    """One figure for a list of separate losses: their sum, with a category only if they share it;
+    a list of both sides keeps each side's part."""
     if not others:
         return figure
     members = [figure, *others]
     military = all(f.military for f in members)
     civilian = all(f.civilian for f in members)
     return Figure(sum(f.value for f in members), military, civilian, any(f.vague for f in members),
-                   min(f.start for f in members))
+                  min(f.start for f in members), sum(_sides(f)[0] for f in members),
+                  sum(_sides(f)[1] for f in members), figure.also)
+
+
+def _sides(f: Figure) -> tuple[int, int]:
+    """The military and civilian parts of a figure."""
+    return (f.value if f.military else f.military_part, f.value if f.civilian else f.civilian_part)
 
 
 def _listed(chunk: str, m: re.Match[str], offset: int) -> list[Figure]:
@@ -340,21 +396,32 @@ def total(figures: list[Figure]) -> Casualties:
     A figure without a category ("5 killed", "5 people") that is at least the sum of the categorised
     ones is the total of which they are parts (a title and its body); otherwise the distinct
     categorised figures are separate losses and are added (49 Armenian + 50 Azerbaijani soldiers).
+    A figure the text marks as a further loss ("were also killed") is added to the others.
     Vague figures count only when there is no exact one.
     """
     exact = [f for f in figures if not f.vague]
     figures = exact or figures
+    vague = not exact
+    further = [f for f in figures if f.also]
+    rest = [f for f in figures if not f.also] or further[:1]
+    if rest and further and rest[0] is further[0]:
+        further = further[1:]
     distinct: list[Figure] = []
-    for f in sorted(figures, key=lambda f: f.start):
-        if all(f.value != d.value or f.military != d.military or f.civilian != d.civilian for d in distinct):
+    for f in sorted(rest, key=lambda f: f.start):
+        same = next((i for i, d in enumerate(distinct)
+                     if f.value == d.value and f.military == d.military and f.civilian == d.civilian), None)
+        if same is None:
             distinct.append(f)
+        elif _sides(f) != (0, 0) and _sides(distinct[same]) == (0, 0):  # a repeat that tells the sides
+            distinct[same] = f
     generic = [f for f in distinct if not (f.military or f.civilian)]
     parts = [f for f in distinct if f.military or f.civilian]
-    vague = not exact
-    parts_total = sum(f.value for f in parts)
     top = max(generic, key=lambda f: f.value) if generic else None
-    military = sum(f.value for f in parts if f.military) or None
-    civilian = sum(f.value for f in parts if f.civilian) or None
-    if top is not None and top.value > parts_total:
-        return Casualties(top.value, None, None, vague)
-    return Casualties(parts_total, military, civilian, vague)
+    if top is not None and top.value > sum(f.value for f in parts):
+        counted = [top]
+    else:
+        counted = parts
+    counted += further
+    military = sum(_sides(f)[0] for f in counted) or None
+    civilian = sum(_sides(f)[1] for f in counted) or None
+    return Casualties(sum(f.value for f in counted), military, civilian, vague)

@@ -28,11 +28,18 @@ _LATE_DECEMBER = re.compile(r"\b(?:2[4-9]|3[01])\s+(?:dec\w*|декабр\w*)|\b
 
 @dataclass(frozen=True)
 class Figure:
+    """One stated toll. `military`/`civilian`: the whole figure is of that side; a list of both sides
+    ("two soldiers and three civilians") is of neither but keeps its parts in `military_part` and
+    `civilian_part`. `also`: the text marks it as a further loss ("4 militants were also killed")."""
+
     value: int
     military: bool
     civilian: bool
     vague: bool
     start: int
+    military_part: int = 0
+    civilian_part: int = 0
+    also: bool = False
 
 
 def earlier_year(chunk: str, pub_year: int | None) -> bool:
