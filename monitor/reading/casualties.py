@@ -23,6 +23,7 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from monitor.models import Casualties
 from monitor.reading import figure_choice
@@ -122,25 +123,37 @@ def _numeric_patterns(verb: str, verb_ing: str) -> tuple[re.Pattern[str], ...]:
         # "left 3 fighters (including ...) dead", "leaving 4 people injured"
         re.compile(rf"(?<!\w)(?:left|leaving|leaves)\s+{_QUANT}{_RANGE}\s+(?:{_NOUN}\s+)?(?:\([^)]*\)\s+)?"
                    rf"(?:{verb})(?!\w)", flags),
-        # "2 members of the local militia were killed" (tried last: the patterns above say
-        # more about the noun; not a year: "in 2019 fighters were killed")
-        re.compile(rf"(?<!\w)(?!(?:19|20)\d\d\b){_QUANT}{_RANGE}\s+(?P<noun>{_SUBJECT_WORD}(?:\s+{_SUBJECT_WORD}){{0,6}}?)"
-                   rf"\s+{_PASSIVE}{_AUX}(?:{verb})(?!\w)", flags),
     )
+
+
+def _passive(verb: str) -> tuple[re.Pattern[str], re.Pattern[str]]:
+    """"2 members of the local militia were killed" (not a year: "in 2019 fighters were killed"),
+    searched only in sentences where a verb of being comes before the casualty verb (the gate): the
+    open subject costs more than the other patterns together."""
+    gate = re.compile(rf"\b{_PASSIVE}{_AUX}(?:{verb})(?!\w)", re.IGNORECASE)
+    return gate, re.compile(rf"(?<!\w)(?!(?:19|20)\d\d\b){_QUANT}{_RANGE}\s+"
+                            rf"(?P<noun>{_SUBJECT_WORD}(?:\s+{_SUBJECT_WORD}){{0,6}}?)\s+{_PASSIVE}{_AUX}(?:{verb})(?!\w)",
+                            re.IGNORECASE)
 
 
 _RU_PERSON = (r"(?:мужчина|женщина|ребенок|ребёнок|военнослужащий|военный|солдат|сержант|мирный житель|житель|"
               r"водитель|подросток|боец|пенсионер|пенсионерка|сотрудник|таможенник|командир)")
 
 
-def _singular(verb_en: str, verb_ru: str) -> re.Pattern[str]:
-    """One person: "Man wounded by drone", "a soldier was killed", "ранен военнослужащий"."""
-    return re.compile(
-        rf"(?:^|\n|\b(?:a|an|one|the|another|один|одна)\s+)(?P<noun>(?:[\w.-]+\s+){{0,4}}?{_PERSON})\s+(?:who\s+)?{_AUX}"
-        rf"(?:{verb_en})(?!\w)|\bone of (?:the|its|their)\s+[^.,;]{{0,40}}?\s(?:was|has been)\s+(?:{verb_en})(?!\w)"
-        rf"|\b(?:{verb_ru})\s+(?P<noun2>(?:[\w-]+\s+)?{_PERSON})(?!\w)"
+def _singular(verb_en: str, verb_ru: str) -> tuple[re.Pattern[str], re.Pattern[str]]:
+    """One person: "Man wounded by drone", "a soldier was killed", "ранен военнослужащий". Two
+    patterns, English and Russian: the Russian one is searched only in sentences with Cyrillic."""
+    return (re.compile(
+        rf"(?:^|\n|\b(?:a|an|one|the|another)\s+)(?P<noun>(?:[\w.-]+\s+){{0,2}}?{_PERSON})\s+"
+        rf"(?:who\s+(?=(?:was|has been|had been)\s))?{_AUX}"
+        rf"(?:{verb_en})(?!\w)|\bone of (?:the|its|their)\s+[^.,;]{{0,40}}?\s(?:was|has been)\s+(?:{verb_en})(?!\w)",
+        re.IGNORECASE), re.compile(
+        rf"\b(?:{verb_ru})\s+(?P<noun2>(?:[\w-]+\s+)?{_PERSON})(?!\w)"
         # Russian has no articles: "водитель ранен", "подросток тяжело ранен".
-        rf"|\b(?P<noun3>{_RU_PERSON})\s+{_AUX}(?:{verb_ru})(?!\w)", re.IGNORECASE)
+        rf"|\b(?P<noun3>{_RU_PERSON})\s+{_AUX}(?:{verb_ru})(?!\w)", re.IGNORECASE))
+
+
+_CYRILLIC = re.compile("[а-яёА-ЯЁ]")
 
 
 # A list member right after a casualty verb is that verb's figure, not part of the next one's list.
@@ -153,9 +166,11 @@ _KILLED = (*_numeric_patterns(_KILL, r"killing|kills|kill|claimed the lives of")
            # "reports of fatalities range from 1 to 3": the lower bound
            re.compile(rf"(?:fatalities|deaths|dead)\s+(?:[\w'’-]+\s+){{0,3}}?(?:range[sd]?|ranging|var(?:y|ies|ied|ying))"
                       rf"\s+(?:from|between)\s+{_RANGE}(?!\w)", re.IGNORECASE))
+_KILLED_PASSIVE = _passive(_KILL)
 _INJURED = (*_numeric_patterns(_HURT, r"wounding|injuring|wounds|injures|wound|injure"),
             re.compile(rf"(?:wounding|injuring|injury|injuries) of\s+{_QUANT}{_RANGE}(?!\w)(?:\s+{_NOUN})?",
                        re.IGNORECASE))
+_INJURED_PASSIVE = _passive(_HURT)
 _SINGLE_KILLED = _singular(r"killed|dies|died|shot dead",
                            r"погиб|погибла|убит|убита|скончался|скончалась|умер|умерла|умерший|умершая")
 _SINGLE_INJURED = _singular(r"wounded|injured|hurt",
@@ -220,6 +235,31 @@ _ANY_CASUALTY = re.compile(trie_pattern([
     "kill", "dead", "die", "death", "fatalit", "casualt", "wound", "injur", "hurt", "hospitali", "lost their lives",
     "slain", "perish", "toll", "losses", "погиб", "убит", "жертв", "скончал", "умер", "ранен", "пострада", "травм",
     "контуж", "потер"]))
+# ... and the ones each kind's patterns need: a sentence is searched only for the kinds it has words of.
+_ANY_KILLED = re.compile(trie_pattern([
+    "kill", "dead", "die", "death", "fatalit", "lost their lives", "slain", "perish", "toll", "loss", "lives",
+    "погиб", "убит", "жертв", "скончал", "умер"]))
+_ANY_INJURED = re.compile(trie_pattern([
+    "wound", "injur", "hurt", "hospital", "госпитализ", "ранен", "пострада", "травм", "контуж"]))
+# Words one of which every _CUMULATIVE match has, on lower-cased text: most sentences have none.
+_CUMULATIVE_HINT = re.compile(trie_pattern([
+    "since ", "in total", "in all", "so far this", "this year alone", "war", "conflict has", "с начала", "за время",
+    "всего с", "с 19", "с 20", "в ходе войны", "за весь", "за год", "за месяц"]))
+
+
+@dataclass(frozen=True)
+class _Kind:
+    """The patterns of the killed or of the injured figures."""
+
+    words: re.Pattern[str]  # word beginnings (lower-cased) every pattern below needs
+    patterns: tuple[re.Pattern[str], ...]
+    passive: tuple[re.Pattern[str], re.Pattern[str]]  # its gate and the pattern
+    single: tuple[re.Pattern[str], re.Pattern[str]]  # English, Russian
+    none: re.Pattern[str]
+
+
+_KILLED_KIND = _Kind(_ANY_KILLED, _KILLED, _KILLED_PASSIVE, _SINGLE_KILLED, _NONE_KILLED)
+_INJURED_KIND = _Kind(_ANY_INJURED, _INJURED, _INJURED_PASSIVE, _SINGLE_INJURED, _NONE_INJURED)
 
 
 def extract_casualties(text: str, lang: str, model: Model | None = None, pub_year: int | None = None,
@@ -242,10 +282,15 @@ def _by_rule(text: str, pub_year: int | None) -> tuple[Casualties, Casualties]:
     if not _ANY_CASUALTY.search(lowered):
         return Casualties(), Casualties()
     sentences = [(s.start(), s.group(0)) for s in _SENTENCE.finditer(text)
-                 if _ANY_CASUALTY.search(lowered, s.start(), s.end()) and not _CUMULATIVE.search(s.group(0))
-                 and not figure_choice.earlier_year(s.group(0), pub_year)]
-    return (_extract(text, sentences, _KILLED, _SINGLE_KILLED, _NONE_KILLED),
-            _extract(text, sentences, _INJURED, _SINGLE_INJURED, _NONE_INJURED))
+                 if _ANY_CASUALTY.search(lowered, s.start(), s.end()) and not _background(lowered, s.start(),
+                                                                                         s.group(0), pub_year)]
+    return _extract(text, lowered, sentences, _KILLED_KIND), _extract(text, lowered, sentences, _INJURED_KIND)
+
+
+def _background(lowered: str, start: int, chunk: str, pub_year: int | None) -> bool:
+    """Whether a sentence is about a whole war, a running total or an earlier year."""
+    return bool(_CUMULATIVE_HINT.search(lowered, start, start + len(chunk)) and _CUMULATIVE.search(chunk)) \
+        or figure_choice.earlier_year(chunk, pub_year)
 
 
 Rows = list[tuple["Figure", dict[str, float]]]
@@ -261,14 +306,13 @@ def figure_rows(text: str, pub_year: int | None, attack_at: Sequence[int] = ()) 
     killed: Rows = []
     injured: Rows = []
     for index, (start, chunk) in enumerate(sentences):
-        if not _ANY_CASUALTY.search(lowered, start, start + len(chunk)) or _CUMULATIVE.search(chunk) \
-                or figure_choice.earlier_year(chunk, pub_year):
+        if not _ANY_CASUALTY.search(lowered, start, start + len(chunk)) or _background(lowered, start, chunk,
+                                                                                        pub_year):
             continue  # a whole war's toll, or a past year's: background by rule
         context = figure_choice.sentence_features(chunk, start, index, pub_year, attack_at)
-        for rows, patterns, single, kind in ((killed, _KILLED, _SINGLE_KILLED, 0.0),
-                                             (injured, _INJURED, _SINGLE_INJURED, 1.0)):
-            for figure in (*_figures(chunk, start, patterns), *_singles(chunk, start, single)):
-                rows.append((figure, {**context, "injured": kind}))
+        for rows, kind, injured_flag in ((killed, _KILLED_KIND, 0.0), (injured, _INJURED_KIND, 1.0)):
+            for figure in _found(lowered, start, chunk, kind):
+                rows.append((figure, {**context, "injured": injured_flag}))
     for rows in (killed, injured):
         figure_choice.add_figure_features(rows)
     return killed, injured, bool(_NONE_KILLED.search(text)), bool(_NONE_INJURED.search(text))
@@ -281,20 +325,26 @@ def _chosen(model: Model, rows: Rows, none_said: bool) -> Casualties:
     return Casualties(0) if none_said else Casualties()
 
 
-def _extract(text: str, sentences: list[tuple[int, str]], patterns: tuple[re.Pattern[str], ...],
-             single: re.Pattern[str], none: re.Pattern[str]) -> Casualties:
+def _extract(text: str, lowered: str, sentences: list[tuple[int, str]], kind: _Kind) -> Casualties:
     figures: list[Figure] = []
     for start, chunk in sentences:
-        figures.extend(_figures(chunk, start, patterns))
-        figures.extend(_singles(chunk, start, single))
+        figures.extend(_found(lowered, start, chunk, kind))
     if not figures:
-        return Casualties(0) if none.search(text) else Casualties()
+        return Casualties(0) if kind.none.search(text) else Casualties()
     return total(figures)
 
 
-def _figures(chunk: str, offset: int, patterns: tuple[re.Pattern[str], ...]) -> list[Figure]:
+def _found(lowered: str, start: int, chunk: str, kind: _Kind) -> list[Figure]:
+    """The figures of one kind a sentence states (none, unsearched, when it has no word of the kind)."""
+    if not kind.words.search(lowered, start, start + len(chunk)):
+        return []
+    return [*_figures(chunk, start, kind), *_singles(chunk, start, kind.single)]
+
+
+def _figures(chunk: str, offset: int, kind: _Kind) -> list[Figure]:
     found: dict[int, Figure] = {}
-    for pattern in patterns:
+    gate, passive = kind.passive
+    for pattern in (*kind.patterns, passive) if gate.search(chunk) else kind.patterns:
         for m in pattern.finditer(chunk):
             before = _before(chunk, m.start())
             if _PART_OF.search(before) or _BACKGROUND_BEFORE.search(before) \
@@ -368,14 +418,17 @@ def _figure(raw: str, noun: str, start: int) -> Figure | None:
     return Figure(value, military, civilian, vague, start)
 
 
-def _singles(chunk: str, offset: int, single: re.Pattern[str]) -> list[Figure]:
+def _singles(chunk: str, offset: int, single: tuple[re.Pattern[str], re.Pattern[str]]) -> list[Figure]:
     found = []
-    for m in single.finditer(chunk):
-        if not _PART_OF.search(_before(chunk, m.start())):
-            noun = m.group("noun") or m.group("noun2") or m.group("noun3") or ""
-            figure = _figure("one", noun, offset + m.start())
-            if figure is not None:
-                found.append(figure)
+    english, russian = single
+    for pattern in (english, russian) if _CYRILLIC.search(chunk) else (english,):
+        for m in pattern.finditer(chunk):
+            if not _PART_OF.search(_before(chunk, m.start())):
+                groups = m.groupdict()
+                noun = groups.get("noun") or groups.get("noun2") or groups.get("noun3") or ""
+                figure = _figure("one", noun, offset + m.start())
+                if figure is not None:
+                    found.append(figure)
     return found
 
 
