@@ -133,6 +133,9 @@ def test_lists_appositions_and_another(text: str, killed: int | None, injured: i
         ("Three villages where residents were killed were shelled again.", None, None),
         # the lower bound of a stated range of fatalities
         ("Reports on fatalities range from 2 to 4.", 2, None),
+        # casualties are the killed and the wounded
+        ("The clinic said it took in 20 casualties, six of them dead.", 6, 14),
+        ("The hospital received 12 casualties, including 3 killed, after the shelling.", 3, 9),
         # a singular person described at length, or in a relative clause
         ("Officials named the rebel commander who was killed in the strike.", 1, None),
         ("Police named the gunman who killed 5 people.", 5, None),

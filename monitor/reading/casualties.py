@@ -209,6 +209,13 @@ _BACKGROUND_BEFORE = re.compile(
 _CLAIMED = re.compile(r"\bclaim(?:s|ed|ing)?\b[^;:]{0,80}$|утвержда\w+[^;:]{0,80}$", re.IGNORECASE)
 _DISPUTED = re.compile(r"\b(?:not|never)\s+(?:been\s+|be\s+)?(?:independently\s+)?(?:confirmed|verified)|"
                        r"\bun(?:confirmed|verified)\b|\bdenied\b|не подтвержд\w+|опроверг\w*", re.IGNORECASE)
+# "20 casualties, 6 of them dead", "20 casualties, including 6 killed" (exact figures only).
+_CASUALTIES_DEAD = re.compile(
+    rf"(?<!\w)(?P<n>{_NUM})\s+casualties,?\s+(?:including\s+|of whom\s+|among them\s+)?(?P<dead>{_NUM})\s+"
+    r"(?:of them\s+|of whom\s+)?(?:were\s+|are\s+)?(?:dead|killed|fatal(?:ities)?|deaths)(?!\w)", re.IGNORECASE)
+# The part of casualties that died is a killed figure, not a part of another killed figure.
+_OF_CASUALTIES = re.compile(r"casualties,?\s+(?:including|among them|of whom|of them)[\s,:]*(?:\w+\s+)?$",
+                            re.IGNORECASE)
 # A further loss beside the ones told before: "4 militants were also killed", "погибли также 2". Not
 # "another 47 died", which as often is another incident's toll ("6 died in bombings while another 47 ...").
 _ALSO = re.compile(r"\b(?:also|further|additional)\b|(?<!\w)также(?!\w)", re.IGNORECASE)
@@ -240,7 +247,7 @@ _ANY_KILLED = re.compile(trie_pattern([
     "kill", "dead", "die", "death", "fatalit", "lost their lives", "slain", "perish", "toll", "loss", "lives",
     "погиб", "убит", "жертв", "скончал", "умер"]))
 _ANY_INJURED = re.compile(trie_pattern([
-    "wound", "injur", "hurt", "hospital", "госпитализ", "ранен", "пострада", "травм", "контуж"]))
+    "wound", "injur", "hurt", "hospital", "госпитализ", "ранен", "пострада", "травм", "контуж", "casualt"]))
 # Words one of which every _CUMULATIVE match has, on lower-cased text: most sentences have none.
 _CUMULATIVE_HINT = re.compile(trie_pattern([
     "since ", "in total", "in all", "so far this", "this year alone", "war", "conflict has", "с начала", "за время",
@@ -338,7 +345,20 @@ def _found(lowered: str, start: int, chunk: str, kind: _Kind) -> list[Figure]:
     """The figures of one kind a sentence states (none, unsearched, when it has no word of the kind)."""
     if not kind.words.search(lowered, start, start + len(chunk)):
         return []
-    return [*_figures(chunk, start, kind), *_singles(chunk, start, kind.single)]
+    found = [*_figures(chunk, start, kind), *_singles(chunk, start, kind.single)]
+    if kind is _INJURED_KIND:
+        found.extend(_wounded_of_casualties(chunk, start))
+    return found
+
+
+def _wounded_of_casualties(chunk: str, offset: int) -> list[Figure]:
+    """Casualties are the killed and the wounded: "20 casualties, 6 of them dead" states 14 wounded."""
+    out = []
+    for m in _CASUALTIES_DEAD.finditer(chunk):
+        (everyone, _), (dead, _) = _number(m.group("n")), _number(m.group("dead"))
+        if everyone is not None and dead is not None and everyone > dead:
+            out.append(Figure(everyone - dead, False, False, False, offset + m.start("n")))
+    return out
 
 
 def _figures(chunk: str, offset: int, kind: _Kind) -> list[Figure]:
@@ -347,7 +367,7 @@ def _figures(chunk: str, offset: int, kind: _Kind) -> list[Figure]:
     for pattern in (*kind.patterns, passive) if gate.search(chunk) else kind.patterns:
         for m in pattern.finditer(chunk):
             before = _before(chunk, m.start())
-            if _PART_OF.search(before) or _BACKGROUND_BEFORE.search(before) \
+            if (_PART_OF.search(before) and not _OF_CASUALTIES.search(before)) or _BACKGROUND_BEFORE.search(before) \
                     or (_CLAIMED.search(before) and _DISPUTED.search(chunk)):
                 continue
             noun = m.groupdict().get("noun") or ""
