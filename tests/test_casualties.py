@@ -153,6 +153,8 @@ def test_passive_subjects_of_any_words(text: str, killed: int | None, injured: i
         ("Jets struck depots in response to a rocket attack that killed 6 people; 3 fighters died in the strikes.", 3),
         ("Police arrested a man held responsible for a market bombing that killed 14, and killed 2 gunmen in a raid.",
          2),
+        ("Two people were killed on Monday, a day after 5 were killed in a similar strike.", 2),
+        ("A shell killed 3 soldiers. Officials say 1,200 people have been killed since the offensive began.", 3),
         # a side's figure the text calls unconfirmed is left out (the conservative coding)
         ("The army said 4 rebels were killed. The rebels claimed 30 soldiers died, which has not been confirmed.", 4),
         # a further loss is added to the others, whatever its side

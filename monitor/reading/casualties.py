@@ -202,7 +202,8 @@ _NONE_INJURED = re.compile(
 _BACKGROUND_BEFORE = re.compile(
     r"(?:following|after|since|response to|retaliation for|revenge for|held responsible for|accused of|"
     r"suspected of|charged (?:with|over)|convicted of|sentenced for)\s[^,;:]{0,60}?\b(?:that|which)\s+[^,;:]{0,20}$|"
-    r"(?:\b\w+ (?:days?|weeks?) (?:earlier|before|ago)|earlier this (?:week|month)|last (?:week|month)|previously)"
+    r"(?:\b\w+ (?:days?|weeks?) (?:earlier|before|ago|after)|earlier this (?:week|month)|last (?:week|month)|"
+    r"previously)"
     r"\b[^;:]{0,110}$", re.IGNORECASE)
 # A side's claim that the sentence says is unconfirmed or denied ("the rebels claimed 40 soldiers died,
 # which could not be confirmed"): the conservative coding leaves the claimed figure out.
@@ -224,7 +225,8 @@ _COLLECTIVE = re.compile(r"(?:number|lot|total|series|handful|couple|group|major
 _PART_OF = re.compile(r"(?:including|among them|among whom|of whom|of them|among the dead|в том числе|из них|среди них)"
                       r"[\s,:]*(?:\w+\s+)?$", re.IGNORECASE)
 _CUMULATIVE = re.compile(
-    r"since (?:the start|the beginning|(?:19|20)\d\d|the war|the invasion|the conflict)|"
+    r"since (?:the start|the beginning|(?:19|20)\d\d|the war|the invasion|the conflict|the offensive|the fighting|"
+    r"hostilities|the uprising|the insurgency|(?:the|its|their) [\w -]{1,30}? (?:began|started|erupted|broke out))|"
     r"in total|in all|so far this|this year alone|the war has|the conflict has|(?:19|20)\d\d war|"
     r"с начала (?:войны|года|конфликта|вторжения|сво|спецоперации|агрессии|месяца)|за время|всего с|"
     r"с (?:19|20)\d\d|в ходе войны|за весь|за год|за месяц", re.IGNORECASE)
