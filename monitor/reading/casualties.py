@@ -52,7 +52,7 @@ _NUMBERS.update({f"{t}{sep}{u}": tv + uv for t, tv in _TENS.items() for u, uv in
                  for sep in (" ", "-") if t.isascii() == u.isascii()})
 _VAGUE = {
     "several": 3, "a few": 3, "few": 3, "dozens": 12, "dozens of": 12, "scores": 20,
-    "scores of": 20, "hundreds": 100, "hundreds of": 100, "many": 3, "несколько": 3, "нескольких": 3,
+    "scores of": 20, "hundreds": 100, "hundreds of": 100, "несколько": 3, "нескольких": 3,
     "десятки": 12, "десятков": 12, "сотни": 100, "сотен": 100,
 }
 
@@ -63,7 +63,7 @@ _QUANTIFIERS = ["at least", "more than", "over", "up to", "nearly", "almost", "a
                 "no fewer than", "as many as", "не менее", "не меньше", "более", "больше", "около",
                 "по меньшей мере", "как минимум", "минимум", "порядка", "свыше"]
 _QUANT = rf"(?:{trie_pattern(_QUANTIFIERS)}\s+)?"
-# Whole month names or their abbreviations only: "22 separatists", "5 marines" are not dates.
+# Whole month names or their abbreviations only: "14 separatists", "8 marines" are not dates.
 _MONTHS = (r"jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sept?(?:ember)?|"
            r"oct(?:ober)?|nov(?:ember)?|dec(?:ember)?|январ\w*|феврал\w*|"
            r"март\w*|апрел\w*|ма[яй]|июн\w*|июл\w*|август\w*|сентябр\w*|октябр\w*|ноябр\w*|декабр\w*")
@@ -101,7 +101,7 @@ _PERSON = (r"(?:man|woman|person|boy|girl|child|soldier|civilian|serviceman|serv
 
 
 # A passive clause's subject of any words ("2 members of the local militia were killed", "1 student was
-# shot and killed", "9 rebels including two of their leaders were killed"): up to 7 words, none a number,
+# shot and killed", "9 rebels including their leader were killed"): up to 7 words, none a number,
 # a verb of being or a word that opens another clause ("three villages where people were killed").
 _COUNT_WORDS = trie_pattern([w for w in (*_NUMBERS, *_VAGUE) if w not in ("a", "an")])
 _SUBJECT_WORD = (r"(?!(?:or|were|was|are|is|have|has|had|been|be|being|who|whom|which|that|where|when|after|before|"
@@ -163,13 +163,17 @@ _KILLED = (*_numeric_patterns(_KILL, r"killing|kills|kill|claimed the lives of")
                       rf"составило)\s+{_QUANT}{_RANGE}(?:\s+{_NOUN})?(?!\w)", re.IGNORECASE),
            re.compile(rf"(?:death|deaths|killing|loss(?:es)?) of\s+{_QUANT}{_RANGE}(?!\w)(?:\s+{_NOUN})?",
                       re.IGNORECASE),
+           # "о гибели двух военнослужащих"
+           re.compile(rf"(?<!\w)гибел[иья]\s+{_QUANT}{_RANGE}(?!\w)(?:\s+{_NOUN})?", re.IGNORECASE),
            # "reports of fatalities range from 1 to 3": the lower bound
            re.compile(rf"(?:fatalities|deaths|dead)\s+(?:[\w'’-]+\s+){{0,3}}?(?:range[sd]?|ranging|var(?:y|ies|ied|ying))"
                       rf"\s+(?:from|between)\s+{_RANGE}(?!\w)", re.IGNORECASE))
 _KILLED_PASSIVE = _passive(_KILL)
 _INJURED = (*_numeric_patterns(_HURT, r"wounding|injuring|wounds|injures|wound|injure"),
             re.compile(rf"(?:wounding|injuring|injury|injuries) of\s+{_QUANT}{_RANGE}(?!\w)(?:\s+{_NOUN})?",
-                       re.IGNORECASE))
+                       re.IGNORECASE),
+            # "о ранении трёх бойцов"
+            re.compile(rf"(?<!\w)ранени[иья]\s+{_QUANT}{_RANGE}(?!\w)(?:\s+{_NOUN})?", re.IGNORECASE))
 _INJURED_PASSIVE = _passive(_HURT)
 _SINGLE_KILLED = _singular(r"killed|dies|died|shot dead",
                            r"погиб|погибла|убит|убита|скончался|скончалась|умер|умерла|умерший|умершая")
@@ -218,10 +222,10 @@ _CASUALTIES_DEAD = re.compile(
 _OF_CASUALTIES = re.compile(r"casualties,?\s+(?:including|among them|of whom|of them)[\s,:]*(?:\w+\s+)?$",
                             re.IGNORECASE)
 # A further loss beside the ones told before: "4 militants were also killed", "погибли также 2". Not
-# "another 47 died", which as often is another incident's toll ("6 died in bombings while another 47 ...").
+# "another 20 died", which as often is another incident's toll ("3 died in one town while another 20 ...").
 _ALSO = re.compile(r"\b(?:also|further|additional)\b|(?<!\w)также(?!\w)", re.IGNORECASE)
-_COLLECTIVE = re.compile(r"(?:number|lot|total|series|handful|couple|group|majority|minority|host|unit|team|"
-                         r"convoy|family|crowd|band|squad|patrol)\b", re.IGNORECASE)
+_COLLECTIVE = re.compile(r"(?:[\w-]+\s+)?(?:number|lot|total|series|handful|couple|group|majority|minority|host|"
+                         r"unit|team|convoy|family|crowd|band|squad|patrol)\b", re.IGNORECASE)
 _PART_OF = re.compile(r"(?:including|among them|among whom|of whom|of them|among the dead|в том числе|из них|среди них)"
                       r"[\s,:]*(?:\w+\s+)?$", re.IGNORECASE)
 _CUMULATIVE = re.compile(
@@ -242,12 +246,12 @@ _CONTEXT = 120  # characters of context before a figure
 # Matched on lower-cased text without IGNORECASE, as a prefix tree: this test runs on every sentence.
 _ANY_CASUALTY = re.compile(trie_pattern([
     "kill", "dead", "die", "death", "fatalit", "casualt", "wound", "injur", "hurt", "hospitali", "lost their lives",
-    "slain", "perish", "toll", "losses", "погиб", "убит", "жертв", "скончал", "умер", "ранен", "пострада", "травм",
-    "контуж", "потер"]))
+    "slain", "perish", "toll", "losses", "погиб", "гибел", "убит", "жертв", "скончал", "умер", "ранен", "пострада",
+    "травм", "контуж", "потер"]))
 # ... and the ones each kind's patterns need: a sentence is searched only for the kinds it has words of.
 _ANY_KILLED = re.compile(trie_pattern([
     "kill", "dead", "die", "death", "fatalit", "lost their lives", "slain", "perish", "toll", "loss", "lives",
-    "погиб", "убит", "жертв", "скончал", "умер"]))
+    "погиб", "гибел", "убит", "жертв", "скончал", "умер"]))
 _ANY_INJURED = re.compile(trie_pattern([
     "wound", "injur", "hurt", "hospital", "госпитализ", "ранен", "пострада", "травм", "контуж", "casualt"]))
 # Words one of which every _CUMULATIVE match has, on lower-cased text: most sentences have none.
@@ -278,7 +282,7 @@ def extract_casualties(text: str, lang: str, model: Model | None = None, pub_yea
     keeping them all; `attack_at` are the offsets of the attack phrases. Either way the sentences about a
     whole war or an earlier year are background, by rule."""
     del lang  # English and Russian patterns are tried on every text; they do not collide
-    if "\\" in text:  # some wire feeds break lines with a backslash ("killing\\a woman"); same length
+    if "\\" in text:  # some wire feeds break lines with a backslash ("wounding\\two"); same length
         text = text.replace("\\", " ")
     if model is None:
         return _by_rule(text, pub_year)
