@@ -155,6 +155,18 @@ def test_passive_subjects_of_any_words(text: str, killed: int | None, injured: i
          2),
         ("Two people were killed on Monday, a day after 5 were killed in a similar strike.", 2),
         ("A shell killed 3 soldiers. Officials say 1,200 people have been killed since the offensive began.", 3),
+        # a comparison with an earlier event ("the deadliest since ...") tells that event's toll, not this one's
+        ("The strike killed 12 people, the deadliest attack since 2019.", 12),
+        ("Shelling killed 4 people on Monday, the deadliest day since March, when 30 were killed in one strike.", 4),
+        ("A strike killed 7 soldiers. It was the heaviest loss since the truce, under which 200 people have died.", 7),
+        # a toll of a longer stretch than the incident is a running total; the incident's own toll may rise
+        ("The attack killed 9, raising the death toll from a week of fighting to 60.", 9),
+        ("The death toll from Saturday's strike rose to 31, officials said.", 31),
+        ("Five people were killed in the strike, which came a year after a similar attack killed 20.", 5),
+        # other ways of stating deaths; "lost" counts people only
+        ("The army lost 3 soldiers on Tuesday.", 3),
+        ("The army lost 3 tanks in the battle.", None),
+        ("The bodies of 11 people were recovered from the rubble.", 11),
         # a side's figure the text calls unconfirmed is left out (the conservative coding)
         ("The army said 4 rebels were killed. The rebels claimed to have killed 30 soldiers, which officials denied.",
          4),

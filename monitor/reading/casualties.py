@@ -163,6 +163,11 @@ _KILLED = (*_numeric_patterns(_KILL, r"killing|kills|kill|claimed the lives of")
                       rf"составило)\s+{_QUANT}{_RANGE}(?:\s+{_NOUN})?(?!\w)", re.IGNORECASE),
            re.compile(rf"(?:death|deaths|killing|loss(?:es)?) of\s+{_QUANT}{_RANGE}(?!\w)(?:\s+{_NOUN})?",
                       re.IGNORECASE),
+           # "the army lost 3 soldiers" (people only: "lost 3 tanks" is no toll)
+           re.compile(rf"(?<!\w)lost\s+{_QUANT}{_RANGE}\s+{_NOUN}(?!\w)", re.IGNORECASE),
+           # "the bodies of 11 people", "7 bodies were found"
+           re.compile(rf"(?<!\w)bodies of\s+{_QUANT}{_RANGE}(?!\w)(?:\s+{_NOUN})?", re.IGNORECASE),
+           re.compile(rf"(?<!\w){_QUANT}{_RANGE}\s+bodies(?!\w)", re.IGNORECASE),
            # "о гибели двух военнослужащих"
            re.compile(rf"(?<!\w)гибел[иья]\s+{_QUANT}{_RANGE}(?!\w)(?:\s+{_NOUN})?", re.IGNORECASE),
            # "reports of fatalities range from 1 to 3": the lower bound
@@ -206,8 +211,8 @@ _NONE_INJURED = re.compile(
 _BACKGROUND_BEFORE = re.compile(
     r"(?:following|after|since|response to|retaliation for|revenge for|held responsible for|accused of|"
     r"suspected of|charged (?:with|over)|convicted of|sentenced for)\s[^,;:]{0,60}?\b(?:that|which)\s+[^,;:]{0,20}$|"
-    r"(?:\b\w+ (?:days?|weeks?) (?:earlier|before|ago|after)|earlier this (?:week|month)|last (?:week|month)|"
-    r"previously)"
+    r"(?:\b\w+ (?:days?|weeks?|months?|years?) (?:earlier|before|ago|after)|earlier this (?:week|month)|"
+    r"last (?:week|month)|previously)"
     r"\b[^;:]{0,110}$", re.IGNORECASE)
 # A side's claim that the sentence says is unconfirmed or denied ("the rebels claimed 40 soldiers died,
 # which could not be confirmed"): the conservative coding leaves the claimed figure out.
@@ -234,6 +239,13 @@ _CUMULATIVE = re.compile(
     r"in total|in all|so far this|this year alone|the war has|the conflict has|(?:19|20)\d\d war|"
     r"с начала (?:войны|года|конфликта|вторжения|сво|спецоперации|агрессии|месяца)|за время|всего с|"
     r"с (?:19|20)\d\d|в ходе войны|за весь|за год|за месяц", re.IGNORECASE)
+_COMPARED_SINCE = re.compile(r"\b(?:deadliest|worst|heaviest|bloodiest|largest|biggest|most (?:deadly|serious|"
+                             r"intense|violent))\b[^;:]{0,80}?\bsince\b", re.IGNORECASE)
+# A toll that sums a longer stretch than the incident: "raising the death toll from a week of fighting to
+# 60", "the toll of the war rose to 3,000" (the incident's own toll may rise too: "the toll of the strike").
+_PERIOD_TOLL = re.compile(r"toll\w*\s+(?:\w+\s+){0,2}?(?:from|in|of|since)\s+(?:\w+\s+){0,4}?(?:war|conflict|fighting|"
+                          r"offensive|campaign|clashes|violence|unrest|uprising|insurgency|hostilities|days?|weeks?|"
+                          r"months?|years?)\b", re.IGNORECASE)
 # Sentences; a period inside a number ("12.7") or after an initial ("U.S.") does not end one.
 _SENTENCE = re.compile(r"[^.!?\n]+(?:(?:\.(?=\d)|(?<=\b[A-Z])\.)[^.!?\n]*)*")
 _IS_MIL = re.compile(_MIL, re.IGNORECASE)
@@ -245,13 +257,13 @@ _CONTEXT = 120  # characters of context before a figure
 # Word beginnings every casualty pattern needs: sentences without one are not searched (most are not).
 # Matched on lower-cased text without IGNORECASE, as a prefix tree: this test runs on every sentence.
 _ANY_CASUALTY = re.compile(trie_pattern([
-    "kill", "dead", "die", "death", "fatalit", "casualt", "wound", "injur", "hurt", "hospitali", "lost their lives",
-    "slain", "perish", "toll", "losses", "погиб", "гибел", "убит", "жертв", "скончал", "умер", "ранен", "пострада",
+    "kill", "dead", "die", "death", "fatalit", "casualt", "wound", "injur", "hurt", "hospitali", "lost", "slain",
+    "perish", "toll", "loss", "bodies", "погиб", "гибел", "убит", "жертв", "скончал", "умер", "ранен", "пострада",
     "травм", "контуж", "потер"]))
 # ... and the ones each kind's patterns need: a sentence is searched only for the kinds it has words of.
 _ANY_KILLED = re.compile(trie_pattern([
-    "kill", "dead", "die", "death", "fatalit", "lost their lives", "slain", "perish", "toll", "loss", "lives",
-    "погиб", "гибел", "убит", "жертв", "скончал", "умер"]))
+    "kill", "dead", "die", "death", "fatalit", "slain", "perish", "toll", "loss", "lives",
+    "погиб", "гибел", "убит", "жертв", "скончал", "умер", "lost", "bodies"]))
 _ANY_INJURED = re.compile(trie_pattern([
     "wound", "injur", "hurt", "hospital", "госпитализ", "ранен", "пострада", "травм", "контуж", "casualt"]))
 # Words one of which every _CUMULATIVE match has, on lower-cased text: most sentences have none.
@@ -294,10 +306,24 @@ def _by_rule(text: str, pub_year: int | None) -> tuple[Casualties, Casualties]:
     lowered = text.lower()
     if not _ANY_CASUALTY.search(lowered):
         return Casualties(), Casualties()
-    sentences = [(s.start(), s.group(0)) for s in _SENTENCE.finditer(text)
-                 if _ANY_CASUALTY.search(lowered, s.start(), s.end()) and not _background(lowered, s.start(),
-                                                                                         s.group(0), pub_year)]
+    sentences = [(start, chunk) for start, chunk in _sentences(text, lowered)
+                 if _ANY_CASUALTY.search(lowered, start, start + len(chunk))
+                 and not _background(lowered, start, chunk, pub_year)]
     return _extract(text, lowered, sentences, _KILLED_KIND), _extract(text, lowered, sentences, _INJURED_KIND)
+
+
+def _sentences(text: str, lowered: str) -> list[tuple[int, str]]:
+    """The sentences with their offsets, each cut where it compares the incident with an earlier one
+    ("..., the deadliest attack since 2019, when 30 died"): what follows is another event's."""
+    out = []
+    for s in _SENTENCE.finditer(text):
+        chunk = s.group(0)
+        if lowered.find("since", s.start(), s.end()) >= 0:
+            compared = _COMPARED_SINCE.search(chunk)
+            if compared:
+                chunk = chunk[:compared.start()]
+        out.append((s.start(), chunk))
+    return out
 
 
 def _background(lowered: str, start: int, chunk: str, pub_year: int | None) -> bool:
@@ -315,7 +341,7 @@ def figure_rows(text: str, pub_year: int | None, attack_at: Sequence[int] = ()) 
     lowered = text.lower()
     if not _ANY_CASUALTY.search(lowered):
         return [], [], False, False
-    sentences = [(s.start(), s.group(0)) for s in _SENTENCE.finditer(text)]
+    sentences = _sentences(text, lowered)
     killed: Rows = []
     injured: Rows = []
     for index, (start, chunk) in enumerate(sentences):
@@ -374,6 +400,7 @@ def _figures(chunk: str, offset: int, kind: _Kind) -> list[Figure]:
         for m in pattern.finditer(chunk):
             before = _before(chunk, m.start())
             if (_PART_OF.search(before) and not _OF_CASUALTIES.search(before)) or _BACKGROUND_BEFORE.search(before) \
+                    or _PERIOD_TOLL.search(m.group(0)) \
                     or (_CLAIMED.search(before) and _DISPUTED.search(chunk)):
                 continue
             noun = m.groupdict().get("noun") or ""
