@@ -133,6 +133,15 @@ def test_lists_appositions_and_another(text: str, killed: int | None, injured: i
         ("Three villages where residents were killed were shelled again.", None, None),
         # the lower bound of a stated range of fatalities
         ("Reported fatalities ranged from 2 to 4.", 2, None),
+        # one person as the object, whatever the noun; not a threat, not a thing, not a count
+        ("Rebels raided the village and killed a village elder.", 1, None),
+        ("A landmine killed a herder in the district.", 1, None),
+        ("A sniper wounded an elderly beekeeper on Monday.", None, 1),
+        ("The gunmen threatened to kill a hostage.", None, None),
+        ("The group vowed to kill 10 soldiers for every fighter lost.", None, None),
+        ("The army used a drone to kill 2 fighters.", 2, None),
+        ("The vote killed a deal on the truce.", None, None),
+        ("The strike killed an estimated 30 people.", 30, None),
         # casualties are the killed and the wounded
         ("The clinic said it took in 20 casualties, six of them dead.", 6, 14),
         ("The hospital received 12 casualties, including 3 killed, after the shelling.", 3, 9),

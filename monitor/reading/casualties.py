@@ -59,7 +59,7 @@ _VAGUE = {
 
 # "another" is one more person ("killing one rebel and wounding another"), unless a number follows it.
 _NUM = r"(?:\d{1,3}(?:[ ,]\d{3})+|\d+|another(?!\s+\w*\d)|" + trie_pattern([*_NUMBERS, *_VAGUE]) + r")"
-_QUANTIFIERS = ["at least", "more than", "over", "up to", "nearly", "almost", "about", "around", "some",
+_QUANTIFIERS = ["at least", "more than", "over", "up to", "nearly", "almost", "about", "around", "some", "estimated",
                 "no fewer than", "as many as", "не менее", "не меньше", "более", "больше", "около",
                 "по меньшей мере", "как минимум", "минимум", "порядка", "свыше"]
 _QUANT = rf"(?:{trie_pattern(_QUANTIFIERS)}\s+)?"
@@ -126,11 +126,24 @@ def _numeric_patterns(verb: str, verb_ing: str) -> tuple[re.Pattern[str], ...]:
     )
 
 
-def _passive(verb: str) -> tuple[re.Pattern[str], re.Pattern[str]]:
+Gated = tuple[re.Pattern[str], re.Pattern[str]]  # a cheap test on the lower-cased sentence, and the pattern
+
+
+def _one_object(active: str) -> Gated:
+    """One person as the object, whatever the noun: "a landmine killed a herder in ...", "wounding an
+    elderly shepherd", up to the end of the noun phrase (a stop or a preposition)."""
+    gate = re.compile(rf"(?:{active})\s+(?:an?|one)\s")
+    return gate, re.compile(rf"(?<!\w)(?:{active})\s+(?P<n>an?|one)\s+"
+                            rf"(?P<noun>(?:{_SUBJECT_WORD}\s+){{0,2}}?{_SUBJECT_WORD})"
+                            r"(?=\s*(?:[,.;:)]|$)|\s+(?:in|on|at|and|near|who|while|during|with|from|after|when|inside|"
+                            r"outside|by|as)\b)", re.IGNORECASE)
+
+
+def _passive(verb: str) -> Gated:
     """"2 members of the local militia were killed" (not a year: "in 2019 fighters were killed"),
     searched only in sentences where a verb of being comes before the casualty verb (the gate): the
     open subject costs more than the other patterns together."""
-    gate = re.compile(rf"\b{_PASSIVE}{_AUX}(?:{verb})(?!\w)", re.IGNORECASE)
+    gate = re.compile(rf"\b{_PASSIVE}{_AUX}(?:{verb})(?!\w)")
     return gate, re.compile(rf"(?<!\w)(?!(?:19|20)\d\d\b){_QUANT}{_RANGE}\s+"
                             rf"(?P<noun>{_SUBJECT_WORD}(?:\s+{_SUBJECT_WORD}){{0,6}}?)\s+{_PASSIVE}{_AUX}(?:{verb})(?!\w)",
                             re.IGNORECASE)
@@ -158,28 +171,33 @@ _CYRILLIC = re.compile("[а-яёА-ЯЁ]")
 
 # A list member right after a casualty verb is that verb's figure, not part of the next one's list.
 _VERB_END = re.compile(rf"(?:{_KILL}|{_HURT}|killing|wounding|injuring)\s+$", re.IGNORECASE)
-_KILLED = (*_numeric_patterns(_KILL, r"killing|kills|kill|claimed the lives of"),
-           re.compile(rf"(?:death toll|toll|число (?:погибших|жертв))\w*\s+(?:[\w'’-]+\s+){{0,6}}?(?:to|at|is|of|до|"
-                      rf"составило)\s+{_QUANT}{_RANGE}(?:\s+{_NOUN})?(?!\w)", re.IGNORECASE),
-           re.compile(rf"(?:death|deaths|killing|loss(?:es)?) of\s+{_QUANT}{_RANGE}(?!\w)(?:\s+{_NOUN})?",
-                      re.IGNORECASE),
-           # "the army lost 3 soldiers" (people only: "lost 3 tanks" is no toll)
-           re.compile(rf"(?<!\w)lost\s+{_QUANT}{_RANGE}\s+{_NOUN}(?!\w)", re.IGNORECASE),
-           # "the bodies of 11 people", "7 bodies were found"
-           re.compile(rf"(?<!\w)bodies of\s+{_QUANT}{_RANGE}(?!\w)(?:\s+{_NOUN})?", re.IGNORECASE),
-           re.compile(rf"(?<!\w){_QUANT}{_RANGE}\s+bodies(?!\w)", re.IGNORECASE),
-           # "о гибели двух военнослужащих"
-           re.compile(rf"(?<!\w)гибел[иья]\s+{_QUANT}{_RANGE}(?!\w)(?:\s+{_NOUN})?", re.IGNORECASE),
-           # "reports of fatalities range from 1 to 3": the lower bound
-           re.compile(rf"(?:fatalities|deaths|dead)\s+(?:[\w'’-]+\s+){{0,3}}?(?:range[sd]?|ranging|var(?:y|ies|ied|ying))"
-                      rf"\s+(?:from|between)\s+{_RANGE}(?!\w)", re.IGNORECASE))
-_KILLED_PASSIVE = _passive(_KILL)
-_INJURED = (*_numeric_patterns(_HURT, r"wounding|injuring|wounds|injures|wound|injure"),
-            re.compile(rf"(?:wounding|injuring|injury|injuries) of\s+{_QUANT}{_RANGE}(?!\w)(?:\s+{_NOUN})?",
-                       re.IGNORECASE),
-            # "о ранении трёх бойцов"
-            re.compile(rf"(?<!\w)ранени[иья]\s+{_QUANT}{_RANGE}(?!\w)(?:\s+{_NOUN})?", re.IGNORECASE))
-_INJURED_PASSIVE = _passive(_HURT)
+_KILLED = _numeric_patterns(_KILL, r"killing|kills|kill|claimed the lives of")
+# The rarer forms, each behind a word it needs (searched in the lower-cased sentence).
+_KILLED_GATED = (
+    _passive(_KILL), _one_object(r"killed|killing|kills|kill|shot dead|shot and killed"),
+    (re.compile(r"toll|число"),
+     re.compile(rf"(?:death toll|toll|число (?:погибших|жертв))\w*\s+(?:[\w'’-]+\s+){{0,6}}?(?:to|at|is|of|до|"
+                rf"составило)\s+{_QUANT}{_RANGE}(?:\s+{_NOUN})?(?!\w)", re.IGNORECASE)),
+    (re.compile(r"(?:death|killing|loss)\w* of"),
+     re.compile(rf"(?:death|deaths|killing|loss(?:es)?) of\s+{_QUANT}{_RANGE}(?!\w)(?:\s+{_NOUN})?", re.IGNORECASE)),
+    # "the army lost 3 soldiers" (people only: "lost 3 tanks" is no toll)
+    (re.compile(r"lost\s"), re.compile(rf"(?<!\w)lost\s+{_QUANT}{_RANGE}\s+{_NOUN}(?!\w)", re.IGNORECASE)),
+    # "the bodies of 11 people", "7 bodies were found"
+    (re.compile(r"bodies"), re.compile(rf"(?<!\w)bodies of\s+{_QUANT}{_RANGE}(?!\w)(?:\s+{_NOUN})?", re.IGNORECASE)),
+    (re.compile(r"bodies"), re.compile(rf"(?<!\w){_QUANT}{_RANGE}\s+bodies(?!\w)", re.IGNORECASE)),
+    # "о гибели двух военнослужащих"
+    (re.compile(r"гибел"), re.compile(rf"(?<!\w)гибел[иья]\s+{_QUANT}{_RANGE}(?!\w)(?:\s+{_NOUN})?", re.IGNORECASE)),
+    # "reports of fatalities range from 1 to 3": the lower bound
+    (re.compile(r"rang|var"),
+     re.compile(rf"(?:fatalities|deaths|dead)\s+(?:[\w'’-]+\s+){{0,3}}?(?:range[sd]?|ranging|var(?:y|ies|ied|ying))"
+                rf"\s+(?:from|between)\s+{_RANGE}(?!\w)", re.IGNORECASE)))
+_INJURED = _numeric_patterns(_HURT, r"wounding|injuring|wounds|injures|wound|injure")
+_INJURED_GATED = (
+    _passive(_HURT), _one_object(r"wounded|injured|wounding|injuring|wounds|injures"),
+    (re.compile(r"(?:wounding|injuring|injury|injuries) of"),
+     re.compile(rf"(?:wounding|injuring|injury|injuries) of\s+{_QUANT}{_RANGE}(?!\w)(?:\s+{_NOUN})?", re.IGNORECASE)),
+    # "о ранении трёх бойцов"
+    (re.compile(r"ранени"), re.compile(rf"(?<!\w)ранени[иья]\s+{_QUANT}{_RANGE}(?!\w)(?:\s+{_NOUN})?", re.IGNORECASE)))
 _SINGLE_KILLED = _singular(r"killed|dies|died|shot dead",
                            r"погиб|погибла|убит|убита|скончался|скончалась|умер|умерла|умерший|умершая")
 _SINGLE_INJURED = _singular(r"wounded|injured|hurt",
@@ -231,6 +249,13 @@ _OF_CASUALTIES = re.compile(r"casualties,?\s+(?:including|among them|of whom|of 
 _ALSO = re.compile(r"\b(?:also|further|additional)\b|(?<!\w)также(?!\w)", re.IGNORECASE)
 _COLLECTIVE = re.compile(r"(?:[\w-]+\s+)?(?:number|lot|total|series|handful|couple|group|majority|minority|host|"
                          r"unit|team|convoy|family|crowd|band|squad|patrol)\b", re.IGNORECASE)
+# A threat or an aim, not a loss: "threatened to kill 5 hostages", "vowed to kill a commander".
+_INTENT = re.compile(r"\b(?:threaten\w*|vow\w*|pledg\w*|plann?\w*|tr(?:y|ied|ies|ying)|attempt\w*|want\w*|intend\w*|"
+                     r"promis\w*|sought|seek\w*|aim\w*|order\w*|call\w* for)\s+(?:\w+\s+)?to\s+$", re.IGNORECASE)
+# Things a verb of killing or wounding takes that are not people ("killed a deal", "wounded a tank").
+_NOT_A_PERSON = re.compile(r"\b(?:deal|plan|bill|truce|ceasefire|agreement|process|talks|project|proposal|chance|hope|"
+                           r"idea|bid|effort|attempt|motion|momentum|vehicle|car|truck|tank|engine|program(?:me)?)$",
+                           re.IGNORECASE)
 _PART_OF = re.compile(r"(?:including|among them|among whom|of whom|of them|among the dead|в том числе|из них|среди них)"
                       r"[\s,:]*(?:\w+\s+)?$", re.IGNORECASE)
 _CUMULATIVE = re.compile(
@@ -278,13 +303,13 @@ class _Kind:
 
     words: re.Pattern[str]  # word beginnings (lower-cased) every pattern below needs
     patterns: tuple[re.Pattern[str], ...]
-    passive: tuple[re.Pattern[str], re.Pattern[str]]  # its gate and the pattern
+    gated: tuple[Gated, ...]  # patterns tried only where their gate finds something
     single: tuple[re.Pattern[str], re.Pattern[str]]  # English, Russian
     none: re.Pattern[str]
 
 
-_KILLED_KIND = _Kind(_ANY_KILLED, _KILLED, _KILLED_PASSIVE, _SINGLE_KILLED, _NONE_KILLED)
-_INJURED_KIND = _Kind(_ANY_INJURED, _INJURED, _INJURED_PASSIVE, _SINGLE_INJURED, _NONE_INJURED)
+_KILLED_KIND = _Kind(_ANY_KILLED, _KILLED, _KILLED_GATED, _SINGLE_KILLED, _NONE_KILLED)
+_INJURED_KIND = _Kind(_ANY_INJURED, _INJURED, _INJURED_GATED, _SINGLE_INJURED, _NONE_INJURED)
 
 
 def extract_casualties(text: str, lang: str, model: Model | None = None, pub_year: int | None = None,
@@ -377,7 +402,7 @@ def _found(lowered: str, start: int, chunk: str, kind: _Kind) -> list[Figure]:
     """The figures of one kind a sentence states (none, unsearched, when it has no word of the kind)."""
     if not kind.words.search(lowered, start, start + len(chunk)):
         return []
-    found = [*_figures(chunk, start, kind), *_singles(chunk, start, kind.single)]
+    found = [*_figures(chunk, start, kind, lowered), *_singles(chunk, start, kind.single)]
     if kind is _INJURED_KIND:
         found.extend(_wounded_of_casualties(chunk, start))
     return found
@@ -393,19 +418,24 @@ def _wounded_of_casualties(chunk: str, offset: int) -> list[Figure]:
     return out
 
 
-def _figures(chunk: str, offset: int, kind: _Kind) -> list[Figure]:
+def _figures(chunk: str, offset: int, kind: _Kind, lowered: str) -> list[Figure]:
     found: dict[int, Figure] = {}
-    gate, passive = kind.passive
-    for pattern in (*kind.patterns, passive) if gate.search(chunk) else kind.patterns:
+    end = offset + len(chunk)
+    gated = [pattern for gate, pattern in kind.gated if gate.search(lowered, offset, end)]
+    disputed = bool(_DISPUTED.search(chunk))
+    for pattern in (*kind.patterns, *gated) if gated else kind.patterns:
         for m in pattern.finditer(chunk):
             before = _before(chunk, m.start())
             if (_PART_OF.search(before) and not _OF_CASUALTIES.search(before)) or _BACKGROUND_BEFORE.search(before) \
+                    or (before.rstrip()[-2:].lower() == "to" and _INTENT.search(before)) \
                     or _PERIOD_TOLL.search(m.group(0)) \
-                    or (_CLAIMED.search(before) and _DISPUTED.search(chunk)):
+                    or (disputed and _CLAIMED.search(before)):
                 continue
             noun = m.groupdict().get("noun") or ""
-            if m.group("n").lower() in ("a", "an") and (not noun or _COLLECTIVE.match(noun)):
-                continue  # "a number of soldiers", "a group of fighters": no count of people
+            article = m.group("n").lower()
+            if article in ("a", "an", "one") and ((not noun and article != "one") or _COLLECTIVE.match(noun)
+                                                 or _NOT_A_PERSON.search(noun)):
+                continue  # "a number of soldiers", "a group of fighters", "killed a deal": no count of people
             figure = _figure(m.group("n"), noun, offset + m.start("n"))
             if figure is not None:
                 if _ALSO.search(m.group(0)):
