@@ -232,6 +232,9 @@ _BACKGROUND_BEFORE = re.compile(
     r"(?:\b\w+ (?:days?|weeks?|months?|years?) (?:earlier|before|ago|after)|earlier this (?:week|month)|"
     r"last (?:week|month)|previously)"
     r"\b[^;:]{0,110}$", re.IGNORECASE)
+# Words one of which each of the patterns above needs, on the lower-cased context (most have none).
+_BACKGROUND_HINT = re.compile(trie_pattern(["that", "which", "earlier", "before", "ago", "after", "last ",
+                                             "previously"]))
 # A side's claim that the sentence says is unconfirmed or denied ("the rebels claimed 40 soldiers died,
 # which could not be confirmed"): the conservative coding leaves the claimed figure out.
 _CLAIMED = re.compile(r"\bclaim(?:s|ed|ing)?\b[^;:]{0,80}$|утвержда\w+[^;:]{0,80}$", re.IGNORECASE)
@@ -256,6 +259,8 @@ _INTENT = re.compile(r"\b(?:threaten\w*|vow\w*|pledg\w*|plann?\w*|tr(?:y|ied|ies
 _NOT_A_PERSON = re.compile(r"\b(?:deal|plan|bill|truce|ceasefire|agreement|process|talks|project|proposal|chance|hope|"
                            r"idea|bid|effort|attempt|motion|momentum|vehicle|car|truck|tank|engine|program(?:me)?)$",
                            re.IGNORECASE)
+_PART_OF_HINT = re.compile(trie_pattern(["includ", "among", "of whom", "of them", "в том числе", "из них",
+                                          "среди них"]))
 _PART_OF = re.compile(r"(?:including|among them|among whom|of whom|of them|among the dead|в том числе|из них|среди них)"
                       r"[\s,:]*(?:\w+\s+)?$", re.IGNORECASE)
 _CUMULATIVE = re.compile(
@@ -426,8 +431,10 @@ def _figures(chunk: str, offset: int, kind: _Kind, lowered: str) -> list[Figure]
     for pattern in (*kind.patterns, *gated) if gated else kind.patterns:
         for m in pattern.finditer(chunk):
             before = _before(chunk, m.start())
-            if (_PART_OF.search(before) and not _OF_CASUALTIES.search(before)) or _BACKGROUND_BEFORE.search(before) \
-                    or (before.rstrip()[-2:].lower() == "to" and _INTENT.search(before)) \
+            hints = lowered[offset + m.start() - len(before):offset + m.start()]
+            if (_part_of(before, hints) and not _OF_CASUALTIES.search(before)) \
+                    or (_BACKGROUND_HINT.search(hints) and _BACKGROUND_BEFORE.search(before)) \
+                    or (hints.rstrip()[-2:] == "to" and _INTENT.search(before)) \
                     or _PERIOD_TOLL.search(m.group(0)) \
                     or (disputed and _CLAIMED.search(before)):
                 continue
@@ -484,6 +491,11 @@ def _listed(chunk: str, m: re.Match[str], offset: int) -> list[Figure]:
         if figure is not None:
             out.append(figure)
     return out
+
+
+def _part_of(before: str, hints: str) -> bool:
+    """_PART_OF, tried only when the lower-cased context has one of the words it needs."""
+    return bool(_PART_OF_HINT.search(hints) and _PART_OF.search(before))
 
 
 def _before(chunk: str, pos: int) -> str:
