@@ -176,6 +176,11 @@ def test_passive_subjects_of_any_words(text: str, killed: int | None, injured: i
         ("The army lost 3 soldiers on Tuesday.", 3),
         ("The army lost 3 tanks in the battle.", None),
         ("The bodies of 11 people were recovered from the rubble.", 11),
+        # a running total in a clause of its own is cut off; one that opens the sentence drops it
+        ("Shelling killed 2 civilians in the city, the governor said, adding that 500 people have been killed in "
+         "the region since the start of the war.", 2),
+        ("Two soldiers were killed, the ministry said; since the war began 4,000 soldiers have died.", 2),
+        ("A rocket killed 4 people. Since the start of the war, 90 people have died in the village.", 4),
         # a side's figure the text calls unconfirmed is left out (the conservative coding)
         ("The army said 4 rebels were killed. The rebels claimed to have killed 30 soldiers, which officials denied.",
          4),
@@ -211,7 +216,9 @@ def test_backslash_line_breaks_of_wire_feeds_are_spaces() -> None:
 @pytest.mark.parametrize(
     ("text", "killed", "injured"),
     [("Штаб сообщил о гибели двух военнослужащих.", 2, None),
-     ("Штаб сообщил о ранении трёх бойцов.", None, 3)],
+     ("Штаб сообщил о ранении трёх бойцов.", None, 3),
+     ("По данным штаба, за сутки погибли трое военных, с начала года — 150.", 3, None),
+     ("Мирный житель получил ранения в результате обстрела.", None, 1)],
 )
 def test_russian_nominal_forms(text: str, killed: int | None, injured: int | None) -> None:
     k, i = extract_casualties(text, "ru")

@@ -201,7 +201,8 @@ _INJURED_GATED = (
 _SINGLE_KILLED = _singular(r"killed|dies|died|shot dead",
                            r"погиб|погибла|убит|убита|скончался|скончалась|умер|умерла|умерший|умершая")
 _SINGLE_INJURED = _singular(r"wounded|injured|hurt",
-                            r"ранен|ранена|пострадал|пострадала|травмирован|травмирована|контужен|контужена")
+                            r"ранен|ранена|пострадал|пострадала|травмирован|травмирована|контужен|контужена|"
+                            r"ранения|ранение")  # "мирный житель получил ранения"
 # More counted nouns before a figure: "12 Sudanese, 4 Chadians died", "10 civilians and five soldiers".
 _LIST_BEFORE = re.compile(rf"(?P<n>{_NUM})\s+{_NOUN}\s*(?:,\s*(?:and\s+)?|\s+(?:and|и)\s+)$", re.IGNORECASE)
 _LIST_AFTER = re.compile(rf"\s*(?:,\s*(?:and\s+)?|\s+(?:and|и)\s+)(?!including|among|of whom|в том числе|из них)"
@@ -344,7 +345,9 @@ def _by_rule(text: str, pub_year: int | None) -> tuple[Casualties, Casualties]:
 
 def _sentences(text: str, lowered: str) -> list[tuple[int, str]]:
     """The sentences with their offsets, each cut where it compares the incident with an earlier one
-    ("..., the deadliest attack since 2019, when 30 died"): what follows is another event's."""
+    ("..., the deadliest attack since 2019, when 30 died") or turns to a running total in a clause of
+    its own ("Two soldiers were killed, the ministry said; since the war began 4,000 have died", "погибли
+    трое военных, с начала года — 150"): what follows is another event's or the war's."""
     out = []
     for s in _SENTENCE.finditer(text):
         chunk = s.group(0)
@@ -352,6 +355,11 @@ def _sentences(text: str, lowered: str) -> list[tuple[int, str]]:
             compared = _COMPARED_SINCE.search(chunk)
             if compared:
                 chunk = chunk[:compared.start()]
+        if _CUMULATIVE_HINT.search(lowered, s.start(), s.start() + len(chunk)):
+            running = _CUMULATIVE.search(chunk)
+            clause = max(chunk.rfind(mark, 0, running.start()) for mark in ",;—–") if running else -1
+            if clause > 0:
+                chunk = chunk[:clause]
         out.append((s.start(), chunk))
     return out
 
