@@ -169,6 +169,14 @@ def _singular(verb_en: str, verb_ru: str) -> tuple[re.Pattern[str], re.Pattern[s
 _CYRILLIC = re.compile("[а-яёА-ЯЁ]")
 
 
+def _who(verb_en: str) -> Gated:
+    """One person in a relative clause, however long the description before it: "the car of the
+    veteran rebel field commander who was killed"."""
+    return (re.compile(r"\bwho\s+(?:was|has\s+been|had\s+been)\s"),
+            re.compile(rf"\b(?P<noun>{_PERSON})\s+who\s+(?:was|has\s+been|had\s+been)\s+{_AUX}(?:{verb_en})(?!\w)",
+                       re.IGNORECASE))
+
+
 # A list member right after a casualty verb is that verb's figure, not part of the next one's list.
 _VERB_END = re.compile(rf"(?:{_KILL}|{_HURT}|killing|wounding|injuring)\s+$", re.IGNORECASE)
 _KILLED = _numeric_patterns(_KILL, r"killing|kills|kill|claimed the lives of")
@@ -198,6 +206,8 @@ _INJURED_GATED = (
      re.compile(rf"(?:wounding|injuring|injury|injuries) of\s+{_QUANT}{_RANGE}(?!\w)(?:\s+{_NOUN})?", re.IGNORECASE)),
     # "о ранении трёх бойцов"
     (re.compile(r"ранени"), re.compile(rf"(?<!\w)ранени[иья]\s+{_QUANT}{_RANGE}(?!\w)(?:\s+{_NOUN})?", re.IGNORECASE)))
+_WHO_KILLED = _who(r"killed|shot dead")
+_WHO_INJURED = _who(r"wounded|injured|hurt")
 _SINGLE_KILLED = _singular(r"killed|dies|died|shot dead",
                            r"погиб|погибла|убит|убита|скончался|скончалась|умер|умерла|умерший|умершая")
 _SINGLE_INJURED = _singular(r"wounded|injured|hurt",
@@ -311,11 +321,12 @@ class _Kind:
     patterns: tuple[re.Pattern[str], ...]
     gated: tuple[Gated, ...]  # patterns tried only where their gate finds something
     single: tuple[re.Pattern[str], re.Pattern[str]]  # English, Russian
+    who: Gated  # one person in a relative clause
     none: re.Pattern[str]
 
 
-_KILLED_KIND = _Kind(_ANY_KILLED, _KILLED, _KILLED_GATED, _SINGLE_KILLED, _NONE_KILLED)
-_INJURED_KIND = _Kind(_ANY_INJURED, _INJURED, _INJURED_GATED, _SINGLE_INJURED, _NONE_INJURED)
+_KILLED_KIND = _Kind(_ANY_KILLED, _KILLED, _KILLED_GATED, _SINGLE_KILLED, _WHO_KILLED, _NONE_KILLED)
+_INJURED_KIND = _Kind(_ANY_INJURED, _INJURED, _INJURED_GATED, _SINGLE_INJURED, _WHO_INJURED, _NONE_INJURED)
 
 
 def extract_casualties(text: str, lang: str, model: Model | None = None, pub_year: int | None = None,
@@ -416,6 +427,9 @@ def _found(lowered: str, start: int, chunk: str, kind: _Kind) -> list[Figure]:
     if not kind.words.search(lowered, start, start + len(chunk)):
         return []
     found = [*_figures(chunk, start, kind, lowered), *_singles(chunk, start, kind.single)]
+    gate, who = kind.who
+    if gate.search(lowered, start, start + len(chunk)):
+        found.extend(_singles(chunk, start, (who,)))
     if kind is _INJURED_KIND:
         found.extend(_wounded_of_casualties(chunk, start))
     return found
@@ -521,10 +535,10 @@ def _figure(raw: str, noun: str, start: int) -> Figure | None:
     return Figure(value, military, civilian, vague, start)
 
 
-def _singles(chunk: str, offset: int, single: tuple[re.Pattern[str], re.Pattern[str]]) -> list[Figure]:
+def _singles(chunk: str, offset: int, single: tuple[re.Pattern[str], ...]) -> list[Figure]:
+    """One person each: the English pattern, and the Russian one (second) only in a Cyrillic sentence."""
     found = []
-    english, russian = single
-    for pattern in (english, russian) if _CYRILLIC.search(chunk) else (english,):
+    for pattern in single if len(single) == 1 or _CYRILLIC.search(chunk) else single[:1]:
         for m in pattern.finditer(chunk):
             if not _PART_OF.search(_before(chunk, m.start())):
                 groups = m.groupdict()
