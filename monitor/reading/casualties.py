@@ -170,8 +170,8 @@ _CYRILLIC = re.compile("[а-яёА-ЯЁ]")
 
 
 def _who(verb_en: str) -> Gated:
-    """One person in a relative clause, however long the description before it: "the car of the
-    veteran rebel field commander who was killed"."""
+    """One person in a relative clause, however long the description before it: "the popular young
+    village teacher who was killed"."""
     return (re.compile(r"\bwho\s+(?:was|has\s+been|had\s+been)\s"),
             re.compile(rf"\b(?P<noun>{_PERSON})\s+who\s+(?:was|has\s+been|had\s+been)\s+{_AUX}(?:{verb_en})(?!\w)",
                        re.IGNORECASE))
