@@ -118,13 +118,13 @@ def test_lists_appositions_and_another(text: str, killed: int | None, injured: i
     ("text", "killed", "injured"),
     [
         # a passive clause's subject of any words: unknown nouns, "members of ...", an inserted "including"
-        ("3 herders were killed and 2 were wounded near the river.", 3, 2),
+        ("4 herders were killed and 6 were wounded near the river.", 4, 6),
         ("On 2 June 2021, 4 members of a local vigilante group were killed by gunmen.", 4, None),
         ("11 rebels including their local leader were killed in the raid.", 11, None),
         ("1 trader was shot and killed at the market.", 1, None),
         ("2 village guards were found dead near the road.", 2, None),
         ("40 XY/Z fighters were killed in the air raid.", 40, None),
-        ("One truck driver is shot dead by gunmen.", 1, None),
+        ("One truck driver was shot dead at a roadblock.", 1, None),
         # nouns that begin like a month are not dates
         ("Troops killed 17 separatists in the forest.", 17, None),
         ("5 marines were killed on Monday.", 5, None),
@@ -146,7 +146,7 @@ def test_lists_appositions_and_another(text: str, killed: int | None, injured: i
         ("The clinic said it took in 20 casualties, six of them dead.", 6, 14),
         ("The hospital received 12 casualties, including 3 killed, after the shelling.", 3, 9),
         # a singular person described at length, or in a relative clause
-        ("Officials named the rebel commander who was killed in the strike.", 1, None),
+        ("Officials named the rebel officer who was killed in the strike.", 1, None),
         ("Residents mourned the popular young village teacher who was killed in the blast.", 1, None),
         ("Police named the gunman who killed 5 people.", 5, None),
     ],
@@ -160,8 +160,8 @@ def test_passive_subjects_of_any_words(text: str, killed: int | None, injured: i
     ("text", "killed"),
     [
         # class 1: the toll of the event a side answers or a suspect is held for is another event's
-        ("Jets struck depots in response to a rocket attack that killed 6 people; 3 fighters died in the strikes.", 3),
-        ("Police arrested a man held responsible for a market bombing that killed 14, and killed 2 gunmen in a raid.",
+        ("Jets struck depots in response to a mortar barrage that killed 6 people; 3 fighters died in the strikes.", 3),
+        ("A court convicted a man accused of a market bombing that killed 14, and troops killed 2 gunmen in a raid.",
          2),
         ("Two people were killed on Monday, a day after 5 were killed in a similar strike.", 2),
         ("A shell killed 3 soldiers. Officials say 1,200 people have been killed since the offensive began.", 3),
@@ -178,7 +178,7 @@ def test_passive_subjects_of_any_words(text: str, killed: int | None, injured: i
         ("The army lost 3 tanks in the battle.", None),
         ("The bodies of 11 people were recovered from the rubble.", 11),
         # a running total in a clause of its own is cut off; one that opens the sentence drops it
-        ("Shelling killed 2 civilians in the city, the governor said, adding that 500 people have been killed in "
+        ("Shelling killed 2 civilians in the city, the governor said, adding that 700 people have been killed in "
          "the region since the start of the war.", 2),
         ("Two soldiers were killed, the ministry said; since the war began 4,000 soldiers have died.", 2),
         ("A rocket killed 4 people. Since the start of the war, 90 people have died in the village.", 4),
@@ -201,7 +201,7 @@ def test_other_events_claims_and_further_losses(text: str, killed: int | None) -
      "A number of soldiers were killed in the ambush, the ministry said.",
      "Officials reported deaths but gave no figure.",
      "An unknown number of soldiers were killed.",
-     "Many people were killed, witnesses said."],
+     "Many soldiers died in the fighting, witnesses said."],
 )
 def test_unstated_tolls_give_no_figure(text: str) -> None:
     # class 7: an unstated toll is no figure at all (null), never a guess

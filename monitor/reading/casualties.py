@@ -100,7 +100,7 @@ _PERSON = (r"(?:man|woman|person|boy|girl|child|soldier|civilian|serviceman|serv
            r"пенсионер|пенсионерка|сотрудник|таможенник|командир)")
 
 
-# A passive clause's subject of any words ("2 members of the local militia were killed", "1 student was
+# A passive clause's subject of any words ("3 members of a village militia were killed", "1 student was
 # shot and killed", "9 rebels including their leader were killed"): up to 7 words, none a number,
 # a verb of being or a word that opens another clause ("three villages where people were killed").
 _COUNT_WORDS = trie_pattern([w for w in (*_NUMBERS, *_VAGUE) if w not in ("a", "an")])
@@ -140,7 +140,7 @@ def _one_object(active: str) -> Gated:
 
 
 def _passive(verb: str) -> Gated:
-    """"2 members of the local militia were killed" (not a year: "in 2019 fighters were killed"),
+    """"3 members of a village militia were killed" (not a year: "in 2019 fighters were killed"),
     searched only in sentences where a verb of being comes before the casualty verb (the gate): the
     open subject costs more than the other patterns together."""
     gate = re.compile(rf"\b{_PASSIVE}{_AUX}(?:{verb})(?!\w)")
@@ -195,7 +195,7 @@ _KILLED_GATED = (
     (re.compile(r"bodies"), re.compile(rf"(?<!\w){_QUANT}{_RANGE}\s+bodies(?!\w)", re.IGNORECASE)),
     # "о гибели двух военнослужащих"
     (re.compile(r"гибел"), re.compile(rf"(?<!\w)гибел[иья]\s+{_QUANT}{_RANGE}(?!\w)(?:\s+{_NOUN})?", re.IGNORECASE)),
-    # "reports of fatalities range from 1 to 3": the lower bound
+    # "deaths ranged from 2 to 5": the lower bound
     (re.compile(r"rang|var"),
      re.compile(rf"(?:fatalities|deaths|dead)\s+(?:[\w'’-]+\s+){{0,3}}?(?:range[sd]?|ranging|var(?:y|ies|ied|ying))"
                 rf"\s+(?:from|between)\s+{_RANGE}(?!\w)", re.IGNORECASE)))
@@ -236,7 +236,7 @@ _NONE_INJURED = re.compile(
     # military "losses" are the killed and the wounded: "no losses", "потерь нет", "без потерь"
     r"no (?:[\w-]+ ){0,2}losses|потерь (?:[\w-]+ ){0,4}нет|без потерь", re.IGNORECASE)
 # Figures of another, earlier event: "after a car bomb that killed 12", "a week earlier, a rocket
-# strike on the same market killed 5", "arrested a man blamed for a bombing that killed 9".
+# strike on the same market killed 5", "convicted a man accused of a bombing that killed 9".
 _BACKGROUND_BEFORE = re.compile(
     r"(?:following|after|since|response to|retaliation for|revenge for|held responsible for|accused of|"
     r"suspected of|charged (?:with|over)|convicted of|sentenced for)\s[^,;:]{0,60}?\b(?:that|which)\s+[^,;:]{0,20}$|"
@@ -258,7 +258,7 @@ _CASUALTIES_DEAD = re.compile(
 # The part of casualties that died is a killed figure, not a part of another killed figure.
 _OF_CASUALTIES = re.compile(r"casualties,?\s+(?:including|among them|of whom|of them)[\s,:]*(?:\w+\s+)?$",
                             re.IGNORECASE)
-# A further loss beside the ones told before: "4 militants were also killed", "погибли также 2". Not
+# A further loss beside the ones told before: "6 gunmen were also killed", "погибли также 2". Not
 # "another 20 died", which as often is another incident's toll ("3 died in one town while another 20 ...").
 _ALSO = re.compile(r"\b(?:also|further|additional)\b|(?<!\w)также(?!\w)", re.IGNORECASE)
 _COLLECTIVE = re.compile(r"(?:[\w-]+\s+)?(?:number|lot|total|series|handful|couple|group|majority|minority|host|"

@@ -37,7 +37,7 @@ _LATE_DECEMBER = re.compile(r"\b(?:2[4-9]|3[01])\s+(?:dec\w*|декабр\w*)|\b
 class Figure:
     """One stated toll. `military`/`civilian`: the whole figure is of that side; a list of both sides
     ("two soldiers and three civilians") is of neither but keeps its parts in `military_part` and
-    `civilian_part`. `also`: the text marks it as a further loss ("4 militants were also killed")."""
+    `civilian_part`. `also`: the text marks it as a further loss ("6 gunmen were also killed")."""
 
     value: int
     military: bool
