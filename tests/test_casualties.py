@@ -219,7 +219,16 @@ def test_backslash_line_breaks_of_wire_feeds_are_spaces() -> None:
     [("Штаб сообщил о гибели двух военнослужащих.", 2, None),
      ("Штаб сообщил о ранении трёх бойцов.", None, 3),
      ("По данным штаба, за сутки погибли трое военных, с начала года — 150.", 3, None),
-     ("Мирный житель получил ранения в результате обстрела.", None, 1)],
+     ("Мирный житель получил ранения в результате обстрела.", None, 1),
+     # a count of any people before the verb; not time, munitions or property ("пострадали 5 домов")
+     ("Двое горняков ранены при обстреле.", None, 2),
+     ("Трое сотрудников почты погибли, сообщил глава района.", 3, None),
+     ("За 2 дня погибли 5 человек.", 5, None),
+     ("В результате обстрела пострадали 5 домов.", None, None),
+     ("Три жилых дома пострадали от обстрела.", None, None),
+     # a plural verb and a list of single people
+     ("Ранены водитель и пассажир автобуса.", None, 2),
+     ("Погибли мужчина, женщина и подросток.", 3, None)],
 )
 def test_russian_nominal_forms(text: str, killed: int | None, injured: int | None) -> None:
     k, i = extract_casualties(text, "ru")

@@ -149,6 +149,34 @@ def _passive(verb: str) -> Gated:
                             re.IGNORECASE)
 
 
+# Russian nouns counted that are not people: time, distance, munitions, buildings and other property
+# ("за 2 дня", "пострадали 5 домов": in Russian buildings "suffer" as people do).
+_RU_NOT_PEOPLE = (r"(?:дн[яейи]\w*|сут\w*|недел\w*|месяц\w*|год\w*|лет|час\w*|минут\w*|раз\w*|км|километр\w*|метр\w*|"
+                  r"снаряд\w*|ракет\w*|мин[аыу]?|бомб\w*|взрыв\w*|выстрел\w*|обстрел\w*|атак\w*|удар\w*|дрон\w*|"
+                  r"беспилотник\w*|дом\w*|здани\w*|школ\w*|сад\w*|больниц\w*|автомобил\w*|машин\w*|транспорт\w*|"
+                  r"объект\w*|строени\w*|квартир\w*|сооружени\w*|предприяти\w*|магазин\w*|гараж\w*|лини\w*|лэп|"
+                  r"подстанци\w*|газопровод\w*|крыш\w*|окн\w*|окон|храм\w*|церк\w*|склад\w*|техник\w*|единиц\w*|"
+                  r"танк\w*|постро\w*|хозяйств\w*|населенн\w*|пункт\w*|сел\w*|поселк\w*|посёлк\w*|город\w*)")
+# A number right before such a noun (or an adjective and such a noun) is no toll.
+_RU_OBJECT_AFTER = re.compile(rf"\s+(?:[а-яё-]+(?:ых|их|ые|ие)\s+)?{_RU_NOT_PEOPLE}(?![а-яё])", re.IGNORECASE)
+_RU_PROPERTY = re.compile(rf"(?:[а-яё-]+(?:ых|их|ые|ие)\s+)?{_RU_NOT_PEOPLE}(?![а-яё])", re.IGNORECASE)
+
+
+def _ru_property(noun: str) -> bool:
+    """Whether a Russian counted noun is property or time, not people: the head noun comes first
+    ("двое работников садика" are people) unless an adjective leads ("три жилых дома")."""
+    return bool(noun) and not noun.isascii() and bool(_RU_PROPERTY.match(noun))
+_RU_COUNT = trie_pattern([w for w in _NUMBERS if not w.isascii()])
+
+
+def _russian_subject(verb: str) -> Gated:
+    """"двое горняков ранены", "трое рабочих погибли": a Russian count and one or two words of any
+    people before the verb (not time, munitions or property: "за 2 дня", "5 домов пострадали")."""
+    return (re.compile(verb), re.compile(
+        rf"(?<!\w)(?P<n>\d{{1,5}}|{_RU_COUNT})\s+(?P<noun>[а-яё-]+(?:\s+[а-яё-]+)?)\s+{_AUX}(?:{verb})(?!\w)",
+        re.IGNORECASE))
+
+
 _RU_PERSON = (r"(?:мужчина|женщина|ребенок|ребёнок|военнослужащий|военный|солдат|сержант|мирный житель|житель|"
               r"водитель|подросток|боец|пенсионер|пенсионерка|сотрудник|таможенник|командир)")
 
@@ -183,6 +211,7 @@ _KILLED = _numeric_patterns(_KILL, r"killing|kills|kill|claimed the lives of")
 # The rarer forms, each behind a word it needs (searched in the lower-cased sentence).
 _KILLED_GATED = (
     _passive(_KILL), _one_object(r"killed|killing|kills|kill|shot dead|shot and killed"),
+    _russian_subject(r"погибл\w*|убиты|погибш\w*|скончались|умерли"),
     (re.compile(r"toll|число"),
      re.compile(rf"(?:death toll|toll|число (?:погибших|жертв))\w*\s+(?:[\w'’-]+\s+){{0,6}}?(?:to|at|is|of|до|"
                 rf"составило)\s+{_QUANT}{_RANGE}(?:\s+{_NOUN})?(?!\w)", re.IGNORECASE)),
@@ -202,10 +231,20 @@ _KILLED_GATED = (
 _INJURED = _numeric_patterns(_HURT, r"wounding|injuring|wounds|injures|wound|injure")
 _INJURED_GATED = (
     _passive(_HURT), _one_object(r"wounded|injured|wounding|injuring|wounds|injures"),
+    _russian_subject(r"ранены|пострадали|травмированы|контужены|госпитализированы"),
     (re.compile(r"(?:wounding|injuring|injury|injuries) of"),
      re.compile(rf"(?:wounding|injuring|injury|injuries) of\s+{_QUANT}{_RANGE}(?!\w)(?:\s+{_NOUN})?", re.IGNORECASE)),
     # "о ранении трёх бойцов"
     (re.compile(r"ранени"), re.compile(rf"(?<!\w)ранени[иья]\s+{_QUANT}{_RANGE}(?!\w)(?:\s+{_NOUN})?", re.IGNORECASE)))
+def _ru_pair(verb: str) -> Gated:
+    """A plural verb and a list of single people: "ранены водитель и пассажир", "погибли мужчина, женщина
+    и подросток" (one each)."""
+    return re.compile(verb), re.compile(rf"(?<!\w)(?:{verb})\s+(?P<noun>{_RU_PERSON})"
+                                        r"(?P<more>(?:\s*,\s*[а-яё-]+)*)\s+и\s+[а-яё-]+(?![а-яё])", re.IGNORECASE)
+
+
+_RU_PAIR_KILLED = _ru_pair(r"погибли|убиты")
+_RU_PAIR_INJURED = _ru_pair(r"ранены|пострадали|травмированы|контужены|госпитализированы")
 _WHO_KILLED = _who(r"killed|shot dead")
 _WHO_INJURED = _who(r"wounded|injured|hurt")
 _SINGLE_KILLED = _singular(r"killed|dies|died|shot dead",
@@ -322,11 +361,13 @@ class _Kind:
     gated: tuple[Gated, ...]  # patterns tried only where their gate finds something
     single: tuple[re.Pattern[str], re.Pattern[str]]  # English, Russian
     who: Gated  # one person in a relative clause
+    pair: Gated  # a Russian list of single people
     none: re.Pattern[str]
 
 
-_KILLED_KIND = _Kind(_ANY_KILLED, _KILLED, _KILLED_GATED, _SINGLE_KILLED, _WHO_KILLED, _NONE_KILLED)
-_INJURED_KIND = _Kind(_ANY_INJURED, _INJURED, _INJURED_GATED, _SINGLE_INJURED, _WHO_INJURED, _NONE_INJURED)
+_KILLED_KIND = _Kind(_ANY_KILLED, _KILLED, _KILLED_GATED, _SINGLE_KILLED, _WHO_KILLED, _RU_PAIR_KILLED, _NONE_KILLED)
+_INJURED_KIND = _Kind(_ANY_INJURED, _INJURED, _INJURED_GATED, _SINGLE_INJURED, _WHO_INJURED, _RU_PAIR_INJURED,
+                      _NONE_INJURED)
 
 
 def extract_casualties(text: str, lang: str, model: Model | None = None, pub_year: int | None = None,
@@ -430,6 +471,11 @@ def _found(lowered: str, start: int, chunk: str, kind: _Kind) -> list[Figure]:
     gate, who = kind.who
     if gate.search(lowered, start, start + len(chunk)):
         found.extend(_singles(chunk, start, (who,)))
+    gate, pair = kind.pair
+    if gate.search(lowered, start, start + len(chunk)):
+        for m in pair.finditer(chunk):
+            members = 2 + m.group("more").count(",")
+            found.append(Figure(members, False, False, False, start + m.start("noun")))  # sides may differ
     if kind is _INJURED_KIND:
         found.extend(_wounded_of_casualties(chunk, start))
     return found
@@ -461,6 +507,8 @@ def _figures(chunk: str, offset: int, kind: _Kind, lowered: str) -> list[Figure]
                     or (disputed and _CLAIMED.search(before)):
                 continue
             noun = m.groupdict().get("noun") or ""
+            if (not noun and m.end() == m.end("n") and _RU_OBJECT_AFTER.match(chunk, m.end())) or _ru_property(noun):
+                continue  # "пострадали 5 домов", "три жилых дома пострадали": property, not people
             article = m.group("n").lower()
             if article in ("a", "an", "one") and ((not noun and article != "one") or _COLLECTIVE.match(noun)
                                                  or _NOT_A_PERSON.search(noun)):
