@@ -10,10 +10,16 @@ or one person named as killed or hurt ("a soldier was killed", "ранен во�
   * lists are separate losses and are added ("12 Sudanese, 4 Chadians died" -> 16; 49 Armenian +
     50 Azerbaijani soldiers -> 99), but a figure that contains the others ("5 killed, including 2
     children") or repeats them (title and body) is counted once;
-  * figures in sentences about a whole war or a running total ("since 2014", "in total") are left out,
-    and so are the tolls of another event the text recalls ("in response to a raid that killed 6") and
-    a side's claim the text calls unconfirmed; a loss marked "also" is added to the others;
-  * an unstated toll ("a number of fighters", "fatalities were reported") is no figure (null).
+  * figures in sentences about a whole war or a running total ("since 2014", "in total") are left out
+    (a sentence that only turns to one in a later clause, or compares with an earlier event -
+    "the deadliest since 2019, when ..." - keeps what comes before), and so are the tolls of another
+    event the text recalls ("in response to a raid that killed 6", "a day after 5 were killed"), a
+    threat ("threatened to kill 5") and a side's claim the text calls unconfirmed; a loss marked
+    "also" is added to the others; "20 casualties, 6 of them dead" is 6 killed and 14 wounded;
+  * an unstated toll ("a number of fighters", "many", "fatalities were reported") is no figure (null);
+  * the counted words need not be known nouns where the grammar shows a count of people ("2 members of
+    a village militia were killed", "killed a herder", "двое горняков ранены"), but property, time and
+    munitions are not people ("пострадали 5 домов").
 The military/civilian split follows the noun counted ("soldiers" / "civilians"); "people" is neither;
 a list of both ("two soldiers and three civilians") keeps each side's part.
 """
