@@ -22,17 +22,31 @@ _EARLIER = re.compile(r"\b(?:yesterday|previous(?:ly)?|earlier|last (?:week|mont
 _WHOLE_WAR = re.compile(r"\b(?:war|conflict|since|total|so far|overall|altogether|cumulative|campaign|"
                         r"offensive|siege|years?|months?)\b|войн\w*|конфликт\w*|всего|с начала|за время",
                         re.IGNORECASE)
+# A running or rising toll ("the toll rose to 40", "bringing the total to 12"), a side's claim, and the
+# event a side answers ("in retaliation for"): cues that a figure may not be the incident's own.
+_RUNNING = re.compile(r"\b(?:toll|total|rose|risen|climbed|bringing|brings|cumulative|tally)\b|"
+                      r"возросл\w*|увеличил\w*|достигл\w*", re.IGNORECASE)
+_CLAIM = re.compile(r"\bclaim\w*|\balleged\w*|\bunconfirmed|\bdenied|утвержда\w*|по данным|не подтвержд\w*",
+                    re.IGNORECASE)
+_ANSWERED = re.compile(r"\b(?:response|retaliation|revenge|avenge\w*)\b|в ответ", re.IGNORECASE)
 _ATTACK_SPAN = 400.0
 _LATE_DECEMBER = re.compile(r"\b(?:2[4-9]|3[01])\s+(?:dec\w*|декабр\w*)|\bdec\w*\s+(?:2[4-9]|3[01])\b", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
 class Figure:
+    """One stated toll. `military`/`civilian`: the whole figure is of that side; a list of both sides
+    ("two soldiers and three civilians") is of neither but keeps its parts in `military_part` and
+    `civilian_part`. `also`: the text marks it as a further loss ("6 gunmen were also killed")."""
+
     value: int
     military: bool
     civilian: bool
     vague: bool
     start: int
+    military_part: int = 0
+    civilian_part: int = 0
+    also: bool = False
 
 
 def earlier_year(chunk: str, pub_year: int | None) -> bool:
@@ -56,6 +70,9 @@ def sentence_features(chunk: str, start: int, index: int, pub_year: int | None,
         "earlier": float(bool(_EARLIER.search(chunk))),
         "whole_war": float(bool(_WHOLE_WAR.search(chunk))),
         "attack_here": float(any(start <= a < end for a in attack_at)),
+        "running": float(bool(_RUNNING.search(chunk))),
+        "claim": float(bool(_CLAIM.search(chunk))),
+        "answered": float(bool(_ANSWERED.search(chunk))),
     }
     if attack_at:
         gap = min(0 if start <= a < end else min(abs(a - start), abs(a - end)) for a in attack_at)
@@ -74,6 +91,7 @@ def add_figure_features(rows: list[tuple[Figure, dict[str, float]]]) -> None:
             "log_value": math.log1p(fig.value) / math.log(10001.0),
             "big": float(fig.value >= 100),
             "vague": float(fig.vague), "military": float(fig.military), "civilian": float(fig.civilian),
+            "also": float(fig.also), "sides": float(bool(fig.military_part and fig.civilian_part)),
             "largest": float(fig.value == top and distinct > 1),
             "only": float(distinct == 1),
         })

@@ -1,0 +1,88 @@
+"""Speed of casualty extraction on real texts, beside a same-run baseline and another revision's.
+
+    taskset -c 0 .venv/bin/python -m bench.casualty_speed [--rounds 5] [--compare main]
+
+Texts: dev.jsonl's items and the snapshot feeds' items (bench/real_text.py), title and text joined as
+the classifier joins them. Rows, timed in the same run on the same texts, in alternating rounds (the
+machine is shared: alternation spreads its load over every row): `str.lower` (the floor of any text
+processing), extract_casualties of this checkout (rules alone), and with --compare REV the same
+function of casualties.py as git revision REV has it (read with `git show`, loaded beside this one).
+Figures are texts per CPU second of this process, the best round; compare by the ratios.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from types import ModuleType
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.real_text import ROOT, dev_items, snapshot_items
+from monitor.reading import casualties
+
+Extract = Callable[[str], object]
+
+
+def revision_module(rev: str) -> ModuleType:
+    """casualties.py as revision `rev` has it, imported under another name."""
+    source = subprocess.run(["git", "show", f"{rev}:monitor/reading/casualties.py"], cwd=ROOT, check=True,
+                            capture_output=True, text=True).stdout
+    path = Path(tempfile.mkdtemp()) / f"casualties_{rev.replace('/', '_')}.py"
+    path.write_text(source, encoding="utf-8")
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    if spec is None or spec.loader is None:
+        raise SystemExit(f"cannot load casualties.py of {rev}")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def cpu_rate(fn: Extract, texts: list[str]) -> float:
+    start = time.process_time()
+    for text in texts:
+        fn(text)
+    return len(texts) / max(time.process_time() - start, 1e-9)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--compare", metavar="REV", help="also time casualties.py of this git revision (e.g. main)")
+    args = ap.parse_args()
+    items = [*dev_items(), *snapshot_items()]
+    if not items:
+        print("no real texts (../shared/eval missing): nothing to measure", file=sys.stderr)
+        return 2
+    texts = [f"{item.title}\n{item.text}" for item in items]
+    rows: dict[str, Extract] = {"str.lower": str.lower,
+                                "extract_casualties (this checkout)": lambda t: casualties.extract_casualties(t, "en")}
+    if args.compare:
+        other = revision_module(args.compare)
+        rows[f"extract_casualties ({args.compare})"] = lambda t: other.extract_casualties(t, "en")
+    for fn in rows.values():  # warm up: compiled patterns, caches
+        for text in texts[:50]:
+            fn(text)
+    best = dict.fromkeys(rows, 0.0)
+    for _ in range(args.rounds):
+        for name, fn in rows.items():
+            best[name] = max(best[name], cpu_rate(fn, texts))
+    floor = best["str.lower"]
+    print(f"{len(texts)} real texts (dev.jsonl + snapshot feeds), best of {args.rounds} rounds, CPU time")
+    print(f"{'':40}{'texts/CPU s':>14}{'x str.lower':>14}")
+    for name, value in best.items():
+        print(f"{name:40}{value:14.0f}{floor / value:14.1f}")
+    if args.compare:
+        mine, theirs = best["extract_casualties (this checkout)"], best[f"extract_casualties ({args.compare})"]
+        print(f"this checkout / {args.compare}: {mine / theirs:.2f}x the speed")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
