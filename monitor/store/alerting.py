@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, text, update
+from sqlalchemy import and_, bindparam, func, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
@@ -58,11 +58,18 @@ def history(conn: Connection, target: str, now: datetime, settings: AlertSetting
     """Scheduled times of the target's recent incident/update alerts (cooldown and cap windows)."""
     longest = max((r.cooldown_s for r in settings.rules), default=0.0)
     since = now - CAP_WINDOW - timedelta(seconds=longest) - timedelta(days=1)  # held rows: up to a day
+    return TargetHistory(tuple(conn.execute(_HISTORY, {"target": target, "since": since}).scalars()))
+
+
+def _history_query() -> Any:
     at = func.coalesce(outbox.c.sent_at, outbox.c.next_attempt_at)
-    rows = conn.execute(select(at.label("at")).where(
-        outbox.c.target == target, outbox.c.created_at >= since, outbox.c.kind.in_(ALERT_KINDS),
-        outbox.c.status.in_(("pending", "sent"))).order_by(at))
-    return TargetHistory(tuple(r.at for r in rows))
+    return select(at.label("at")).where(
+        outbox.c.target == bindparam("target"), outbox.c.created_at >= bindparam("since"),
+        outbox.c.kind.in_(ALERT_KINDS), outbox.c.status.in_(("pending", "sent"))).order_by(at)
+
+
+# Built once, as the hot statements of a save are (building one and its cache key costs more than running it).
+_HISTORY = _history_query()
 
 
 def alerted_targets(conn: Connection, incident_id: int) -> frozenset[str]:
@@ -107,17 +114,11 @@ def alert_states(conn: Connection, incident_ids: Sequence[int], now: datetime) -
     pg = conn.dialect.name == "postgresql"
     for lo in range(0, len(incident_ids), _CHUNK):
         chunk = list(incident_ids[lo:lo + _CHUNK])
-        rows = conn.execute(select(outbox.c.id, outbox.c.incident_id, outbox.c.target, outbox.c.kind,
-                                   outbox.c.status, outbox.c.lease_until)
-                            .where(outbox.c.incident_id.in_(chunk), outbox.c.kind.in_(ALERT_KINDS))
-                            .order_by(outbox.c.id)).all()
+        rows = conn.execute(_ALERT_ROWS, {"ids": chunk}).all()
         for r in rows:
             alerted[r.incident_id].add(r.target)
         if pg:  # the unsent rows are taken FOR UPDATE SKIP LOCKED, as unsent_first_alerts does
-            rows = conn.execute(select(outbox.c.id, outbox.c.incident_id, outbox.c.target).where(
-                outbox.c.incident_id.in_(chunk), outbox.c.status == "pending", outbox.c.kind == "incident",
-                or_(outbox.c.lease_until.is_(None), outbox.c.lease_until < now))
-                .order_by(outbox.c.id).with_for_update(skip_locked=True)).all()
+            rows = conn.execute(_UNSENT_FIRST_LOCKED, {"ids": chunk, "now": now}).all()
             for r in rows:
                 unsent[r.incident_id][r.target] = r.id
         else:
@@ -127,6 +128,16 @@ def alert_states(conn: Connection, incident_ids: Sequence[int], now: datetime) -
     for i in incident_ids:
         out[i] = (frozenset(alerted[i]), unsent[i])
     return out
+
+
+_ALERT_ROWS = select(outbox.c.id, outbox.c.incident_id, outbox.c.target, outbox.c.kind, outbox.c.status,
+                     outbox.c.lease_until).where(outbox.c.incident_id.in_(bindparam("ids", expanding=True)),
+                                                 outbox.c.kind.in_(ALERT_KINDS)).order_by(outbox.c.id)
+_UNSENT_FIRST_LOCKED = select(outbox.c.id, outbox.c.incident_id, outbox.c.target).where(
+    outbox.c.incident_id.in_(bindparam("ids", expanding=True)), outbox.c.status == "pending",
+    outbox.c.kind == "incident",
+    or_(outbox.c.lease_until.is_(None), outbox.c.lease_until < bindparam("now", type_=outbox.c.lease_until.type))
+).order_by(outbox.c.id).with_for_update(skip_locked=True)
 
 
 def refresh(conn: Connection, row_id: int, message: Message, revision: int) -> None:
@@ -213,9 +224,12 @@ def scores_of(conn: Connection, incident_ids: Sequence[int]) -> dict[int, float]
     out: dict[int, float] = {}
     for lo in range(0, len(incident_ids), _CHUNK):
         out.update((r.incident_id, float(r.score)) for r in conn.execute(
-            select(articles.c.incident_id, func.max(articles.c.score).label("score"))
-            .where(articles.c.incident_id.in_(incident_ids[lo:lo + _CHUNK])).group_by(articles.c.incident_id)))
+            _SCORES, {"ids": list(incident_ids[lo:lo + _CHUNK])}))
     return out
+
+
+_SCORES = select(articles.c.incident_id, func.max(articles.c.score).label("score")).where(
+    articles.c.incident_id.in_(bindparam("ids", expanding=True))).group_by(articles.c.incident_id)
 
 
 def incident_scores(conn: Connection, public_ids: Sequence[str]) -> dict[str, float]:

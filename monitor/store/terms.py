@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
@@ -17,8 +18,15 @@ DOCS_TERM = "*"  # the term_df row counting documents
 def load_idf(conn: Connection, terms: Iterable[str]) -> Idf:
     """Document frequencies of these terms (one indexed IN lookup) and the document count."""
     wanted = sorted(set(terms) | {DOCS_TERM})
-    got = {r.term: int(r.df) for r in conn.execute(select(term_df).where(term_df.c.term.in_(wanted)))}
+    got: dict[str, int] = {}
+    for lo in range(0, len(wanted), _CHUNK):  # bound parameters per statement stay under driver limits
+        got.update((r.term, int(r.df)) for r in conn.execute(_LOAD, {"terms": wanted[lo:lo + _CHUNK]}))
     return Idf(docs=got.pop(DOCS_TERM, 0), df=got)
+
+
+_CHUNK = 1000
+# Built once (building a statement and its cache key per call cost more than running it).
+_LOAD = select(term_df).where(term_df.c.term.in_(bindparam("terms", expanding=True)))
 
 
 def bump_df(conn: Connection, bags: Sequence[Iterable[str]]) -> None:
@@ -34,7 +42,12 @@ def bump_df(conn: Connection, bags: Sequence[Iterable[str]]) -> None:
             if len(term) <= 64 and term != DOCS_TERM:
                 counts[term] = counts.get(term, 0) + 1
     rows = [{"term": t, "df": n} for t, n in sorted(counts.items())] + [{"term": DOCS_TERM, "df": len(bags)}]
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    conn.execute(_BUMP[conn.dialect.name == "postgresql"], rows)
+
+
+def _bump(dialect: Any) -> Any:
     stmt = dialect.insert(term_df)
-    stmt = stmt.on_conflict_do_update(index_elements=["term"], set_={"df": term_df.c.df + stmt.excluded.df})
-    conn.execute(stmt, rows)
+    return stmt.on_conflict_do_update(index_elements=["term"], set_={"df": term_df.c.df + stmt.excluded.df})
+
+
+_BUMP = [_bump(sqlite), _bump(postgresql)]  # [SQLite, PostgreSQL]
