@@ -38,7 +38,10 @@ _STOP = frozenset(
 def _terms(text: str) -> list[str]:
     out: list[str] = []
     for word in _WORD.findall(text.lower()):
-        if word.isdigit():
+        if word.isalpha():  # most words: no digit in them (letters are never digits), checked in C
+            if len(word) >= 3 and word not in _STOP:
+                out.append(word[:STEM])
+        elif word.isdigit():
             if len(word) <= 6:  # figures and years: "#49"; longer digit runs are ids, not content
                 out.append("#" + (word.lstrip("0") or "0"))
         elif len(word) >= 3 and word not in _STOP and not any(ch.isdigit() for ch in word):
@@ -46,12 +49,23 @@ def _terms(text: str) -> list[str]:
     return out
 
 
+def term_lists(title: str, text: str) -> tuple[list[str], list[str]]:
+    """The terms of the title and of the summary, in order: what `term_counts` and `simhash` are made of
+    (`counts_of`, `simhash_of`), worked out once for both."""
+    return _terms(title), _terms(text)
+
+
 def term_counts(title: str, text: str) -> dict[str, int]:
     """The bag of terms of an item (title counted twice)."""
-    counts = Counter(_terms(title))
+    return counts_of(*term_lists(title, text))
+
+
+def counts_of(title_terms: list[str], text_terms: list[str]) -> dict[str, int]:
+    """`term_counts` of an item's `term_lists`."""
+    counts = Counter(title_terms)
     for term in counts:
         counts[term] *= 2
-    counts.update(_terms(text))
+    counts.update(text_terms)
     return dict(counts)
 
 
@@ -114,8 +128,13 @@ def simhash(title: str, text: str) -> int:
     summary alone when it is long enough (outlets re-title wire copy and their own updates), else of
     title and summary."""
     words = _terms(text)
-    if len(words) < MIN_BODY_TERMS:
-        words = _terms(f"{title} {text}")
+    return simhash_of(_terms(title) if len(words) < MIN_BODY_TERMS else [], words)
+
+
+def simhash_of(title_terms: list[str], text_terms: list[str]) -> int:
+    """`simhash` of an item's `term_lists` (the title's terms are read only when the summary is short; the
+    terms of "title summary" are the title's then the summary's, as no word spans the space)."""
+    words = text_terms if len(text_terms) >= MIN_BODY_TERMS else title_terms + text_terms
     features = [f"{a} {b}" for a, b in zip(words, words[1:], strict=False)] if len(words) > 1 else words
     if not features:
         return 0
