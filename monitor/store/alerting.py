@@ -21,7 +21,7 @@ from monitor.alerts.render import Message, body_format_for
 from monitor.alerts.routing import CAP_WINDOW, TargetHistory, burst_timing, plan_revision_alerts
 from monitor.models import IncidentView
 from monitor.settings import AlertSettings, RuleSettings, TargetSettings
-from monitor.store.locks import advisory_key
+from monitor.store.locks import advisory_key, timed_targets
 from monitor.store.queries import LIVE, incident_view
 from monitor.store.schema import articles, incidents, locks, outbox
 
@@ -308,9 +308,13 @@ def queue_incident_alerts(conn: Connection, view: IncidentView, incident_id: int
     alerted, unsent = known if known is not None else alert_state(conn, incident_id, now)
     if score is None:
         score = incident_score(conn, incident_id)
-    for target in {t.name for t in alerts.targets} | {"log"}:
-        if target not in histories:
-            histories[target] = history(conn, target, now, alerts)
+    missing = ({t.name for t in alerts.targets} | {"log"}) - histories.keys()
+    if missing:
+        # Only a target under a rule with a cooldown or a per-hour cap has its timing decided by its earlier
+        # alerts (routing._timing); the others' history would never be read.
+        timed = set(timed_targets(alerts))
+        for target in missing:
+            histories[target] = history(conn, target, now, alerts) if target in timed else TargetHistory()
     queued = 0
     for plan, plan_reasons in plan_revision_alerts(view, reasons, alerts, alerted, score=score, now=now,
                                                    history=histories, overrides=overrides):
