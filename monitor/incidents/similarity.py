@@ -78,13 +78,27 @@ class Idf:
 
     docs: int = 0
     df: Mapping[str, int] = field(default_factory=dict)
+    # Weights worked out so far (a batch compares one draft with up to CANDIDATE_LIMIT incidents).
+    _weights: dict[str, float] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def uniform(cls) -> Idf:
         return cls()
 
     def weight(self, term: str) -> float:
-        return math.log((1 + self.docs) / (1 + self.df.get(term, 0))) + 1.0
+        w = self._weights.get(term)
+        if w is None:
+            w = self._weights[term] = math.log((1 + self.docs) / (1 + self.df.get(term, 0))) + 1.0
+        return w
+
+
+@dataclass(frozen=True)
+class Vector:
+    """A bag's TF-IDF weights and their sum of squares (`tfidf`): worked out once per side when one side
+    is compared with many (`vector_cosine`)."""
+
+    weights: dict[str, float]
+    squares: float
 
 
 def _vector(counts: Mapping[str, int], idf: Idf) -> dict[str, float]:
@@ -92,18 +106,27 @@ def _vector(counts: Mapping[str, int], idf: Idf) -> dict[str, float]:
     return {t: (1.0 + math.log(n)) * idf.weight(t) for t, n in counts.items() if n > 0}
 
 
+def tfidf(counts: Mapping[str, int], idf: Idf) -> Vector:
+    weights = _vector(counts, idf)
+    return Vector(weights, sum(w * w for w in weights.values()))
+
+
 def cosine(a: Mapping[str, int], b: Mapping[str, int], idf: Idf) -> float:
     """Cosine similarity (0..1) of two term bags under TF-IDF weighting; 0 when either is empty."""
     if not a or not b:
         return 0.0
-    va, vb = _vector(a, idf), _vector(b, idf)
-    if len(va) > len(vb):
-        va, vb = vb, va
+    return vector_cosine(tfidf(a, idf), tfidf(b, idf))
+
+
+def vector_cosine(a: Vector, b: Vector) -> float:
+    """`cosine` of two bags' `tfidf` vectors (the same value, to the last bit)."""
+    va, vb, sa, sb = a.weights, b.weights, a.squares, b.squares
+    if len(va) > len(vb):  # iterate the smaller one
+        va, vb, sa, sb = vb, va, sb, sa
     dot = sum(w * vb[t] for t, w in va.items() if t in vb)
     if dot == 0.0:
         return 0.0
-    norm = math.sqrt(sum(w * w for w in va.values())) * math.sqrt(sum(w * w for w in vb.values()))
-    return min(1.0, dot / norm)
+    return min(1.0, dot / (math.sqrt(sa) * math.sqrt(sb)))
 
 
 def add_counts(a: Mapping[str, int], b: Mapping[str, int], cap: int) -> dict[str, int]:
@@ -181,17 +204,28 @@ def _block_keys(h: int) -> list[tuple[int, int]]:
 def any_near_duplicate(a: Iterable[int], b: Iterable[int]) -> bool:
     """Whether some hash of `a` and some hash of `b` are copies (`near_duplicate`), in time linear in their
     sizes."""
-    index: dict[tuple[int, int], list[int]] = {}
-    for h in set(b):
-        if h != 0:
-            for key in _block_keys(h):
-                index.setdefault(key, []).append(h)
-    if not index:
+    return NearIndex(b).any_near(a)
+
+
+class NearIndex:
+    """SimHashes indexed by their blocks, to ask of other hashes whether one is a copy of one of them: built
+    once when one incident's copies are checked against many incidents'."""
+
+    def __init__(self, hashes: Iterable[int]) -> None:
+        self._index: dict[tuple[int, int], list[int]] = {}
+        for h in set(hashes):
+            if h != 0:
+                for key in _block_keys(h):
+                    self._index.setdefault(key, []).append(h)
+
+    def any_near(self, hashes: Iterable[int]) -> bool:
+        index = self._index
+        if not index:
+            return False
+        for h in set(hashes):
+            if h != 0 and any(near_duplicate(h, other) for key in _block_keys(h) for other in index.get(key, ())):
+                return True
         return False
-    for h in set(a):
-        if h != 0 and any(near_duplicate(h, other) for key in _block_keys(h) for other in index.get(key, ())):
-            return True
-    return False
 
 
 def encode_counts(counts: Mapping[str, int]) -> str:

@@ -40,7 +40,7 @@ class Touched:
     absorbed: list[int] = field(default_factory=list)  # incidents merged into this one in this batch
 
 
-def state_from_row(conn: Connection, row: Any) -> IncidentState:
+def state_from_row(conn: Connection, row: Any, score: float | None = None) -> IncidentState:
     m = row._mapping
     if m["sources"] is not None and m["copies"] is not None:
         sources = frozenset(str(x) for x in m["sources"])
@@ -57,7 +57,7 @@ def state_from_row(conn: Connection, row: Any) -> IncidentState:
         killed_civilian=m["killed_civilian"], killed_military=m["killed_military"],
         injured_civilian=m["injured_civilian"], injured_military=m["injured_military"],
         sources=sources, ceasefire=m["ceasefire"], title=m["title"], evidence=tuple(m["evidence"]),
-        signature=decode_counts(m["signature"]), copies=copies, last_date=m["last_event_date"],
+        signature=decode_counts(m["signature"]), copies=copies, last_date=m["last_event_date"], score=score,
     )
 
 
@@ -184,7 +184,7 @@ class Batch:
             part = missing[lo:lo + 1000]
             scores = alerting.scores_of(self.conn, part)  # the score rules' min_score reads (group.merge)
             for row in self.conn.execute(_STATES, {"ids": part}):
-                self._states[row.id] = replace(state_from_row(self.conn, row), score=scores.get(row.id, 0.0))
+                self._states[row.id] = state_from_row(self.conn, row, scores.get(row.id, 0.0))
                 self._keys[row.id] = (row.country, row.event_date)
 
     def candidates(self, countries: Sequence[str], day: date) -> list[IncidentState]:
