@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import BigInteger, String, bindparam, func, select, true
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
@@ -41,13 +42,26 @@ def bump_df(conn: Connection, bags: Sequence[Iterable[str]]) -> None:
         for term in set(bag):
             if len(term) <= 64 and term != DOCS_TERM:
                 counts[term] = counts.get(term, 0) + 1
-    rows = [{"term": t, "df": n} for t, n in sorted(counts.items())] + [{"term": DOCS_TERM, "df": len(bags)}]
-    conn.execute(_BUMP[conn.dialect.name == "postgresql"], rows)
+    rows = [*sorted(counts.items()), (DOCS_TERM, len(bags))]
+    # The rows go in as one value (hundreds of terms a save): the database unpacks them, where an executemany
+    # bound every row's parameters in Python.
+    if conn.dialect.name == "postgresql":
+        conn.execute(_BUMP_PG, {"terms": [t for t, _ in rows], "dfs": [n for _, n in rows]})
+    else:
+        conn.execute(_BUMP_SQLITE, {"rows": json.dumps(dict(rows))})
 
 
-def _bump(dialect: Any) -> Any:
-    stmt = dialect.insert(term_df)
+def _upsert(stmt: Any) -> Any:
     return stmt.on_conflict_do_update(index_elements=["term"], set_={"df": term_df.c.df + stmt.excluded.df})
 
 
-_BUMP = [_bump(sqlite), _bump(postgresql)]  # [SQLite, PostgreSQL]
+# SQLite: a JSON object {term: df} (one writer at a time: no lock order); "WHERE true" is how SQLite parses
+# an upsert from a SELECT.
+_PAIRS = func.json_each(bindparam("rows", type_=String)).table_valued("key", "value")
+_BUMP_SQLITE = _upsert(sqlite.insert(term_df).from_select(["term", "df"], select(
+    _PAIRS.c.key, _PAIRS.c.value).where(true())))
+# PostgreSQL: two arrays, unnested in their order (sorted terms, the document count last: the lock order).
+_UNNESTED = func.unnest(bindparam("terms", type_=postgresql.ARRAY(String)),
+                        bindparam("dfs", type_=postgresql.ARRAY(BigInteger))
+                        ).table_valued("term", "df").render_derived("rows")
+_BUMP_PG = _upsert(postgresql.insert(term_df).from_select(["term", "df"], select(_UNNESTED.c.term, _UNNESTED.c.df)))
