@@ -149,17 +149,27 @@ class _Side:
         return vector_cosine(self._vector, tfidf(other, self.idf))
 
 
-def match_score(draft: ArticleDraft, inc: IncidentState, idf: Idf,
-                side: _Side | None = None) -> tuple[float, float] | None:
-    """(score, similarity) when the article belongs to the incident, else None. Higher scores win. `side`:
-    the draft's terms under `idf`, when the caller compares it with many incidents."""
-    if abs((inc.event_date - draft.event_date).days) > DAY_WINDOW:
-        return None
-    copy = any(near_duplicate(draft.simhash, h) for _, h in inc.copies)
-    text = side or _Side(draft.terms, idf)
-    return _score(area_kind(draft, inc), copy, draft.country != inc.country,
-                  labels_compatible(draft.classification.label_names, inc.labels),
-                  lambda: text.cosine(inc.signature))
+class _Probe:
+    """What a draft brings to each comparison, worked out once when it is compared with many incidents."""
+
+    def __init__(self, draft: ArticleDraft, idf: Idf) -> None:
+        self.day, self.country, self.simhash = draft.event_date, draft.country, draft.simhash
+        self.area = Area.of_draft(draft)
+        self.labels = draft.classification.label_names
+        self.text = _Side(draft.terms, idf)
+
+    def score(self, inc: IncidentState) -> tuple[float, float] | None:
+        if abs((inc.event_date - self.day).days) > DAY_WINDOW:
+            return None
+        h = self.simhash
+        copy = any(near_duplicate(h, other) for _, other in inc.copies)
+        return _score(area_between(self.area, Area.of_incident(inc)), copy, self.country != inc.country,
+                      labels_compatible(self.labels, inc.labels), lambda: self.text.cosine(inc.signature))
+
+
+def match_score(draft: ArticleDraft, inc: IncidentState, idf: Idf) -> tuple[float, float] | None:
+    """(score, similarity) when the article belongs to the incident, else None. Higher scores win."""
+    return _Probe(draft, idf).score(inc)
 
 
 def incident_match(a: IncidentState, b: IncidentState, idf: Idf, *, side: _Side | None = None,
@@ -209,9 +219,9 @@ def best_match(draft: ArticleDraft, candidates: Iterable[IncidentState],
     idf = idf or Idf.uniform()
     best: tuple[IncidentState, float] | None = None
     best_key: tuple[float, float] | None = None
-    side = _Side(draft.terms, idf)
+    probe = _Probe(draft, idf)
     for inc in candidates:
-        scored = match_score(draft, inc, idf, side)
+        scored = probe.score(inc)
         if scored is None:
             continue
         key = (scored[0], -(inc.id if inc.id is not None else math.inf))
