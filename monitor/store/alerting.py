@@ -39,16 +39,33 @@ def insert_alert(conn: Connection, *, kind: str, target: str, key: str, message:
                  send_at: datetime | None = None, status: str = "pending", incident_id: int | None = None,
                  revision: int | None = None, detail: Mapping[str, Any] | None = None) -> bool:
     """Write one outbox row unless its idempotency key exists. True if written."""
-    params = {"kind": kind, "incident_id": incident_id, "revision": revision, "target": target,
-              "idempotency_key": key, "title": message.title, "body": message.body,
-              "body_format": message.body_format, "status": status, "attempts": 0,
-              "next_attempt_at": send_at or now, "created_at": now, "detail": dict(detail) if detail else None}
+    params = alert_row(kind=kind, target=target, key=key, message=message, now=now, send_at=send_at,
+                       status=status, incident_id=incident_id, revision=revision, detail=detail)
     return bool(conn.execute(_INSERT_ALERT[conn.dialect.name == "postgresql"], params).rowcount)
+
+
+def alert_row(*, kind: str, target: str, key: str, message: Message, now: datetime, send_at: datetime | None = None,
+              status: str = "pending", incident_id: int | None = None, revision: int | None = None,
+              detail: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The outbox row `insert_alert` writes."""
+    return {"kind": kind, "incident_id": incident_id, "revision": revision, "target": target,
+            "idempotency_key": key, "title": message.title, "body": message.body,
+            "body_format": message.body_format, "status": status, "attempts": 0,
+            "next_attempt_at": send_at or now, "created_at": now, "detail": dict(detail) if detail else None}
+
+
+def insert_alerts(conn: Connection, rows: list[dict[str, Any]]) -> int:
+    """Write `alert_row`s in one statement, in their order, each unless its idempotency key exists. Returns
+    how many were written."""
+    if not rows:
+        return 0
+    return len(conn.execute(_INSERT_ALERTS[conn.dialect.name == "postgresql"], rows).all())
 
 
 # Built once (statement building costs more than SQLite's insert): [SQLite, PostgreSQL].
 _INSERT_ALERT = [dialect.insert(outbox).on_conflict_do_nothing(index_elements=["idempotency_key"])
                  for dialect in (sqlite, postgresql)]
+_INSERT_ALERTS = [stmt.returning(outbox.c.id) for stmt in _INSERT_ALERT]
 
 
 # -- incident alerts -----------------------------------------------------------------------------------
@@ -293,7 +310,8 @@ def queue_incident_alerts(conn: Connection, view: IncidentView, incident_id: int
                           now: datetime, alerts: AlertSettings, render: Renderer,
                           histories: dict[str, TargetHistory],
                           overrides: Mapping[str, Sequence[str] | None] | None = None,
-                          known: AlertState | None = None, score: float | None = None) -> int:
+                          known: AlertState | None = None, score: float | None = None,
+                          later: list[dict[str, Any]] | None = None) -> int:
     """Plan and write the alerts of one revision (see alerts.routing.plan_alerts), once its articles are linked to
     it (its score is theirs). Returns the number of rows written to be sent on their own (capped rows go
     into a burst digest instead).
@@ -304,15 +322,18 @@ def queue_incident_alerts(conn: Connection, view: IncidentView, incident_id: int
 
     `overrides` (after a merge, see merging.settle_outbox) is passed to routing.plan_revision_alerts.
     `known` and `score`: the incident's `alert_state` and `incident_score` when the caller read them in bulk.
+    `later`: where the rows of targets whose timing reads no history go, for the caller to write with the
+    batch's others (`insert_alerts`, which counts them); nothing here reads them back. Without it, or for a
+    target under a cooldown or a cap, each row is written at once (the next plan reads it in `histories`).
     """
     alerted, unsent = known if known is not None else alert_state(conn, incident_id, now)
     if score is None:
         score = incident_score(conn, incident_id)
+    # Only a target under a rule with a cooldown or a per-hour cap has its timing decided by its earlier
+    # alerts (routing._timing); the others' history is never read, nor is any of their rows capped.
+    timed = set(timed_targets(alerts))
     missing = ({t.name for t in alerts.targets} | {"log"}) - histories.keys()
     if missing:
-        # Only a target under a rule with a cooldown or a per-hour cap has its timing decided by its earlier
-        # alerts (routing._timing); the others' history would never be read.
-        timed = set(timed_targets(alerts))
         for target in missing:
             histories[target] = history(conn, target, now, alerts) if target in timed else TargetHistory()
     queued = 0
@@ -324,10 +345,14 @@ def queue_incident_alerts(conn: Connection, view: IncidentView, incident_id: int
                              view.revision)
         title, body, body_format = render(view, plan.kind, plan_reasons, url)
         send_at = plan.send_at or now
-        if not insert_alert(conn, kind=plan.kind, target=plan.target.name, key=plan.idempotency_key,
-                                     message=Message(title, body, body_format), now=now, send_at=send_at,
-                                     status="capped" if plan.capped else "pending", incident_id=incident_id,
-                                     revision=view.revision, detail={"held": plan.held} if plan.held else None):
+        row = alert_row(kind=plan.kind, target=plan.target.name, key=plan.idempotency_key,
+                        message=Message(title, body, body_format), now=now, send_at=send_at,
+                        status="capped" if plan.capped else "pending", incident_id=incident_id,
+                        revision=view.revision, detail={"held": plan.held} if plan.held else None)
+        if later is not None and plan.target.name not in timed and not plan.capped:
+            later.append(row)
+            continue
+        if not conn.execute(_INSERT_ALERT[conn.dialect.name == "postgresql"], row).rowcount:
             continue
         hist = histories[plan.target.name]
         if plan.capped:

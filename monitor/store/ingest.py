@@ -33,7 +33,7 @@ from monitor.incidents.materiality import score_thresholds
 from monitor.models import ArticleRef
 from monitor.settings import AlertSettings, CeasefireSettings
 from monitor.store import merging, queries, terms
-from monitor.store.alerting import Renderer, alert_states, queue_incident_alerts, scores_of
+from monitor.store.alerting import Renderer, alert_states, insert_alerts, queue_incident_alerts, scores_of
 from monitor.store.batch import Batch, Touched, incident_values
 from monitor.store.queries import MAX_ARTICLES_PER_VIEW
 from monitor.store.schema import articles, incident_articles, incident_revisions, incidents
@@ -259,6 +259,7 @@ def _write_revisions(conn: Connection, touched: dict[int, Touched], now: datetim
     known = alert_states(conn, [i for i in revising if not touched[i].created and i not in settled], now)
     revised = _revise_plain(conn, [i for i in revising if not touched[i].absorbed], now)
     revisions: list[dict[str, Any]] = []
+    later: list[dict[str, Any]] = []  # outbox rows written together at the end (queue_incident_alerts)
     for incident_id in revising:
         t = touched[incident_id]
         row = revised.get(incident_id)
@@ -283,8 +284,9 @@ def _write_revisions(conn: Connection, touched: dict[int, Touched], now: datetim
         state = (frozenset(), {}) if t.created else known.get(incident_id)
         report.alerts_queued += queue_incident_alerts(conn, view, incident_id, reasons, now, alerts, render,
                                                       histories, overrides=overrides, known=state,
-                                                      score=scores.get(incident_id, 0.0))
+                                                      score=scores.get(incident_id, 0.0), later=later)
     _insert_revisions(conn, revisions)
+    report.alerts_queued += insert_alerts(conn, later)
 
 
 def _revise_plain(conn: Connection, incident_ids: list[int], now: datetime) -> dict[int, Any]:
