@@ -6,7 +6,7 @@ import json
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import BigInteger, String, bindparam, func, select, true
+from sqlalchemy import BigInteger, String, any_, bindparam, func, select, true
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
@@ -17,17 +17,22 @@ DOCS_TERM = "*"  # the term_df row counting documents
 
 
 def load_idf(conn: Connection, terms: Iterable[str]) -> Idf:
-    """Document frequencies of these terms (one indexed IN lookup) and the document count."""
+    """Document frequencies of these terms (one indexed lookup per term) and the document count."""
     wanted = sorted(set(terms) | {DOCS_TERM})
-    got: dict[str, int] = {}
-    for lo in range(0, len(wanted), _CHUNK):  # bound parameters per statement stay under driver limits
-        got.update((r.term, int(r.df)) for r in conn.execute(_LOAD, {"terms": wanted[lo:lo + _CHUNK]}))
+    # The terms (hundreds a save) are bound as one value: one JSON array on SQLite, one array on PostgreSQL.
+    if conn.dialect.name == "postgresql":
+        rows = conn.execute(_LOAD_PG, {"terms": wanted})
+    else:
+        rows = conn.execute(_LOAD_SQLITE, {"terms": json.dumps(wanted)})
+    got: dict[str, int] = {r.term: int(r.df) for r in rows}
     return Idf(docs=got.pop(DOCS_TERM, 0), df=got)
 
 
-_CHUNK = 1000
 # Built once (building a statement and its cache key per call cost more than running it).
-_LOAD = select(term_df).where(term_df.c.term.in_(bindparam("terms", expanding=True)))
+_LOAD_SQLITE = select(term_df.c.term, term_df.c.df).where(term_df.c.term.in_(
+    select(func.json_each(bindparam("terms", type_=String)).table_valued("value").c.value)))
+_LOAD_PG = select(term_df.c.term, term_df.c.df).where(
+    term_df.c.term == any_(bindparam("terms", type_=postgresql.ARRAY(String))))
 
 
 def bump_df(conn: Connection, bags: Sequence[Iterable[str]]) -> None:
