@@ -15,9 +15,11 @@ and prints entries/s of each and the ratio of 3 to 1, plus the pipeline's peak R
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import random
 import resource
+import secrets
 import subprocess
 import tempfile
 import time
@@ -71,7 +73,8 @@ def _database(kind: str, tmp: Path) -> str:
         return f"sqlite:///{tmp / 'bench.db'}"
     import psycopg
 
-    name = f"cfm_bench_{int(time.time())}"
+    # Unique per process: benches of several worktrees share the server, and may start in the same second.
+    name = f"cfm_bench_{int(time.time())}_{os.getpid()}_{secrets.token_hex(3)}"
     with psycopg.connect("host=127.0.0.1 user=postgres dbname=postgres", autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
     return f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"

@@ -12,7 +12,8 @@ All of it is served by a loopback HTTP server (tests/feed_server.py) and polled 
 fresh database per run. Printed, all measured in this run:
   feedparser    feedparser.parse of the same bodies (best of --repeat): the baseline;
   pipeline      one cold cycle over those feeds (median of --repeat, fresh database each): items/s and ratio;
-  serial split  the same work feed by feed in one thread: share of parse, classify and store;
+  serial split  the same work feed by feed in one thread: share of parse, classify and store (wall), and
+                the CPU time per entry of each (group+store also as a multiple of feedparser's CPU per entry);
   1,000 feeds   the bodies replicated under --feeds URLs: a cold cycle, then a warm one (unchanged bodies:
                 304 / hash skip), wall and CPU;
   peak RSS      of this process (the daemon's work: classifier, fetcher, store).
@@ -148,30 +149,39 @@ def serve(srv: Any, bodies: list[Body], copies: int) -> tuple[FeedSettings, ...]
 
 def serial_split(bodies: list[Body], kind: str, classifier: Classifier, now: datetime,
                  profile: str | None) -> dict[str, float]:
-    """The cycle's work feed by feed in this thread (no fetch): seconds in parse, classify and the rest."""
+    """The cycle's work feed by feed in this thread (no fetch): wall seconds in parse, classify and the rest
+    (group+store), and the CPU seconds of each (`cpu_*`, time.process_time of this process)."""
     run = Run(kind, classifier, (), 1, now)
     try:
-        deps, parse_s, classify_s = run.deps, 0.0, 0.0
+        deps = run.deps
+        wall = {"parse": 0.0, "classify": 0.0, "store": 0.0}
+        cpu = dict.fromkeys(wall, 0.0)
         prof = cProfile.Profile() if profile else None
-        t0 = time.perf_counter()
+
+        def clocks() -> tuple[float, float]:
+            return time.perf_counter(), time.process_time()
+
         if prof:
             prof.enable()
         for b in bodies:
-            t = time.perf_counter()
+            t = clocks()
             items = parse_feed(b.data, {"content-type": b.content_type}, source=b.name, url=f"https://x/{b.name}")
-            parse_s += time.perf_counter() - t
-            t = time.perf_counter()
+            t2 = clocks()
             drafts = classify_items(items, deps, now)
-            classify_s += time.perf_counter() - t
+            t3 = clocks()
             run.store.save_feed_items(None, deps.owner, drafts, None, alerts=deps.settings.alerts,
                                       ceasefires=deps.settings.ceasefires, render=render_alert, now=now)
+            t4 = clocks()
+            for stage, (a, z) in {"parse": (t, t2), "classify": (t2, t3), "store": (t3, t4)}.items():
+                wall[stage] += z[0] - a[0]
+                cpu[stage] += z[1] - a[1]
         if prof:
             prof.disable()
             prof.dump_stats(profile)  # type: ignore[arg-type]
-        total = time.perf_counter() - t0
     finally:
         run.close()
-    return {"total": total, "parse": parse_s, "classify": classify_s, "store": total - parse_s - classify_s}
+    return {"total": sum(wall.values()), **wall, "cpu_total": sum(cpu.values()),
+            **{f"cpu_{k}": v for k, v in cpu.items()}}
 
 
 def main() -> None:
@@ -248,6 +258,12 @@ def main() -> None:
     print(f"serial, one thread         : {total / s['total']:8.0f} entries/s   ratio {total / s['total'] / base:.3f}  "
           f"parse {s['parse'] / s['total']:.0%}  classify {s['classify'] / s['total']:.0%}  "
           f"group+store {s['store'] / s['total']:.0%}  ({s['total']:.2f} s)")
+    fp_cpu_entry = statistics.median(fp_cpus) / total
+    print(f"serial CPU per entry       : parse {s['cpu_parse'] / total * 1e3:.2f} ms  classify "
+          f"{s['cpu_classify'] / total * 1e3:.2f} ms  group+store {s['cpu_store'] / total * 1e3:.2f} ms "
+          f"(= {s['cpu_store'] / total / fp_cpu_entry:.2f} x feedparser's CPU per entry)  split "
+          f"{s['cpu_parse'] / s['cpu_total']:.0%} / {s['cpu_classify'] / s['cpu_total']:.0%} / "
+          f"{s['cpu_store'] / s['cpu_total']:.0%}" + ("  [profiled]" if args.profile else ""))
     if big:
         n, nb, (cw, cc, cr), (ww, wc, wr) = big
         print(f"{args.feeds} feeds, cold      : wall {cw:6.2f} s  cpu {cc:6.2f} s  {n / cw:8.0f} entries/s  "

@@ -24,14 +24,14 @@ one event, and decides the merged incident's ceasefire again from the merged fac
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 
 from monitor.geo import distance_km
 from monitor.incidents.ceasefires import incident_ceasefire
 from monitor.incidents.materiality import score_crossing
-from monitor.incidents.similarity import Idf, add_counts, any_near_duplicate, cosine, near_duplicate
+from monitor.incidents.similarity import Idf, NearIndex, Vector, add_counts, near_duplicate, tfidf, vector_cosine
 from monitor.incidents.state import PRECISION_RANK as PRECISION_RANK
 from monitor.incidents.state import ArticleDraft as ArticleDraft
 from monitor.incidents.state import IncidentState as IncidentState
@@ -115,32 +115,65 @@ def labels_compatible(a: Iterable[str], b: Iterable[str]) -> bool:
     return bool(sa <= _FIRE and sb <= _FIRE)
 
 
-def _score(kind: str | None, copy: bool, cross_country: bool, labels_ok: bool, sim: float
+def _score(kind: str | None, copy: bool, cross_country: bool, labels_ok: bool, similarity: Callable[[], float]
            ) -> tuple[float, float] | None:
-    """The joining rule shared by article→incident and incident↔incident matches (see the module doc)."""
+    """The joining rule shared by article→incident and incident↔incident matches (see the module doc). The
+    text similarity is worked out only when the rule reads it (most candidates are another place)."""
     if copy and (kind is not None or cross_country):
+        sim = similarity()
         return 3.0 + sim, max(sim, 0.9)
     if kind is None:
         return None
     needed = MIN_SIMILARITY[kind]
     if not labels_ok:
         needed = max(needed, INCOMPATIBLE_LABELS_MIN)
+    sim = similarity()
     if sim < needed:
         return None
     return _AREA_WEIGHT[kind] + sim, sim
 
 
+class _Side:
+    """One side compared with many: its TF-IDF vector, worked out at the first comparison that needs it."""
+
+    def __init__(self, counts: Mapping[str, int], idf: Idf) -> None:
+        self.counts, self.idf = counts, idf
+        self._vector: Vector | None = None
+
+    def cosine(self, other: Mapping[str, int]) -> float:
+        """similarity.cosine(self.counts, other, idf), the same value."""
+        if not self.counts or not other:
+            return 0.0
+        if self._vector is None:
+            self._vector = tfidf(self.counts, self.idf)
+        return vector_cosine(self._vector, tfidf(other, self.idf))
+
+
+class _Probe:
+    """What a draft brings to each comparison, worked out once when it is compared with many incidents."""
+
+    def __init__(self, draft: ArticleDraft, idf: Idf) -> None:
+        self.day, self.country, self.simhash = draft.event_date, draft.country, draft.simhash
+        self.area = Area.of_draft(draft)
+        self.labels = draft.classification.label_names
+        self.text = _Side(draft.terms, idf)
+
+    def score(self, inc: IncidentState) -> tuple[float, float] | None:
+        if abs((inc.event_date - self.day).days) > DAY_WINDOW:
+            return None
+        h = self.simhash
+        copy = any(near_duplicate(h, other) for _, other in inc.copies)
+        return _score(area_between(self.area, Area.of_incident(inc)), copy, self.country != inc.country,
+                      labels_compatible(self.labels, inc.labels), lambda: self.text.cosine(inc.signature))
+
+
 def match_score(draft: ArticleDraft, inc: IncidentState, idf: Idf) -> tuple[float, float] | None:
     """(score, similarity) when the article belongs to the incident, else None. Higher scores win."""
-    if abs((inc.event_date - draft.event_date).days) > DAY_WINDOW:
-        return None
-    copy = any(near_duplicate(draft.simhash, h) for _, h in inc.copies)
-    return _score(area_kind(draft, inc), copy, draft.country != inc.country,
-                  labels_compatible(draft.classification.label_names, inc.labels),
-                  cosine(draft.terms, inc.signature, idf))
+    return _Probe(draft, idf).score(inc)
 
 
-def incident_match(a: IncidentState, b: IncidentState, idf: Idf) -> tuple[float, float] | None:
+def incident_match(a: IncidentState, b: IncidentState, idf: Idf, *, side: _Side | None = None,
+                   copies: NearIndex | None = None) -> tuple[float, float] | None:
     """(score, similarity) when two incidents are one event by the rules an article joins an incident by,
     applied to both sides' places, labels, centroids and member copies; else None. Symmetric.
 
@@ -152,9 +185,11 @@ def incident_match(a: IncidentState, b: IncidentState, idf: Idf) -> tuple[float,
     kind = area_between(Area.of_incident(a), Area.of_incident(b))
     if kind is None and a.country == b.country:
         return None  # not even a copy joins two distinct places
-    copy = any_near_duplicate((h for _, h in a.copies), (h for _, h in b.copies))
+    # `side` and `copies`: a's signature under `idf` and a's copies, when the caller compares it with many.
+    copy = (copies or NearIndex(h for _, h in a.copies)).any_near(h for _, h in b.copies)
+    text = side or _Side(a.signature, idf)
     return _score(kind, copy, a.country != b.country, labels_compatible(a.labels, b.labels),
-                  cosine(a.signature, b.signature, idf))
+                  lambda: text.cosine(b.signature))
 
 
 def best_incident_match(inc: IncidentState, others: Iterable[IncidentState],
@@ -164,10 +199,11 @@ def best_incident_match(inc: IncidentState, others: Iterable[IncidentState],
     idf = idf or Idf.uniform()
     best: IncidentState | None = None
     best_key: tuple[float, float] | None = None
+    side, copies = _Side(inc.signature, idf), NearIndex(h for _, h in inc.copies)
     for other in others:
         if other.id is None or other.id == inc.id:
             continue
-        scored = incident_match(inc, other, idf)
+        scored = incident_match(inc, other, idf, side=side, copies=copies)
         if scored is not None and (best_key is None or (scored[0], -other.id) > best_key):
             best, best_key = other, (scored[0], -other.id)
     return best
@@ -183,8 +219,9 @@ def best_match(draft: ArticleDraft, candidates: Iterable[IncidentState],
     idf = idf or Idf.uniform()
     best: tuple[IncidentState, float] | None = None
     best_key: tuple[float, float] | None = None
+    probe = _Probe(draft, idf)
     for inc in candidates:
-        scored = match_score(draft, inc, idf)
+        scored = probe.score(inc)
         if scored is None:
             continue
         key = (scored[0], -(inc.id if inc.id is not None else math.inf))

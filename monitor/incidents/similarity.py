@@ -38,7 +38,10 @@ _STOP = frozenset(
 def _terms(text: str) -> list[str]:
     out: list[str] = []
     for word in _WORD.findall(text.lower()):
-        if word.isdigit():
+        if word.isalpha():  # most words: no digit in them (letters are never digits), checked in C
+            if len(word) >= 3 and word not in _STOP:
+                out.append(word[:STEM])
+        elif word.isdigit():
             if len(word) <= 6:  # figures and years: "#49"; longer digit runs are ids, not content
                 out.append("#" + (word.lstrip("0") or "0"))
         elif len(word) >= 3 and word not in _STOP and not any(ch.isdigit() for ch in word):
@@ -46,12 +49,23 @@ def _terms(text: str) -> list[str]:
     return out
 
 
+def term_lists(title: str, text: str) -> tuple[list[str], list[str]]:
+    """The terms of the title and of the summary, in order: what `term_counts` and `simhash` are made of
+    (`counts_of`, `simhash_of`), worked out once for both."""
+    return _terms(title), _terms(text)
+
+
 def term_counts(title: str, text: str) -> dict[str, int]:
     """The bag of terms of an item (title counted twice)."""
-    counts = Counter(_terms(title))
+    return counts_of(*term_lists(title, text))
+
+
+def counts_of(title_terms: list[str], text_terms: list[str]) -> dict[str, int]:
+    """`term_counts` of an item's `term_lists`."""
+    counts = Counter(title_terms)
     for term in counts:
         counts[term] *= 2
-    counts.update(_terms(text))
+    counts.update(text_terms)
     return dict(counts)
 
 
@@ -64,13 +78,27 @@ class Idf:
 
     docs: int = 0
     df: Mapping[str, int] = field(default_factory=dict)
+    # Weights worked out so far (a batch compares one draft with up to CANDIDATE_LIMIT incidents).
+    _weights: dict[str, float] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def uniform(cls) -> Idf:
         return cls()
 
     def weight(self, term: str) -> float:
-        return math.log((1 + self.docs) / (1 + self.df.get(term, 0))) + 1.0
+        w = self._weights.get(term)
+        if w is None:
+            w = self._weights[term] = math.log((1 + self.docs) / (1 + self.df.get(term, 0))) + 1.0
+        return w
+
+
+@dataclass(frozen=True)
+class Vector:
+    """A bag's TF-IDF weights and their sum of squares (`tfidf`): worked out once per side when one side
+    is compared with many (`vector_cosine`)."""
+
+    weights: dict[str, float]
+    squares: float
 
 
 def _vector(counts: Mapping[str, int], idf: Idf) -> dict[str, float]:
@@ -78,18 +106,27 @@ def _vector(counts: Mapping[str, int], idf: Idf) -> dict[str, float]:
     return {t: (1.0 + math.log(n)) * idf.weight(t) for t, n in counts.items() if n > 0}
 
 
+def tfidf(counts: Mapping[str, int], idf: Idf) -> Vector:
+    weights = _vector(counts, idf)
+    return Vector(weights, sum(w * w for w in weights.values()))
+
+
 def cosine(a: Mapping[str, int], b: Mapping[str, int], idf: Idf) -> float:
     """Cosine similarity (0..1) of two term bags under TF-IDF weighting; 0 when either is empty."""
     if not a or not b:
         return 0.0
-    va, vb = _vector(a, idf), _vector(b, idf)
-    if len(va) > len(vb):
-        va, vb = vb, va
+    return vector_cosine(tfidf(a, idf), tfidf(b, idf))
+
+
+def vector_cosine(a: Vector, b: Vector) -> float:
+    """`cosine` of two bags' `tfidf` vectors (the same value, to the last bit)."""
+    va, vb, sa, sb = a.weights, b.weights, a.squares, b.squares
+    if len(va) > len(vb):  # iterate the smaller one
+        va, vb, sa, sb = vb, va, sb, sa
     dot = sum(w * vb[t] for t, w in va.items() if t in vb)
     if dot == 0.0:
         return 0.0
-    norm = math.sqrt(sum(w * w for w in va.values())) * math.sqrt(sum(w * w for w in vb.values()))
-    return min(1.0, dot / norm)
+    return min(1.0, dot / (math.sqrt(sa) * math.sqrt(sb)))
 
 
 def add_counts(a: Mapping[str, int], b: Mapping[str, int], cap: int) -> dict[str, int]:
@@ -114,21 +151,33 @@ def simhash(title: str, text: str) -> int:
     summary alone when it is long enough (outlets re-title wire copy and their own updates), else of
     title and summary."""
     words = _terms(text)
-    if len(words) < MIN_BODY_TERMS:
-        words = _terms(f"{title} {text}")
-    features: Iterable[str] = (f"{a} {b}" for a, b in zip(words, words[1:], strict=False)) if len(words) > 1 \
-        else words
-    acc = [0] * 64
-    any_feature = False
-    for feature in features:
-        any_feature = True
-        h = _hash64(feature)
-        for bit in range(64):
-            acc[bit] += 1 if h >> bit & 1 else -1
-    if not any_feature:
+    return simhash_of(_terms(title) if len(words) < MIN_BODY_TERMS else [], words)
+
+
+def simhash_of(title_terms: list[str], text_terms: list[str]) -> int:
+    """`simhash` of an item's `term_lists` (the title's terms are read only when the summary is short; the
+    terms of "title summary" are the title's then the summary's, as no word spans the space)."""
+    words = text_terms if len(text_terms) >= MIN_BODY_TERMS else title_terms + text_terms
+    features = [f"{a} {b}" for a, b in zip(words, words[1:], strict=False)] if len(words) > 1 else words
+    if not features:
         return 0
-    value = sum(1 << bit for bit in range(64) if acc[bit] > 0)
+    # The classic SimHash votes bit by bit in a Python loop (64 steps per feature). The same votes are
+    # counted here in C: every feature's 8 hash bytes in one buffer, each of the 8 byte columns sliced out
+    # once, and a bit's votes counted by translating the column to 0/1 (see _BIT_TABLES). Same value.
+    digests = b"".join([hashlib.blake2b(f.encode(), digest_size=8).digest() for f in features])
+    n = len(features)
+    value = 0
+    for position in range(8):  # digest byte 0 is the most significant (int.from_bytes(..., "big"))
+        column = digests[position::8]
+        shift = (7 - position) * 8
+        for bit, table in enumerate(_BIT_TABLES):
+            if 2 * column.translate(table).count(1) > n:  # more features with the bit set than without
+                value |= 1 << (shift + bit)
     return value - (1 << 64) if value >= 1 << 63 else value
+
+
+# _BIT_TABLES[b] maps a byte to 1 when its bit b is set, else to 0 (for bytes.translate).
+_BIT_TABLES = [bytes(v >> bit & 1 for v in range(256)) for bit in range(8)]
 
 
 def hamming(a: int, b: int) -> int:
@@ -155,17 +204,28 @@ def _block_keys(h: int) -> list[tuple[int, int]]:
 def any_near_duplicate(a: Iterable[int], b: Iterable[int]) -> bool:
     """Whether some hash of `a` and some hash of `b` are copies (`near_duplicate`), in time linear in their
     sizes."""
-    index: dict[tuple[int, int], list[int]] = {}
-    for h in set(b):
-        if h != 0:
-            for key in _block_keys(h):
-                index.setdefault(key, []).append(h)
-    if not index:
+    return NearIndex(b).any_near(a)
+
+
+class NearIndex:
+    """SimHashes indexed by their blocks, to ask of other hashes whether one is a copy of one of them: built
+    once when one incident's copies are checked against many incidents'."""
+
+    def __init__(self, hashes: Iterable[int]) -> None:
+        self._index: dict[tuple[int, int], list[int]] = {}
+        for h in set(hashes):
+            if h != 0:
+                for key in _block_keys(h):
+                    self._index.setdefault(key, []).append(h)
+
+    def any_near(self, hashes: Iterable[int]) -> bool:
+        index = self._index
+        if not index:
+            return False
+        for h in set(hashes):
+            if h != 0 and any(near_duplicate(h, other) for key in _block_keys(h) for other in index.get(key, ())):
+                return True
         return False
-    for h in set(a):
-        if h != 0 and any(near_duplicate(h, other) for key in _block_keys(h) for other in index.get(key, ())):
-            return True
-    return False
 
 
 def encode_counts(counts: Mapping[str, int]) -> str:

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import cached_property
 
-from monitor.incidents.similarity import simhash, term_counts
+from monitor.incidents.similarity import counts_of, simhash_of, term_lists
 from monitor.models import Classification, FeedItem
 
 PRECISION_RANK = {"place": 3, "region": 2, "country": 1, None: 0}  # how precisely a place is known
@@ -29,12 +29,16 @@ class ArticleDraft:
         return self.classification.event_date or self.published_at.date()
 
     @cached_property
+    def _term_lists(self) -> tuple[list[str], list[str]]:
+        return term_lists(self.item.title, self.item.text)
+
+    @cached_property
     def terms(self) -> dict[str, int]:
-        return term_counts(self.item.title, self.item.text)
+        return counts_of(*self._term_lists)
 
     @cached_property
     def simhash(self) -> int:
-        return simhash(self.item.title, self.item.text)
+        return simhash_of(*self._term_lists)
 
     @property
     def country(self) -> str | None:

@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, text, update
+from sqlalchemy import and_, bindparam, func, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
@@ -21,7 +21,7 @@ from monitor.alerts.render import Message, body_format_for
 from monitor.alerts.routing import CAP_WINDOW, TargetHistory, burst_timing, plan_revision_alerts
 from monitor.models import IncidentView
 from monitor.settings import AlertSettings, RuleSettings, TargetSettings
-from monitor.store.locks import advisory_key
+from monitor.store.locks import advisory_key, timed_targets
 from monitor.store.queries import LIVE, incident_view
 from monitor.store.schema import articles, incidents, locks, outbox
 
@@ -39,16 +39,33 @@ def insert_alert(conn: Connection, *, kind: str, target: str, key: str, message:
                  send_at: datetime | None = None, status: str = "pending", incident_id: int | None = None,
                  revision: int | None = None, detail: Mapping[str, Any] | None = None) -> bool:
     """Write one outbox row unless its idempotency key exists. True if written."""
-    params = {"kind": kind, "incident_id": incident_id, "revision": revision, "target": target,
-              "idempotency_key": key, "title": message.title, "body": message.body,
-              "body_format": message.body_format, "status": status, "attempts": 0,
-              "next_attempt_at": send_at or now, "created_at": now, "detail": dict(detail) if detail else None}
+    params = alert_row(kind=kind, target=target, key=key, message=message, now=now, send_at=send_at,
+                       status=status, incident_id=incident_id, revision=revision, detail=detail)
     return bool(conn.execute(_INSERT_ALERT[conn.dialect.name == "postgresql"], params).rowcount)
+
+
+def alert_row(*, kind: str, target: str, key: str, message: Message, now: datetime, send_at: datetime | None = None,
+              status: str = "pending", incident_id: int | None = None, revision: int | None = None,
+              detail: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The outbox row `insert_alert` writes."""
+    return {"kind": kind, "incident_id": incident_id, "revision": revision, "target": target,
+            "idempotency_key": key, "title": message.title, "body": message.body,
+            "body_format": message.body_format, "status": status, "attempts": 0,
+            "next_attempt_at": send_at or now, "created_at": now, "detail": dict(detail) if detail else None}
+
+
+def insert_alerts(conn: Connection, rows: list[dict[str, Any]]) -> int:
+    """Write `alert_row`s in one statement, in their order, each unless its idempotency key exists. Returns
+    how many were written."""
+    if not rows:
+        return 0
+    return len(conn.execute(_INSERT_ALERTS[conn.dialect.name == "postgresql"], rows).all())
 
 
 # Built once (statement building costs more than SQLite's insert): [SQLite, PostgreSQL].
 _INSERT_ALERT = [dialect.insert(outbox).on_conflict_do_nothing(index_elements=["idempotency_key"])
                  for dialect in (sqlite, postgresql)]
+_INSERT_ALERTS = [stmt.returning(outbox.c.id) for stmt in _INSERT_ALERT]
 
 
 # -- incident alerts -----------------------------------------------------------------------------------
@@ -58,11 +75,18 @@ def history(conn: Connection, target: str, now: datetime, settings: AlertSetting
     """Scheduled times of the target's recent incident/update alerts (cooldown and cap windows)."""
     longest = max((r.cooldown_s for r in settings.rules), default=0.0)
     since = now - CAP_WINDOW - timedelta(seconds=longest) - timedelta(days=1)  # held rows: up to a day
+    return TargetHistory(tuple(conn.execute(_HISTORY, {"target": target, "since": since}).scalars()))
+
+
+def _history_query() -> Any:
     at = func.coalesce(outbox.c.sent_at, outbox.c.next_attempt_at)
-    rows = conn.execute(select(at.label("at")).where(
-        outbox.c.target == target, outbox.c.created_at >= since, outbox.c.kind.in_(ALERT_KINDS),
-        outbox.c.status.in_(("pending", "sent"))).order_by(at))
-    return TargetHistory(tuple(r.at for r in rows))
+    return select(at.label("at")).where(
+        outbox.c.target == bindparam("target"), outbox.c.created_at >= bindparam("since"),
+        outbox.c.kind.in_(ALERT_KINDS), outbox.c.status.in_(("pending", "sent"))).order_by(at)
+
+
+# Built once, as the hot statements of a save are (building one and its cache key costs more than running it).
+_HISTORY = _history_query()
 
 
 def alerted_targets(conn: Connection, incident_id: int) -> frozenset[str]:
@@ -107,17 +131,11 @@ def alert_states(conn: Connection, incident_ids: Sequence[int], now: datetime) -
     pg = conn.dialect.name == "postgresql"
     for lo in range(0, len(incident_ids), _CHUNK):
         chunk = list(incident_ids[lo:lo + _CHUNK])
-        rows = conn.execute(select(outbox.c.id, outbox.c.incident_id, outbox.c.target, outbox.c.kind,
-                                   outbox.c.status, outbox.c.lease_until)
-                            .where(outbox.c.incident_id.in_(chunk), outbox.c.kind.in_(ALERT_KINDS))
-                            .order_by(outbox.c.id)).all()
+        rows = conn.execute(_ALERT_ROWS, {"ids": chunk}).all()
         for r in rows:
             alerted[r.incident_id].add(r.target)
         if pg:  # the unsent rows are taken FOR UPDATE SKIP LOCKED, as unsent_first_alerts does
-            rows = conn.execute(select(outbox.c.id, outbox.c.incident_id, outbox.c.target).where(
-                outbox.c.incident_id.in_(chunk), outbox.c.status == "pending", outbox.c.kind == "incident",
-                or_(outbox.c.lease_until.is_(None), outbox.c.lease_until < now))
-                .order_by(outbox.c.id).with_for_update(skip_locked=True)).all()
+            rows = conn.execute(_UNSENT_FIRST_LOCKED, {"ids": chunk, "now": now}).all()
             for r in rows:
                 unsent[r.incident_id][r.target] = r.id
         else:
@@ -127,6 +145,16 @@ def alert_states(conn: Connection, incident_ids: Sequence[int], now: datetime) -
     for i in incident_ids:
         out[i] = (frozenset(alerted[i]), unsent[i])
     return out
+
+
+_ALERT_ROWS = select(outbox.c.id, outbox.c.incident_id, outbox.c.target, outbox.c.kind, outbox.c.status,
+                     outbox.c.lease_until).where(outbox.c.incident_id.in_(bindparam("ids", expanding=True)),
+                                                 outbox.c.kind.in_(ALERT_KINDS)).order_by(outbox.c.id)
+_UNSENT_FIRST_LOCKED = select(outbox.c.id, outbox.c.incident_id, outbox.c.target).where(
+    outbox.c.incident_id.in_(bindparam("ids", expanding=True)), outbox.c.status == "pending",
+    outbox.c.kind == "incident",
+    or_(outbox.c.lease_until.is_(None), outbox.c.lease_until < bindparam("now", type_=outbox.c.lease_until.type))
+).order_by(outbox.c.id).with_for_update(skip_locked=True)
 
 
 def refresh(conn: Connection, row_id: int, message: Message, revision: int) -> None:
@@ -213,9 +241,12 @@ def scores_of(conn: Connection, incident_ids: Sequence[int]) -> dict[int, float]
     out: dict[int, float] = {}
     for lo in range(0, len(incident_ids), _CHUNK):
         out.update((r.incident_id, float(r.score)) for r in conn.execute(
-            select(articles.c.incident_id, func.max(articles.c.score).label("score"))
-            .where(articles.c.incident_id.in_(incident_ids[lo:lo + _CHUNK])).group_by(articles.c.incident_id)))
+            _SCORES, {"ids": list(incident_ids[lo:lo + _CHUNK])}))
     return out
+
+
+_SCORES = select(articles.c.incident_id, func.max(articles.c.score).label("score")).where(
+    articles.c.incident_id.in_(bindparam("ids", expanding=True))).group_by(articles.c.incident_id)
 
 
 def incident_scores(conn: Connection, public_ids: Sequence[str]) -> dict[str, float]:
@@ -279,7 +310,8 @@ def queue_incident_alerts(conn: Connection, view: IncidentView, incident_id: int
                           now: datetime, alerts: AlertSettings, render: Renderer,
                           histories: dict[str, TargetHistory],
                           overrides: Mapping[str, Sequence[str] | None] | None = None,
-                          known: AlertState | None = None, score: float | None = None) -> int:
+                          known: AlertState | None = None, score: float | None = None,
+                          later: list[dict[str, Any]] | None = None) -> int:
     """Plan and write the alerts of one revision (see alerts.routing.plan_alerts), once its articles are linked to
     it (its score is theirs). Returns the number of rows written to be sent on their own (capped rows go
     into a burst digest instead).
@@ -290,13 +322,20 @@ def queue_incident_alerts(conn: Connection, view: IncidentView, incident_id: int
 
     `overrides` (after a merge, see merging.settle_outbox) is passed to routing.plan_revision_alerts.
     `known` and `score`: the incident's `alert_state` and `incident_score` when the caller read them in bulk.
+    `later`: where the rows of targets whose timing reads no history go, for the caller to write with the
+    batch's others (`insert_alerts`, which counts them); nothing here reads them back. Without it, or for a
+    target under a cooldown or a cap, each row is written at once (the next plan reads it in `histories`).
     """
     alerted, unsent = known if known is not None else alert_state(conn, incident_id, now)
     if score is None:
         score = incident_score(conn, incident_id)
-    for target in {t.name for t in alerts.targets} | {"log"}:
-        if target not in histories:
-            histories[target] = history(conn, target, now, alerts)
+    # Only a target under a rule with a cooldown or a per-hour cap has its timing decided by its earlier
+    # alerts (routing._timing); the others' history is never read, nor is any of their rows capped.
+    timed = set(timed_targets(alerts))
+    missing = ({t.name for t in alerts.targets} | {"log"}) - histories.keys()
+    if missing:
+        for target in missing:
+            histories[target] = history(conn, target, now, alerts) if target in timed else TargetHistory()
     queued = 0
     for plan, plan_reasons in plan_revision_alerts(view, reasons, alerts, alerted, score=score, now=now,
                                                    history=histories, overrides=overrides):
@@ -306,10 +345,14 @@ def queue_incident_alerts(conn: Connection, view: IncidentView, incident_id: int
                              view.revision)
         title, body, body_format = render(view, plan.kind, plan_reasons, url)
         send_at = plan.send_at or now
-        if not insert_alert(conn, kind=plan.kind, target=plan.target.name, key=plan.idempotency_key,
-                                     message=Message(title, body, body_format), now=now, send_at=send_at,
-                                     status="capped" if plan.capped else "pending", incident_id=incident_id,
-                                     revision=view.revision, detail={"held": plan.held} if plan.held else None):
+        row = alert_row(kind=plan.kind, target=plan.target.name, key=plan.idempotency_key,
+                        message=Message(title, body, body_format), now=now, send_at=send_at,
+                        status="capped" if plan.capped else "pending", incident_id=incident_id,
+                        revision=view.revision, detail={"held": plan.held} if plan.held else None)
+        if later is not None and plan.target.name not in timed and not plan.capped:
+            later.append(row)
+            continue
+        if not conn.execute(_INSERT_ALERT[conn.dialect.name == "postgresql"], row).rowcount:
             continue
         hist = histories[plan.target.name]
         if plan.capped:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, func, or_, select, update
+from sqlalchemy import bindparam, func, or_, select, update
 from sqlalchemy.engine import Connection
 
 from monitor.geo import geo_bucket
@@ -40,7 +40,7 @@ class Touched:
     absorbed: list[int] = field(default_factory=list)  # incidents merged into this one in this batch
 
 
-def state_from_row(conn: Connection, row: Any) -> IncidentState:
+def state_from_row(conn: Connection, row: Any, score: float | None = None) -> IncidentState:
     m = row._mapping
     if m["sources"] is not None and m["copies"] is not None:
         sources = frozenset(str(x) for x in m["sources"])
@@ -57,31 +57,54 @@ def state_from_row(conn: Connection, row: Any) -> IncidentState:
         killed_civilian=m["killed_civilian"], killed_military=m["killed_military"],
         injured_civilian=m["injured_civilian"], injured_military=m["injured_military"],
         sources=sources, ceasefire=m["ceasefire"], title=m["title"], evidence=tuple(m["evidence"]),
-        signature=decode_counts(m["signature"]), copies=copies, last_date=m["last_event_date"],
+        signature=decode_counts(m["signature"]), copies=copies, last_date=m["last_event_date"], score=score,
     )
+
+
+# Statements of the hot path are built once: building one (and its cache key) per call cost more than
+# running it. [0]: incidents of the given countries; [1]: incidents of no country.
+def _candidates_query(no_country: bool, columns: Sequence[Any], days: Any, limit: Any) -> Any:
+    cond = incidents.c.country.is_(None) if no_country else incidents.c.country.in_(
+        bindparam("countries", expanding=True))
+    return select(*columns).where(cond, days, incidents.c.merged_into.is_(None)).order_by(incidents.c.id).limit(limit)
+
+
+_CANDIDATE_IDS = [_candidates_query(
+    none, [incidents.c.id], incidents.c.event_date.between(bindparam("first", type_=incidents.c.event_date.type),
+                                                           bindparam("last", type_=incidents.c.event_date.type)),
+    bindparam("limit")) for none in (False, True)]
+_CANDIDATE_ROWS = [_candidates_query(
+    none, [incidents.c.id, incidents.c.country, incidents.c.event_date],
+    incidents.c.event_date.in_(bindparam("days", expanding=True)), bindparam("limit")) for none in (False, True)]
 
 
 def candidate_ids(conn: Connection, countries: Sequence[str], day: date) -> list[int]:
     """Live (not merged-away) incidents in these countries dated within a day: indexed (country,
     event_date) range scans, so the cost per article stays flat however large the store grows."""
-    cond = incidents.c.country.in_(countries) if countries else incidents.c.country.is_(None)
-    return list(conn.execute(select(incidents.c.id).where(
-        cond, incidents.c.event_date.between(day - timedelta(days=DAY_WINDOW), day + timedelta(days=DAY_WINDOW)),
-        incidents.c.merged_into.is_(None)).order_by(incidents.c.id).limit(CANDIDATE_LIMIT)).scalars())
+    window = timedelta(days=DAY_WINDOW)
+    return list(conn.execute(_CANDIDATE_IDS[not countries], {
+        "countries": list(countries), "first": day - window, "last": day + window, "limit": CANDIDATE_LIMIT}).scalars())
 
 
 def candidate_lists(conn: Connection, keys: Sequence[tuple[tuple[str, ...], date]]
                     ) -> dict[tuple[tuple[str, ...], date], list[int]] | None:
-    """`candidate_ids` of several (countries, day) keys in one query; None when their incidents together
-    pass CANDIDATE_LIMIT per key (a hot day: the caller reads those key by key, each list cut in SQL)."""
-    window = timedelta(days=DAY_WINDOW)
+    """`candidate_ids` of several (countries, day) keys in one query (two when some key has no country):
+    every incident of the keys' countries on any day within a day of theirs, sorted out by key here; None
+    when they pass CANDIDATE_LIMIT per key (a hot day: the caller reads those key by key, each list cut in
+    SQL)."""
     bound = CANDIDATE_LIMIT * len(keys)
-    rows = conn.execute(select(incidents.c.id, incidents.c.country, incidents.c.event_date).where(
-        or_(*(and_(incidents.c.country.in_(c) if c else incidents.c.country.is_(None),
-                   incidents.c.event_date.between(d - window, d + window)) for c, d in keys)),
-        incidents.c.merged_into.is_(None)).order_by(incidents.c.id).limit(bound + 1)).all()
-    if len(rows) > bound:
-        return None
+    rows: list[Any] = []
+    for no_country in (False, True):
+        mine = [(c, d) for c, d in keys if bool(c) != no_country]
+        if not mine:
+            continue
+        days = sorted({d + timedelta(days=k) for _, d in mine for k in range(-DAY_WINDOW, DAY_WINDOW + 1)})
+        countries = sorted({x for c, _ in mine for x in c})
+        rows += conn.execute(_CANDIDATE_ROWS[no_country], {"countries": countries, "days": days,
+                                                          "limit": bound + 1 - len(rows)}).all()
+        if len(rows) > bound:
+            return None
+    rows.sort(key=lambda r: r.id)
     return {(c, d): [r.id for r in rows if (r.country in c if c else r.country is None)
                      and abs((r.event_date - d).days) <= DAY_WINDOW][:CANDIDATE_LIMIT] for c, d in keys}
 
@@ -160,8 +183,8 @@ class Batch:
         for lo in range(0, len(missing), 1000):  # bound parameters per statement stay under driver limits
             part = missing[lo:lo + 1000]
             scores = alerting.scores_of(self.conn, part)  # the score rules' min_score reads (group.merge)
-            for row in self.conn.execute(select(incidents).where(incidents.c.id.in_(part))):
-                self._states[row.id] = replace(state_from_row(self.conn, row), score=scores.get(row.id, 0.0))
+            for row in self.conn.execute(_STATES, {"ids": part}):
+                self._states[row.id] = state_from_row(self.conn, row, scores.get(row.id, 0.0))
                 self._keys[row.id] = (row.country, row.event_date)
 
     def candidates(self, countries: Sequence[str], day: date) -> list[IncidentState]:
@@ -189,8 +212,7 @@ class Batch:
         key = (state.country, state.event_date)
         if self._keys.get(incident_id) != key:
             self.locks.cover((key[0],), key[1], key[1])
-            self.conn.execute(update(incidents).where(incidents.c.id == incident_id)
-                              .values(country=key[0], event_date=key[1]))
+            self.conn.execute(_MOVE, {"_id": incident_id, "_country": key[0], "_event_date": key[1]})
             self._keys[incident_id] = key
             self._unlist(incident_id)
             self._list(incident_id, key[0], key[1])
@@ -208,10 +230,8 @@ class Batch:
         """The earliest published time of an incident's articles (stored, or linked in this batch) and `also`:
         what decides on the day a ceasefire starts or ends at a given time (ceasefires.in_period)."""
         linked = [a for a, _ in self.touched[incident_id].links] if incident_id in self.touched else []
-        cond = articles.c.incident_id == incident_id
-        if linked:
-            cond = or_(cond, articles.c.id.in_(linked))
-        first: datetime | None = self.conn.execute(select(func.min(articles.c.published_at)).where(cond)).scalar()
+        first: datetime | None = self.conn.execute(_FIRST_PUBLISHED, {"incident": incident_id,
+                                                                      "linked": linked}).scalar()
         return min(also, first) if first is not None else also
 
     def idf(self, terms: Iterable[str]) -> Idf:
@@ -223,6 +243,21 @@ class Batch:
             self._docs = got.docs
             self._df.update({t: got.df.get(t, 0) for t in missing})
         return Idf(docs=self._docs, df={t: n for t in wanted if (n := self._df[t])})
+
+
+# The columns state_from_row reads: not the bookkeeping ones (timestamps, public id, revision), whose
+# conversion on SQLite cost more than the rest of a candidate's row.
+_STATE_COLUMNS = ("id", "event_date", "last_event_date", "country", "admin1", "place", "geonameid", "lat", "lon",
+                  "geo_precision", "labels", "killed", "injured", "killed_civilian", "killed_military",
+                  "injured_civilian", "injured_military", "sources", "copies", "ceasefire", "title", "evidence",
+                  "signature")
+_STATES = select(*(incidents.c[c] for c in _STATE_COLUMNS)).where(incidents.c.id.in_(bindparam("ids", expanding=True)))
+_MOVE = update(incidents).where(incidents.c.id == bindparam("_id")).values(
+    country=bindparam("_country", type_=incidents.c.country.type),
+    event_date=bindparam("_event_date", type_=incidents.c.event_date.type))
+# An empty expanding IN list renders as a false condition: then only the stored members count.
+_FIRST_PUBLISHED = select(func.min(articles.c.published_at)).where(or_(
+    articles.c.incident_id == bindparam("incident"), articles.c.id.in_(bindparam("linked", expanding=True))))
 
 
 @functools.cache

@@ -33,7 +33,7 @@ from monitor.incidents.materiality import score_thresholds
 from monitor.models import ArticleRef
 from monitor.settings import AlertSettings, CeasefireSettings
 from monitor.store import merging, queries, terms
-from monitor.store.alerting import Renderer, alert_states, queue_incident_alerts, scores_of
+from monitor.store.alerting import Renderer, alert_states, insert_alerts, queue_incident_alerts, scores_of
 from monitor.store.batch import Batch, Touched, incident_values
 from monitor.store.queries import MAX_ARTICLES_PER_VIEW
 from monitor.store.schema import articles, incident_articles, incident_revisions, incidents
@@ -70,31 +70,38 @@ def new_public_id() -> str:
 LOOKUP_CHUNK = 1000
 
 
+# Hot statements are built once: building one (and its cache key) per call cost more than running it.
+_KNOWN_PRINTS = select(articles.c.fingerprint).where(articles.c.fingerprint.in_(bindparam("prints", expanding=True)))
+
+
 def stored_fingerprints(conn: Connection, prints: Sequence[str]) -> set[str]:
     """Those of these fingerprints that an article has already."""
     known: set[str] = set()
     for lo in range(0, len(prints), LOOKUP_CHUNK):  # bound parameters per statement stay under driver limits
-        known.update(r.fingerprint for r in conn.execute(
-            select(articles.c.fingerprint).where(articles.c.fingerprint.in_(prints[lo:lo + LOOKUP_CHUNK]))))
+        known.update(conn.execute(_KNOWN_PRINTS, {"prints": list(prints[lo:lo + LOOKUP_CHUNK])}).scalars())
     return known
 
 
-def _insert_if_new(conn: Connection, rows: list[dict[str, Any]]) -> dict[str, int]:
-    """Insert rows whose fingerprint is unseen; returns {fingerprint: id} of the rows inserted."""
-    if not rows:
+def _insert_if_new(conn: Connection, drafts: Sequence[ArticleDraft], feed_id: int | None) -> dict[str, int]:
+    """Insert the drafts whose fingerprint is unseen; returns {fingerprint: id} of the rows inserted. Rows
+    are built for those only (a feed repeats its recent items at every poll)."""
+    if not drafts:
         return {}
-    known = stored_fingerprints(conn, [r["fingerprint"] for r in rows])
-    fresh = [r for r in rows if r["fingerprint"] not in known]
+    known = stored_fingerprints(conn, [d.fingerprint for d in drafts])
+    fresh = [_article_row(d, feed_id) for d in drafts if d.fingerprint not in known]
     if not fresh:
         return {}
     if conn.dialect.name == "postgresql":
         # Two saves inserting the same stories (one outlet's article in two of its feeds) wait for each other's
         # uncommitted rows; in one order they cannot deadlock. (SQLite: one writer at a time; feed order kept.)
         fresh.sort(key=lambda r: str(r["fingerprint"]))
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    stmt = dialect.insert(articles).on_conflict_do_nothing(index_elements=["fingerprint"])
-    result = conn.execute(stmt.returning(articles.c.id, articles.c.fingerprint), fresh)
+    result = conn.execute(_INSERT_ARTICLES[conn.dialect.name == "postgresql"], fresh)
     return {r.fingerprint: r.id for r in result}
+
+
+# [SQLite, PostgreSQL]
+_INSERT_ARTICLES = [dialect.insert(articles).on_conflict_do_nothing(index_elements=["fingerprint"])
+                    .returning(articles.c.id, articles.c.fingerprint) for dialect in (sqlite, postgresql)]
 
 
 def _article_row(draft: ArticleDraft, feed_id: int | None) -> dict[str, Any]:
@@ -122,7 +129,7 @@ def save_drafts(conn: Connection, drafts: Sequence[ArticleDraft], *, feed_id: in
     """
     report = SaveReport(read=len(drafts))
     unique = list({d.fingerprint: d for d in drafts}.values())
-    inserted = _insert_if_new(conn, [_article_row(d, feed_id) for d in unique])
+    inserted = _insert_if_new(conn, unique, feed_id)
     report.new = len(inserted)
     report.duplicates = report.read - report.new
     batch = Batch(conn, now, ceasefires)
@@ -219,9 +226,15 @@ _NEW_INCIDENT = insert(incidents).returning(incidents.c.id)
 _REVISE = update(incidents).where(incidents.c.id == bindparam("_id")).values(
     revision=case((incidents.c.revision < bindparam("_floor"), bindparam("_floor")), else_=incidents.c.revision) + 1,
     updated_at=bindparam("_now", type_=incidents.c.updated_at.type)).returning(*incidents.c)
+# The same for every incident that absorbed none (floor 0) in one statement; RETURNING gives their rows.
+_REVISE_MANY = update(incidents).where(incidents.c.id.in_(bindparam("_ids", expanding=True))).values(
+    revision=incidents.c.revision + 1, updated_at=bindparam("_now", type_=incidents.c.updated_at.type)
+).returning(*incidents.c)
 # Link each new member article to its incident: one executemany (parameter names differ from the columns).
 _LINK_ARTICLE = update(articles).where(articles.c.id == bindparam("_article")).values(
     incident_id=bindparam("_incident"))
+_INSERT_LINKS = insert(incident_articles)
+_INSERT_REVISIONS = insert(incident_revisions)
 
 
 def _write_revisions(conn: Connection, touched: dict[int, Touched], now: datetime, alerts: AlertSettings,
@@ -232,7 +245,7 @@ def _write_revisions(conn: Connection, touched: dict[int, Touched], now: datetim
     links = [(incident_id, a, sim) for incident_id, t in touched.items() for a, sim in t.links]
     if links:
         conn.execute(_LINK_ARTICLE, [{"_article": a, "_incident": i} for i, a, _ in links])
-        conn.execute(insert(incident_articles), [
+        conn.execute(_INSERT_LINKS, [
             {"incident_id": i, "article_id": a, "joined_at": now, "similarity": round(sim, 3)}
             for i, a, sim in links])
     # Without news: another copy or item of an outlet already counted, nothing new to say.
@@ -244,13 +257,17 @@ def _write_revisions(conn: Connection, touched: dict[int, Touched], now: datetim
     settled = [i for i in revising if touched[i].absorbed and not touched[i].created]
     # A new incident has no outbox rows yet; one that absorbed others is read after settle_outbox.
     known = alert_states(conn, [i for i in revising if not touched[i].created and i not in settled], now)
+    revised = _revise_plain(conn, [i for i in revising if not touched[i].absorbed], now)
     revisions: list[dict[str, Any]] = []
+    later: list[dict[str, Any]] = []  # outbox rows written together at the end (queue_incident_alerts)
     for incident_id in revising:
         t = touched[incident_id]
-        # After a merge the survivor's revision passes every absorbed incident's, so each outbox row that moves
-        # to it shows an older revision than the next one (delivery coalesces by revision).
-        floor = merging.highest_revision(conn, t.absorbed)
-        row = conn.execute(_REVISE, {"_id": incident_id, "_floor": floor, "_now": now}).one()
+        row = revised.get(incident_id)
+        if row is None:
+            # After a merge the survivor's revision passes every absorbed incident's, so each outbox row that
+            # moves to it shows an older revision than the next one (delivery coalesces by revision).
+            floor = merging.highest_revision(conn, t.absorbed)
+            row = conn.execute(_REVISE, {"_id": incident_id, "_floor": floor, "_now": now}).one()
         view = queries._view(row._mapping, refs[incident_id])  # the one row-to-view mapping of the read side
         reasons = ["new incident"] if t.created else t.reasons
         revisions.append({"incident_id": incident_id, "revision": row.revision, "created_at": now,
@@ -267,13 +284,24 @@ def _write_revisions(conn: Connection, touched: dict[int, Touched], now: datetim
         state = (frozenset(), {}) if t.created else known.get(incident_id)
         report.alerts_queued += queue_incident_alerts(conn, view, incident_id, reasons, now, alerts, render,
                                                       histories, overrides=overrides, known=state,
-                                                      score=scores.get(incident_id, 0.0))
+                                                      score=scores.get(incident_id, 0.0), later=later)
     _insert_revisions(conn, revisions)
+    report.alerts_queued += insert_alerts(conn, later)
+
+
+def _revise_plain(conn: Connection, incident_ids: list[int], now: datetime) -> dict[int, Any]:
+    """Give each of these incidents (none absorbed another in this batch) its next revision: their updated
+    rows by id, a chunk of ids per statement."""
+    out: dict[int, Any] = {}
+    for lo in range(0, len(incident_ids), LOOKUP_CHUNK):
+        out.update((r.id, r) for r in conn.execute(_REVISE_MANY, {"_ids": incident_ids[lo:lo + LOOKUP_CHUNK],
+                                                                   "_now": now}))
+    return out
 
 
 def _insert_revisions(conn: Connection, revisions: list[dict[str, Any]]) -> None:
     if revisions:
-        conn.execute(insert(incident_revisions), revisions)
+        conn.execute(_INSERT_REVISIONS, revisions)
         revisions.clear()
 
 
@@ -281,17 +309,24 @@ def _revision_refs(conn: Connection, incident_ids: list[int]) -> dict[int, list[
     """The article list of each incident's view (`queries.incident_view`), for all of them in one query that
     reads at most MAX_ARTICLES_PER_VIEW rows per incident (the ones the view shows)."""
     out: dict[int, list[ArticleRef]] = {i: [] for i in incident_ids}
-    rank = func.row_number().over(partition_by=articles.c.incident_id,
-                                  order_by=(articles.c.published_at, articles.c.id)).label("rank")
     for lo in range(0, len(incident_ids), LOOKUP_CHUNK):
-        ranked = select(articles.c.incident_id, articles.c.external_id, articles.c.url, articles.c.source,
-                        articles.c.title, articles.c.published_at, articles.c.id, rank).where(
-            articles.c.incident_id.in_(incident_ids[lo:lo + LOOKUP_CHUNK])).subquery()
-        for r in conn.execute(select(ranked).where(ranked.c.rank <= MAX_ARTICLES_PER_VIEW)
-                              .order_by(ranked.c.incident_id, ranked.c.published_at, ranked.c.id)):
+        for r in conn.execute(_RANKED_REFS, {"ids": incident_ids[lo:lo + LOOKUP_CHUNK]}):
             out[r.incident_id].append(ArticleRef(external_id=r.external_id, url=r.url, source=r.source,
                                                  title=r.title, published=r.published_at))
     return out
+
+
+def _ranked_refs() -> Any:
+    rank = func.row_number().over(partition_by=articles.c.incident_id,
+                                  order_by=(articles.c.published_at, articles.c.id)).label("rank")
+    ranked = select(articles.c.incident_id, articles.c.external_id, articles.c.url, articles.c.source,
+                    articles.c.title, articles.c.published_at, articles.c.id, rank).where(
+        articles.c.incident_id.in_(bindparam("ids", expanding=True))).subquery()
+    return select(ranked).where(ranked.c.rank <= MAX_ARTICLES_PER_VIEW).order_by(
+        ranked.c.incident_id, ranked.c.published_at, ranked.c.id)
+
+
+_RANKED_REFS = _ranked_refs()
 
 
 def count_articles(conn: Connection) -> int:
