@@ -118,6 +118,12 @@ def test_the_capital_of_a_countrys_region_is_not_the_countrys_capital(gazetteer:
         ("Обстрел: в селе Покровка Суджанского района ранены двое", "Sudzha", "RU", "region"),
         # a unique, well-known city in a list keeps its place
         ("Russian strikes hit Kharkiv, Dnipro region and Odesa overnight", "Kharkiv", "UA", "place"),
+        # a far namesake in a country the text does not name loses to the town it is said to be in
+        ("Government forces shelled Alexandria in the countryside of Aleppo on Monday", "Aleppo", "SY", "place"),
+        # ... and so does a district of that name elsewhere to the province after it
+        ("Insurgents attacked a police post in Lyon district, Kandahar, killing two", "Kandahār", "AF", "place"),
+        # a town's own district is no container that moves it
+        ("Fighting was reported near Izium in Kharkiv region on Sunday", "Izyum", "UA", "place"),
     ],
 )
 def test_containers_decide_shared_names(gazetteer: Gazetteer, text: str, name: str, country: str,

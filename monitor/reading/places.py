@@ -70,8 +70,11 @@ _SPREAD_KM = 100.0  # places farther apart than this make a report about a regio
 # A Russian district named by its town's adjective: "Глушковского района", "Рыльском районе".
 _RU_DISTRICT = re.compile(r"[А-ЯЁ][а-яё-]*?(?:ск|цк)(?:ий|ого|ому|им|ом|ая|ой|ую)", re.IGNORECASE)
 _RU_DISTRICT_NOUN = re.compile(r"\s+(?:район|округ)\w*", re.IGNORECASE)
-_QUALIFIER_GAP = re.compile(r"(?:\s+(?:sector|area|village|town))*(?:,\s*|\s*\(\s*|\s+in\s+(?=[A-Z]))"
-                            r"|\s+(?:sector|area)\s+of\s+(?=[A-Z])")
+_QUALIFIER_GAP = re.compile(r"(?:\s+(?:sector|area|village|town|district|city|cent(?:er|re)|camp|LGA|commune))*"
+                            r"(?:,\s*|\s*\(\s*|\s+in\s+)"
+                            r"|\s+(?:sector|area)\s+of\s+"
+                            r"|\s+in\s+(?:the\s+)?(?:[a-z-]+\s+)?(?:countryside|outskirts|suburbs|province|region|"
+                            r"district|governorate|county)\s+of\s+(?:[A-Za-z]{1,3}-)?")  # "of Ar-Raqqa": "Raqqa" is the name
 
 
 @dataclass(frozen=True)
@@ -134,7 +137,7 @@ def _found(text: str, gazetteer: Gazetteer) -> tuple[list[_Mention], _Mention | 
                              if s in scan.loose) if m]
     mentions.sort(key=lambda m: m.start)
     mentions = _containers_of_unknown(text, mentions, {e for _, e, _ in scan.places})
-    mentions = _qualifiers(text, _near_each_other(mentions))
+    mentions = _qualifiers(text, _near_each_other(mentions), named)
     dateline = _dateline(text, gazetteer, named)
     if dateline is not None and dateline.entry.country in named:
         mentions.append(dateline)
@@ -261,7 +264,7 @@ def _near_each_other(mentions: list[_Mention]) -> list[_Mention]:
     return out
 
 
-def _qualifiers(text: str, mentions: list[_Mention]) -> list[_Mention]:
+def _qualifiers(text: str, mentions: list[_Mention], named: dict[str, float]) -> list[_Mention]:
     """Mark the containers that follow a place: "Izium district, Kharkiv", "Kramatorsk (Donetsk
     region)", "Rafah (Rafah, North Sinai)", "деревня X Глушковского района". They say where the place
     before them lies, so they are not the incident's place themselves; the place is re-picked inside
@@ -274,11 +277,14 @@ def _qualifiers(text: str, mentions: list[_Mention]) -> list[_Mention]:
             _RU_DISTRICT_NOUN.match(text, m.end) is not None
         if prev is not None and (
                 (_QUALIFIER_GAP.fullmatch(text, prev.end, m.start)
-                 and (_contains(m.entry, prev.entry) or m.entry.name == prev.entry.name or prev.qualifier))
+                 and (_contains(m.entry, prev.entry, named) or m.entry.name == prev.entry.name or prev.qualifier))
                 or (district and text[prev.end:m.start].isspace())):
             head = head if prev.qualifier and head >= 0 else len(out) - 1
             container = dataclasses.replace(m.entry, precision="region") if district else m.entry
-            out[head] = _inside(out[head], container)
+            # The place and the containers before this one ("Rafah (Rafah, North Sinai)": the
+            # district named after its town) are all re-picked inside it.
+            for j in range(head, len(out)):
+                out[j] = _inside(out[j], container)
             m = dataclasses.replace(m, locative=False, qualifier=True)
         out.append(m)
     return out
@@ -290,27 +296,44 @@ def _inside(mention: _Mention, region: Entry) -> _Mention:
     near the region, the place is one the gazetteer lacks, and the region is the most specific place
     known."""
     entry = mention.entry
-    if entry.precision != "place" or region.precision != "region" or None in (entry.lat, region.lat):
+    district = entry.division >= 2  # "X district, Province": a district is re-picked like a place
+    if (entry.precision != "place" and not district) or None in (entry.lat, region.lat) or entry == region:
         return mention
-    if distance_km(entry, region) <= _NEAR_KM and entry.country == region.country:
+    if region.precision == "place" and entry.prior >= region.prior and entry.country == region.country:
+        return mention  # a list of towns ("Kharkiv, Dnipro"), not a village and its town
+    if entry.country == region.country and (distance_km(entry, region) <= _NEAR_KM or _in_division(entry, region)):
         return mention
-    near = [e for e in mention.candidates if e.lat is not None and e.precision == "place"
-            and e.country == region.country and distance_km(e, region) <= _NEAR_KM]
+    near = [e for e in mention.candidates if e.lat is not None and e.precision == entry.precision
+            and e.country == region.country and (distance_km(e, region) <= _NEAR_KM or _in_division(e, region))]
     if near:
         pick = max(near, key=lambda e: e.prior)
-    elif entry.prior < _MIN_PRIOR or any(e.precision == "place" and e.lat is not None
-                                         and distance_km(e, entry) > _NEAR_KM for e in mention.candidates):
-        pick = region  # a shared or little-known name: the one meant is not in the index
+    elif entry.prior < _MIN_PRIOR or entry.country != region.country or any(
+            e.precision == "place" and e.lat is not None and distance_km(e, entry) > _NEAR_KM
+            for e in mention.candidates):
+        pick = region  # a shared, little-known or foreign name: the one meant is not in the index
     else:
         return mention  # a unique, well-known place in a list ("Kharkiv, Dnipro region and Odesa")
     return dataclasses.replace(mention, entry=pick, qualifier=False)
 
 
-def _contains(outer: Entry, inner: Entry) -> bool:
+def _in_division(entry: Entry, region: Entry) -> bool:
+    """Whether the index puts `entry` inside the division `region` (a large province's centre may
+    lie farther than _NEAR_KM from its villages)."""
+    if region.division == 1 or (region.precision == "region" and not region.division):
+        return entry.admin1 is not None and entry.admin1 == region.admin1
+    return region.division == 2 and entry.admin2 is not None and entry.admin2 == region.admin2
+
+
+def _contains(outer: Entry, inner: Entry, named: dict[str, float]) -> bool:
     """Whether `outer`, named right after `inner`, reads as the area containing it: a region after a
-    place, a clearly bigger town after a village, a province (or its town) after a district."""
+    place, a clearly bigger town after a village, a province (or its town) after a district, a
+    known place after a far namesake in a country the text does not name ("Bara in Idlib" is not
+    the Bara of another country: a list of towns rarely spans countries it leaves unnamed)."""
     if inner.precision == "place":
-        return outer.precision == "region" or outer.prior >= max(inner.prior + 1.5, 5.0)
+        return outer.precision == "region" or outer.prior >= max(inner.prior + 1.5, 5.0) or (
+            inner.country != outer.country and inner.country not in named and outer.focus
+            and outer.prior >= inner.prior - 0.5
+            and None not in (inner.lat, outer.lat) and distance_km(inner, outer) > _NEAR_KM)
     return inner.division == 2 and outer.division != 2
 
 
