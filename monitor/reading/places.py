@@ -74,7 +74,7 @@ _QUALIFIER_GAP = re.compile(r"(?:\s+(?:sector|area|village|town|district|city|ce
                             r"(?:,\s*|\s*\(\s*|\s+in\s+)"
                             r"|\s+(?:sector|area)\s+of\s+"
                             r"|\s+in\s+(?:the\s+)?(?:[a-z-]+\s+)?(?:countryside|outskirts|suburbs|province|region|"
-                            r"district|governorate|county)\s+of\s+(?:[A-Za-z]{1,3}-)?")  # "of Ar-Raqqa": "Raqqa" is the name
+                            r"district|governorate|county)\s+of\s+(?:[A-Za-z]{1,3}-)?")  # "of Al-X": the name is X
 
 
 @dataclass(frozen=True)
