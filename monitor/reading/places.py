@@ -327,8 +327,8 @@ def _in_division(entry: Entry, region: Entry) -> bool:
 def _contains(outer: Entry, inner: Entry, named: dict[str, float]) -> bool:
     """Whether `outer`, named right after `inner`, reads as the area containing it: a region after a
     place, a clearly bigger town after a village, a province (or its town) after a district, a
-    known place after a far namesake in a country the text does not name ("Bara in Idlib" is not
-    the Bara of another country: a list of towns rarely spans countries it leaves unnamed)."""
+    known place after a far namesake in a country the text does not name ("Alexandria in Aleppo" is not
+    the one of Egypt: a list of towns rarely spans countries it leaves unnamed)."""
     if inner.precision == "place":
         return outer.precision == "region" or outer.prior >= max(inner.prior + 1.5, 5.0) or (
             inner.country != outer.country and inner.country not in named and outer.focus
