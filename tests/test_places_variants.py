@@ -143,3 +143,30 @@ def test_a_slavic_prefix_makes_a_longer_name(gazetteer: Gazetteer) -> None:
 def test_an_adjective_with_a_linking_n_names_its_town(gazetteer: Gazetteer) -> None:
     found = extract_places("Обстрел в Суджанском районе", "ru", gazetteer)
     assert found.primary is not None and (found.primary.name, found.primary.country) == ("Sudzha", "RU")
+
+
+@pytest.mark.parametrize(
+    ("text", "name", "country", "precision"),
+    [
+        # a district the index keys only as "Loroum Province", named bare where a container stands
+        ("Gunmen attacked a gendarmerie patrol in Kiyo village (Loroum), killing two", "Loroum Province", "BF",
+         "region"),
+        # a town in a variant spelling, read by the province after it
+        ("Militants ambushed a convoy near Kiyo (Bardhere, Gedo), killing three soldiers", "Baardheere", "SO",
+         "place"),
+        # a town and its container re-picked as a pair the index puts one inside the other
+        ("Burkinabe troops killed a commander in the village of Kiyo (Ansongo, Gao)", "Ansongo", "ML", "place"),
+    ],
+)
+def test_bulletin_containers_carry_the_place(gazetteer: Gazetteer, text: str, name: str, country: str,
+                                             precision: str) -> None:
+    found = extract_places(text, "en", gazetteer)
+    assert found.primary is not None
+    assert (found.primary.name, found.primary.country, found.primary.precision) == (name, country, precision)
+    assert found.countries[:1] == (country,)
+
+
+def test_an_armed_unit_named_after_a_town_is_not_a_place(gazetteer: Gazetteer) -> None:
+    found = extract_places("Two fighters of the Lyon Brigade were killed in clashes with a rival faction",
+                           "en", gazetteer)
+    assert all(p.country != "FR" for p in found.places)

@@ -34,7 +34,16 @@ from dataclasses import dataclass
 from monitor.models import Place
 from monitor.reading import place_choice
 from monitor.reading.choice import Model
-from monitor.reading.gazetteer import PART_PRIOR, Entry, Gazetteer, distance_km, word_key
+from monitor.reading.gazetteer import (
+    PART_PRIOR,
+    Entry,
+    Gazetteer,
+    bare_division_name,
+    distance_km,
+    loose_key,
+    name_key,
+    word_key,
+)
 from monitor.reading.place_choice import Mention as _Mention
 from monitor.reading.place_scan import LOCATIVE_BEFORE, SPEAKER_AFTER, STRUCK_AFTER, WINDOW, scan_names
 
@@ -47,6 +56,11 @@ _BACKGROUND_BEFORE = re.compile(r"\b(?:following|after|since)\s+(?:a|an|the|last
 _VENUE_AFTER = re.compile(r"\s+(?:peace\s+)?(?:talks|negotiations|summit|process|agreements?|accords?|declaration|"
                           r"format|platform|protocol|memorandum|переговор\w*|соглашени\w*|договоренност\w*|"
                           r"формат\w*|протокол\w*)\b", re.IGNORECASE)
+# A name that starts an armed unit's or group's name: "the X Division", "X Brigade", "Liwa X Front".
+_UNIT_AFTER = re.compile(r"(?:\s+(?:al[- ])?[A-Z][\w'’-]*){0,2}\s+(?:Division|Brigades?|Battalions?|Regiments?|"
+                         r"Army|Front|Corps|Legion|Squadron|Group|Movement|Militia)\b")
+# Arabic words that open a militia's name: "Liwa (brigade) X", "Jaish (army) X", "Kataib (battalions) X".
+_UNIT_BEFORE = re.compile(r"\b(?:Liwa|Jaysh|Jaish|Kata['’]?ib|Harakat|Ansar)\s+(?:[\w'’-]+\s+){0,2}\Z")
 _TITLE_BEFORE = re.compile(r"(?:President|Minister|Mr|Mrs|Ms|Gen|General|Colonel|Col|Sen|Senator|"
                            r"президент|министр|глава)\.?\s+$", re.IGNORECASE)
 # A wire dateline opening the body: "JUBA Renewed fighting ...", "DIYARBAKIR, Turkey Four people ...".
@@ -70,6 +84,12 @@ _SPREAD_KM = 100.0  # places farther apart than this make a report about a regio
 # A Russian district named by its town's adjective: "Глушковского района", "Рыльском районе".
 _RU_DISTRICT = re.compile(r"[А-ЯЁ][а-яё-]*?(?:ск|цк)(?:ий|ого|ому|им|ом|ая|ой|ую)", re.IGNORECASE)
 _RU_DISTRICT_NOUN = re.compile(r"\s+(?:район|округ)\w*", re.IGNORECASE)
+# A capitalised name in a container's place: after "(" or "," and before ",", ")" or a full stop.
+_CONTAINER_NAME = re.compile(r"[(,]\s*(?P<name>[A-Z][\w'’-]*(?:\s+(?:[A-Z][\w'’-]*|del|de|di|da|do)){0,3})"
+                             r"(?=\s*(?:[,);]|\.(?:\s|$)|$))")
+# "(Town, Province)" of a bulletin.
+_TOWN_PROVINCE = re.compile(r"\(\s*(?P<town>[A-Z][\w'’-]*(?:\s+[A-Z][\w'’-]*){0,2}),\s*"
+                            r"(?P<province>[A-Z][\w'’-]*(?:\s+[A-Z][\w'’-]*){0,2})\s*\)")
 _QUALIFIER_GAP = re.compile(r"(?:\s+(?:sector|area|village|town|district|city|cent(?:er|re)|camp|LGA|commune))*"
                             r"(?:,\s*|\s*\(\s*|\s+in\s+)"
                             r"|\s+(?:sector|area)\s+of\s+"
@@ -135,6 +155,8 @@ def _found(text: str, gazetteer: Gazetteer) -> tuple[list[_Mention], _Mention | 
     located = [m.entry for m in mentions if m.locative and m.entry.lat is not None and m.entry.prior != PART_PRIOR]
     mentions += [m for m in (_resolve_loose(text, s, e, cands, named, located) for s, e, cands in scan.places
                              if s in scan.loose) if m]
+    mentions = _district_containers(text, mentions, gazetteer, named, scan.scores)
+    mentions = _agreeing_pairs(text, mentions, gazetteer, scan.scores)
     mentions.sort(key=lambda m: m.start)
     mentions = _containers_of_unknown(text, mentions, {e for _, e, _ in scan.places})
     mentions = _qualifiers(text, _near_each_other(mentions), named)
@@ -168,6 +190,8 @@ def _resolve(text: str, start: int, end: int, candidates: tuple[Entry, ...],
     """Pick a candidate for one mention, or None when the mention is not a place of this story."""
     if _TITLE_BEFORE.search(text[max(0, start - 20):start]):
         return None  # "President Aliyev", not a village called Aliyev
+    if _UNIT_AFTER.match(text, end, end + 60) or _UNIT_BEFORE.search(text, max(0, start - 30), start):
+        return None  # "the Sultan Selim Brigade", "Liwa al-Quds": an armed unit named after a person or place
     if _VENUE_BEFORE.search(text[max(0, start - 40):start]) or _VENUE_AFTER.match(text, end):
         return None  # "talks in Jeddah", "the Minsk agreements": where diplomats meet, not where they fight
     best = max(candidates, key=lambda e: e.prior + named.get(e.country, 0.0) + (1.5 if e.focus else 0.0))
@@ -216,6 +240,77 @@ def _supported(text: str, rejected: list[tuple[int, int, tuple[Entry, ...]]], an
             mention = _resolve(text, start, end, near, {**named, **{e.country: 3.0 for e in near}})
             if mention is not None:
                 out.append(mention)
+    return out
+
+
+def _district_containers(text: str, mentions: list[_Mention], gazetteer: Gazetteer,
+                         named: dict[str, float], stated: dict[str, float]) -> list[_Mention]:
+    """Districts named where a bulletin puts a container ("Kiyo (Soum, Sahel)", "Barangay X, Town,
+    Province."), found by their bare name, which the index keys only with a type word. A district is
+    taken when the text supports its country (named, or another place of the story there, or its
+    province named too), or when it is the only one of that name, in a monitored country; it
+    replaces a mention of the same words in a country nothing supports (`stated`: the countries
+    the text names itself, not through its regions)."""
+    out = list(mentions)
+    for match in _CONTAINER_NAME.finditer(text):
+        start, end = match.span("name")
+        key = name_key(match.group("name"))
+        if key in gazetteer.stoplist:
+            continue
+        candidates = gazetteer.districts_named(key)
+        if not candidates:
+            continue
+        others = [m for m in out if m.end <= start or m.start >= end]
+        here = [i for i, m in enumerate(out) if m.start < end and m.end > start]
+        countries = {m.entry.country for m in others}
+        provinces = {m.entry.admin1 for m in others if m.entry.precision == "region"}
+
+        def support(e: Entry) -> float:
+            return (named.get(e.country, 0.0) + 2.0 * (e.country in countries)  # noqa: B023
+                    + 3.0 * (e.admin1 in provinces))  # noqa: B023
+        best = max(candidates, key=support)
+        rivals = {e.country for e in candidates if support(e) >= support(best)}
+        # With no support, a name of one country only: in a monitored one, or of several words
+        # ("Negros Oriental"), or read by the scan as a place in a country nothing else supports.
+        alone = len({e.country for e in candidates}) == 1 and (best.focus or " " in key or bool(here))
+        if len(rivals) > 1 or not (support(best) > 0.0 or alone):
+            continue
+        if here:
+            scanned, shorter = out[here[0]].entry, out[here[0]].end - out[here[0]].start < end - start
+            if (len(here) > 1 or scanned.country in stated or scanned.country in countries
+                    or scanned.country == best.country or (scanned.precision == "region" and not shorter)):
+                continue  # the scan's reading of these words stands
+            del out[here[0]]
+        out.append(_Mention(start, end, best, False, candidates=candidates))
+    return out
+
+
+def _agreeing_pairs(text: str, mentions: list[_Mention], gazetteer: Gazetteer,
+                    stated: dict[str, float]) -> list[_Mention]:
+    """A bulletin's "(Town, Province)": the town is the candidate, by exact or variant spelling,
+    that the index puts in a province of the second name ("(Baidoa, Bay)" reads Bay Region's
+    Baidoa, whatever its spelling). Such agreement outweighs a far namesake the scan found; a
+    mention of a country the text names itself stands."""
+    out = list(mentions)
+    for match in _TOWN_PROVINCE.finditer(text):
+        start, end = match.span("town")
+        town, province = name_key(match.group("town")), name_key(match.group("province"))
+        if town in gazetteer.stoplist:
+            continue
+        wanted = {province, loose_key(province)}
+        candidates = (*gazetteer.lookup(town), *gazetteer.lookup_loose(town))
+        inside = [e for e in candidates if e.lat is not None and (e.precision == "place" or e.division >= 2) and any(
+            a is not None and {name_key(n) for n in (a, bare_division_name(a) or a)}
+            | {loose_key(name_key(n)) for n in (a, bare_division_name(a) or a)} & wanted
+            for a in (e.admin1, e.admin2 if e.precision == "place" else None))]
+        if not inside:
+            continue
+        pick = max(inside, key=lambda e: e.prior)
+        here = [i for i, m in enumerate(out) if m.start < end and m.end > start]
+        if any(out[i].entry == pick or out[i].entry.country in stated for i in here):
+            continue
+        out = [m for i, m in enumerate(out) if i not in here]
+        out.append(_Mention(start, end, pick, False, candidates=tuple(inside)))
     return out
 
 
@@ -275,8 +370,12 @@ def _qualifiers(text: str, mentions: list[_Mention], named: dict[str, float]) ->
         prev = out[-1] if out else None
         district = _RU_DISTRICT.fullmatch(text, m.start, m.end) is not None and \
             _RU_DISTRICT_NOUN.match(text, m.end) is not None
+        gap = prev is not None and _QUALIFIER_GAP.fullmatch(text, prev.end, m.start) is not None
+        if prev is not None and gap and not prev.qualifier:
+            prev, m = _agree(prev, m)
+            out[-1] = prev
         if prev is not None and (
-                (_QUALIFIER_GAP.fullmatch(text, prev.end, m.start)
+                (gap
                  and (_contains(m.entry, prev.entry, named) or m.entry.name == prev.entry.name or prev.qualifier))
                 or (district and text[prev.end:m.start].isspace())):
             head = head if prev.qualifier and head >= 0 else len(out) - 1
@@ -288,6 +387,32 @@ def _qualifiers(text: str, mentions: list[_Mention], named: dict[str, float]) ->
             m = dataclasses.replace(m, locative=False, qualifier=True)
         out.append(m)
     return out
+
+
+def _agree(inner: _Mention, outer: _Mention) -> tuple[_Mention, _Mention]:
+    """A name and the container after it, re-picked as a pair the index puts one inside the other
+    ("Ansongo, Gao": Mali's Gao, of which Ansongo is a district, not a Gao elsewhere), when their
+    picks do not agree and some pair of their candidates does; the best-known such pair."""
+    if _holds(outer.entry, inner.entry):
+        return inner, outer
+    pairs = [(a, b) for a in inner.candidates or (inner.entry,) for b in outer.candidates or (outer.entry,)
+             if a != b and _holds(b, a)]
+    if not pairs:
+        return inner, outer
+    a, b = max(pairs, key=lambda p: p[0].prior + p[1].prior)
+    return dataclasses.replace(inner, entry=a), dataclasses.replace(outer, entry=b)
+
+
+def _holds(outer: Entry, inner: Entry) -> bool:
+    """Whether the index puts `inner` inside `outer`: a division holding it, or a bigger town of its
+    district, or of its province and near."""
+    if outer.country != inner.country or outer.lat is None or inner.lat is None:
+        return False
+    if outer.precision == "region":
+        return _in_division(inner, outer) or distance_km(inner, outer) <= _NEAR_KM / 3
+    return inner.precision == "place" and outer.prior > inner.prior and (
+        (inner.admin2 is not None and inner.admin2 == outer.admin2)
+        or (inner.admin1 is not None and inner.admin1 == outer.admin1 and distance_km(inner, outer) <= _NEAR_KM))
 
 
 def _inside(mention: _Mention, region: Entry) -> _Mention:
@@ -307,6 +432,8 @@ def _inside(mention: _Mention, region: Entry) -> _Mention:
             and e.country == region.country and (distance_km(e, region) <= _NEAR_KM or _in_division(e, region))]
     if near:
         pick = max(near, key=lambda e: e.prior)
+    elif region.precision == "place" and entry.country == region.country:
+        return mention  # a town of the same country: perhaps far from the town named after it, but not a namesake
     elif entry.prior < _MIN_PRIOR or entry.country != region.country or any(
             e.precision == "place" and e.lat is not None and distance_km(e, entry) > _NEAR_KM
             for e in mention.candidates):
