@@ -170,3 +170,13 @@ def test_an_armed_unit_named_after_a_town_is_not_a_place(gazetteer: Gazetteer) -
     found = extract_places("Two fighters of the Lyon Brigade were killed in clashes with a rival faction",
                            "en", gazetteer)
     assert all(p.country != "FR" for p in found.places)
+
+
+def test_a_village_whose_namesakes_are_all_in_one_country_names_that_country(gazetteer: Gazetteer) -> None:
+    # small villages spelt two ways ("Zelenyi Hai", "Zelenyy Hay"), none well known, all Ukrainian:
+    # the country is sure, if not the village
+    candidates = gazetteer.lookup(name_key("Zelenyi Hai"))
+    assert len({e.name for e in candidates}) > 1 and {e.country for e in candidates} == {"UA"}
+    found = extract_places("Artillery shelled Zelenyi Hai overnight, wounding two civilians", "en", gazetteer)
+    assert found.countries[:1] == ("UA",)
+    assert found.primary is not None and found.primary.country == "UA"

@@ -384,6 +384,8 @@ def _qualifiers(text: str, mentions: list[_Mention], named: dict[str, float]) ->
             # district named after its town) are all re-picked inside it.
             for j in range(head, len(out)):
                 out[j] = _inside(out[j], container)
+            if _holds(container, out[head].entry):
+                out[head] = dataclasses.replace(out[head], contained=True)
             m = dataclasses.replace(m, locative=False, qualifier=True)
         out.append(m)
     return out
@@ -503,7 +505,7 @@ def _plausible(best: Entry, candidates: tuple[Entry, ...], named: dict[str, floa
         return False  # "Central Region", "Northern Province": only where the text names the country
     if named:  # the text names its countries: a place elsewhere must be a world city or monitored
         return best.prior >= _WORLD_CITY or (best.focus and best.prior >= _MIN_PRIOR)
-    unique = len({(e.name, e.country) for e in candidates}) == 1
+    unique = len({e.country for e in candidates}) == 1  # all namesakes in one country: it is that one's
     return best.prior >= _MIN_PRIOR or (unique and best.prior >= _MIN_UNIQUE_PRIOR)
 
 
