@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from monitor.reading.gazetteer import Gazetteer, load_gazetteer, loose_key, name_key
+from monitor.reading.gazetteer import Entry, Gazetteer, distance_km, load_gazetteer, loose_key, name_key
 from monitor.reading.places import extract_places
 
 
@@ -180,3 +180,28 @@ def test_a_village_whose_namesakes_are_all_in_one_country_names_that_country(gaz
     found = extract_places("Artillery shelled Zelenyi Hai overnight, wounding two civilians", "en", gazetteer)
     assert found.countries[:1] == ("UA",)
     assert found.primary is not None and found.primary.country == "UA"
+
+
+@pytest.mark.parametrize(
+    ("text", "north", "east", "km"),
+    [
+        ("Government artillery shelled villages in the southern countryside of Hama on Monday", -1, 0, 20.0),
+        ("Drones struck a convoy in the north-eastern countryside of Aleppo", 1, 1, 20.0),
+        ("A sniper killed a soldier at a post 8 km west of Kobani", 0, -1, 8.0),
+    ],
+)
+def test_a_place_off_a_town_lies_off_it(gazetteer: Gazetteer, text: str, north: int, east: int, km: float) -> None:
+    found = extract_places(text, "en", gazetteer)
+    town = next(p for p in found.places if p.precision == "place")
+    point = found.primary
+    assert point is not None and point.precision == "region" and town.name in point.name
+    assert point.lat is not None and point.lon is not None and town.lat is not None and town.lon is not None
+    assert (point.lat - town.lat) * north >= 0 and (point.lon - town.lon) * east >= 0
+    here = Entry(point.name, point.country, point.lat, point.lon)
+    there = Entry(town.name, town.country, town.lat, town.lon)
+    assert distance_km(here, there) == pytest.approx(km, rel=0.05)
+
+
+def test_a_town_named_plainly_is_not_moved(gazetteer: Gazetteer) -> None:
+    found = extract_places("Government artillery shelled Hama and its countryside on Monday", "en", gazetteer)
+    assert found.primary is not None and found.primary.precision == "place" and found.primary.name == "Ḩamāh"

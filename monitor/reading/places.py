@@ -74,6 +74,12 @@ _AREA_AFTER = re.compile(r"\s+(?:area|district|village|town|sector|region|provin
 # A capitalised name, perhaps with an area word, then "(" or "," opening its container.
 _NAME_THEN_CONTAINER = re.compile(r"\b(?P<name>[A-Z][\w'’-]*(?:[ -][A-Z][\w'’-]*){0,3})"
                                   r"(?:\s+(?:region|area|village|town|sector|district))?\s*(?:\(|,)\s*\Z")
+# "the southern countryside of X", "12 km north-east of X": the incident lies off X in that direction.
+_OFFSET_BEFORE = re.compile(r"(?:(?P<km>\d{1,3}(?:\.\d)?)\s*(?:km|kilomet(?:er|re)s?)\s+)?"
+                            r"(?P<dir>(?:north|south)(?:-?(?:east|west))?|east|west)(?:ern)?"
+                            r"(?(km)|\s+(?:countryside|rural\s+areas?))\s+of\s+(?:the\s+)?(?:[A-Za-z]{1,3}-)?\Z",
+                            re.IGNORECASE)
+_COUNTRYSIDE_KM = 20.0  # the middle of a town's countryside (its villages lie some 5-40 km out)
 _MIN_PRIOR = 4.5  # ~30,000 people: a name this well known is taken without its country being named
 _WORLD_CITY = 6.0  # ~1,000,000 people: taken even when the text names other countries
 _MIN_UNIQUE_PRIOR = 2.5  # ~500 people: the only place of that name, in a monitored country
@@ -124,10 +130,42 @@ def extract_places(text: str, lang: str, gazetteer: Gazetteer, model: Model | No
     else:
         chosen = rule_pick.entry if rule_pick else fallback
     places = [_place(m.entry) for m in mentions]
-    primary = _place(chosen) if chosen is not None else None
+    primary = _place(_offset(text, mentions, chosen)) if chosen is not None else None
     if primary is not None:
         places = [primary, *(p for p in places if p != primary)]
     return FoundPlaces(tuple(dict.fromkeys(places)), countries, tuple(dict.fromkeys(actors)), primary)
+
+
+def _offset(text: str, mentions: Sequence[_Mention], chosen: Entry) -> Entry:
+    """The chosen place moved where the text puts the incident relative to it: "the southern
+    countryside of X" lies some _COUNTRYSIDE_KM south of X, "8 km west of X" 8 km west; a region
+    entry named for it. Anything else: the place itself."""
+    if chosen.lat is None or chosen.lon is None or chosen.precision == "country":
+        return chosen
+    for m in mentions:
+        if m.entry != chosen:
+            continue
+        before = _OFFSET_BEFORE.search(text, max(0, m.start - 60), m.start)
+        if before is None:
+            continue
+        north, east = _compass(before.group("dir"))
+        km = float(before.group("km")) if before.group("km") else _COUNTRYSIDE_KM
+        lat = chosen.lat + north * km / 111.2
+        lon = chosen.lon + east * km / (111.2 * max(math.cos(math.radians(chosen.lat)), 0.1))
+        name = f"{before.group('dir').lower()} of {chosen.name}" if before.group("km") else \
+            f"{chosen.name} countryside"
+        return dataclasses.replace(chosen, name=name, lat=round(lat, 4), lon=round(lon, 4), precision="region",
+                                   geonameid=None)
+    return chosen
+
+
+def _compass(direction: str) -> tuple[float, float]:
+    """A unit (north, east) vector for a direction word: "south-western" -> (-0.71, -0.71)."""
+    word = direction.lower()
+    north = float("north" in word) - float("south" in word)
+    east = float("east" in word) - float("west" in word)
+    length = math.hypot(north, east) or 1.0
+    return north / length, east / length
 
 
 def place_rows(text: str, gazetteer: Gazetteer,
