@@ -154,6 +154,8 @@ def test_an_adjective_with_a_linking_n_names_its_town(gazetteer: Gazetteer) -> N
         # a town in a variant spelling, read by the province after it
         ("Militants ambushed a convoy near Kiyo (Bardhere, Gedo), killing three soldiers", "Baardheere", "SO",
          "place"),
+        # ... also as "Town, Province." ending a sentence (Gedo is also a town of Ethiopia)
+        ("Clashes were reported in Bardhere, Gedo. Two fighters died", "Baardheere", "SO", "place"),
         # a town and its container re-picked as a pair the index puts one inside the other
         ("Burkinabe troops killed a commander in the village of Kiyo (Ansongo, Gao)", "Ansongo", "ML", "place"),
     ],

@@ -93,9 +93,10 @@ _RU_DISTRICT_NOUN = re.compile(r"\s+(?:район|округ)\w*", re.IGNORECASE
 # A capitalised name in a container's place: after "(" or "," and before ",", ")" or a full stop.
 _CONTAINER_NAME = re.compile(r"[(,]\s*(?P<name>[A-Z][\w'’-]*(?:\s+(?:[A-Z][\w'’-]*|del|de|di|da|do)){0,3})"
                              r"(?=\s*(?:[,);]|\.(?:\s|$)|$))")
-# "(Town, Province)" of a bulletin.
-_TOWN_PROVINCE = re.compile(r"\(\s*(?P<town>[A-Z][\w'’-]*(?:\s+[A-Z][\w'’-]*){0,2}),\s*"
-                            r"(?P<province>[A-Z][\w'’-]*(?:\s+[A-Z][\w'’-]*){0,2})\s*\)")
+# "(Town, Province)" of a bulletin, or "Town, Province" ending a clause.
+_TOWN_PROVINCE = re.compile(r"(?P<town>[A-Z][\w'’-]*(?:\s+[A-Z][\w'’-]*){0,2}),\s*"
+                            r"(?P<province>[A-Z][\w'’-]*(?:\s+(?:[A-Z][\w'’-]*|del|de|di|do)){0,3})"
+                            r"(?=\s*[.;)]|,\s*[a-z]|\s*$)")
 _QUALIFIER_GAP = re.compile(r"(?:\s+(?:sector|area|village|town|district|city|cent(?:er|re)|camp|LGA|commune))*"
                             r"(?:,\s*|\s*\(\s*|\s+in\s+)"
                             r"|\s+(?:sector|area)\s+of\s+"
