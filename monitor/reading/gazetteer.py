@@ -234,11 +234,11 @@ _TYPE_SUFFIX = re.compile(r"\s+(?:province|district|department|municipality|comm
                           r"sub-?district|sub-?county|ilçesi|territory)$", re.IGNORECASE)
 
 
-def bare_division_name(name: str) -> str | None:
+def bare_division_name(name: str, shortest: int = 4) -> str | None:
     """A division's display name without its type word ("Soum Province" -> "Soum"), or None when it
-    is short or not in Latin letters."""
+    is shorter than `shortest` or not in Latin letters."""
     bare = _TYPE_SUFFIX.sub("", _TYPE_PREFIX.sub("", name.strip()))
-    if len(bare) < 4 or not bare[0].isalpha() or any("\u0400" <= c <= "\u04ff" for c in bare):
+    if len(bare) < shortest or not bare[0].isalpha() or any("\u0400" <= c <= "\u04ff" for c in bare):
         return None
     return bare
 

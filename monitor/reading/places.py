@@ -26,6 +26,7 @@ monitor.place_scan finds the names and scores the countries the text names; this
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 import re
 from collections.abc import Sequence
@@ -337,11 +338,7 @@ def _agreeing_pairs(text: str, mentions: list[_Mention], gazetteer: Gazetteer,
         if town in gazetteer.stoplist:
             continue
         wanted = {province, loose_key(province)}
-        candidates = (*gazetteer.lookup(town), *gazetteer.lookup_loose(town))
-        inside = [e for e in candidates if e.lat is not None and (e.precision == "place" or e.division >= 2) and any(
-            a is not None and {name_key(n) for n in (a, bare_division_name(a) or a)}
-            | {loose_key(name_key(n)) for n in (a, bare_division_name(a) or a)} & wanted
-            for a in (e.admin1, e.admin2 if e.precision == "place" else None))]
+        inside = _held_by(gazetteer.lookup(town), wanted) or _held_by(gazetteer.lookup_loose(town), wanted)
         if not inside:
             continue
         pick = max(inside, key=lambda e: e.prior)
@@ -351,6 +348,21 @@ def _agreeing_pairs(text: str, mentions: list[_Mention], gazetteer: Gazetteer,
         out = [m for i, m in enumerate(out) if i not in here]
         out.append(_Mention(start, end, pick, False, candidates=tuple(inside)))
     return out
+
+
+def _held_by(candidates: Sequence[Entry], wanted: set[str]) -> list[Entry]:
+    """The settlements and districts of `candidates` whose province or district has one of the
+    `wanted` keys (exact or loose, with or without its type word)."""
+    return [e for e in candidates if e.lat is not None and (e.precision == "place" or e.division >= 2) and any(
+        a is not None and not _division_keys(a).isdisjoint(wanted)
+        for a in (e.admin1, e.admin2 if e.precision == "place" else None))]
+
+
+@functools.lru_cache(maxsize=4096)
+def _division_keys(name: str) -> frozenset[str]:
+    """The keys a division's name is met by: "Bay Region" -> bay region, bay, and their loose keys."""
+    keys = {name_key(n) for n in (name, bare_division_name(name, shortest=2) or name)}
+    return frozenset(keys | {loose_key(k) for k in keys})
 
 
 def _containers_of_unknown(text: str, mentions: list[_Mention], scanned: set[int]) -> list[_Mention]:
@@ -415,7 +427,8 @@ def _qualifiers(text: str, mentions: list[_Mention], named: dict[str, float]) ->
             out[-1] = prev
         if prev is not None and (
                 (gap
-                 and (_contains(m.entry, prev.entry, named) or m.entry.name == prev.entry.name or prev.qualifier))
+                 and (_contains(m.entry, prev.entry, named) or prev.qualifier
+                      or text[m.start:m.end] == text[prev.start:prev.end] or m.entry.name == prev.entry.name))
                 or (district and text[prev.end:m.start].isspace())):
             head = head if prev.qualifier and head >= 0 else len(out) - 1
             container = dataclasses.replace(m.entry, precision="region") if district else m.entry
