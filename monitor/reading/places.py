@@ -338,11 +338,13 @@ def _agreeing_pairs(text: str, mentions: list[_Mention], gazetteer: Gazetteer,
         if town in gazetteer.stoplist:
             continue
         wanted = {province, loose_key(province)}
+        here = [i for i, m in enumerate(out) if m.start < end and m.end > start]
+        if any(_held_by((out[i].entry,), wanted) for i in here):
+            continue  # the scan's pick agrees already
         inside = _held_by(gazetteer.lookup(town), wanted) or _held_by(gazetteer.lookup_loose(town), wanted)
         if not inside:
             continue
         pick = max(inside, key=lambda e: e.prior)
-        here = [i for i, m in enumerate(out) if m.start < end and m.end > start]
         if any(out[i].entry == pick or out[i].entry.country in stated for i in here):
             continue
         out = [m for i, m in enumerate(out) if i not in here]
