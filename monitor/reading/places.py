@@ -339,8 +339,8 @@ def _agreeing_pairs(text: str, mentions: list[_Mention], gazetteer: Gazetteer,
             continue
         wanted = {province, loose_key(province)}
         here = [i for i, m in enumerate(out) if m.start < end and m.end > start]
-        if any(_held_by((out[i].entry,), wanted) for i in here):
-            continue  # the scan's pick agrees already
+        if any(out[i].entry.precision == "place" and _held_by((out[i].entry,), wanted) for i in here):
+            continue  # the scan's pick is a town that agrees already
         inside = _held_by(gazetteer.lookup(town), wanted) or _held_by(gazetteer.lookup_loose(town), wanted)
         if not inside:
             continue
