@@ -95,9 +95,9 @@ _RU_DISTRICT_NOUN = re.compile(r"\s+(?:район|округ)\w*", re.IGNORECASE
 _CONTAINER_NAME = re.compile(r"[(,]\s*(?P<name>[A-Z][\w'’-]*(?:\s+(?:[A-Z][\w'’-]*|del|de|di|da|do)){0,3})"
                              r"(?=\s*(?:[,);]|\.(?:\s|$)|$))")
 # "(Town, Province)" of a bulletin, or "Town, Province" ending a clause.
-_TOWN_PROVINCE = re.compile(r"(?P<town>[A-Z][\w'’-]*(?:\s+[A-Z][\w'’-]*){0,2}),\s*"
+_TOWN_PROVINCE = re.compile(r"(?P<town>[A-Z][\w'’-]*(?:\s+[A-Z][\w'’-]*){0,2})(?:\s+(?:district|LGA|town|city))?,\s*"
                             r"(?P<province>[A-Z][\w'’-]*(?:\s+(?:[A-Z][\w'’-]*|del|de|di|do)){0,3})"
-                            r"(?=\s*[.;)]|,\s*[a-z]|\s*$)")
+                            r"(?:\s+(?:province|region|governorate|state|county|oblast))?(?=\s*[.;)]|,\s*[a-z]|\s*$)")
 _QUALIFIER_GAP = re.compile(r"(?:\s+(?:sector|area|village|town|district|city|cent(?:er|re)|camp|LGA|commune))*"
                             r"(?:,\s*|\s*\(\s*|\s+in\s+)"
                             r"|\s+(?:sector|area)\s+of\s+"
@@ -341,7 +341,8 @@ def _agreeing_pairs(text: str, mentions: list[_Mention], gazetteer: Gazetteer,
         here = [i for i, m in enumerate(out) if m.start < end and m.end > start]
         if any(out[i].entry.precision == "place" and _held_by((out[i].entry,), wanted) for i in here):
             continue  # the scan's pick is a town that agrees already
-        inside = _held_by(gazetteer.lookup(town), wanted) or _held_by(gazetteer.lookup_loose(town), wanted)
+        inside = (_held_by(gazetteer.lookup(town), wanted) or _held_by(gazetteer.lookup_loose(town), wanted)
+                  or _held_by(gazetteer.districts_named(town), wanted))
         if not inside:
             continue
         pick = max(inside, key=lambda e: e.prior)
