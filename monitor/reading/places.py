@@ -81,9 +81,11 @@ _OFFSET_BEFORE = re.compile(r"(?:(?P<km>\d{1,3}(?:\.\d)?)\s*(?:km|kilomet(?:er|r
                             r"(?(km)|\s+(?:countryside|rural\s+areas?))\s+of\s+(?:the\s+)?(?:[A-Za-z]{1,3}-)?\Z",
                             re.IGNORECASE)
 _COUNTRYSIDE_KM = 20.0  # the middle of a town's countryside (its villages lie some 5-40 km out)
-_MIN_PRIOR = 4.5  # ~30,000 people: a name this well known is taken without its country being named
-_WORLD_CITY = 6.0  # ~1,000,000 people: taken even when the text names other countries
-_MIN_UNIQUE_PRIOR = 2.5  # ~500 people: the only place of that name, in a monitored country
+# Priors are the digits of the population plus its first digit / 10 (Gazetteer._row_entry): 4.5 is
+# 5,000 people, 6.0 is 100,000.
+_MIN_PRIOR = 4.5  # ~5,000 people: a name this well known is taken without its country being named
+_WORLD_CITY = 6.0  # ~100,000 people: taken even when the text names other countries
+_MIN_UNIQUE_PRIOR = 2.5  # ~50 people: the only place of that name (or all in one country), in the index
 _CURATED = 100.0
 _NEAR_KM = 150.0  # a shared name is re-picked near the story's other places within this distance
 _NEAR_PRIOR = 1.0  # ... or a candidate this close in prior that is several times nearer to them
