@@ -207,3 +207,11 @@ def test_a_place_off_a_town_lies_off_it(gazetteer: Gazetteer, text: str, north: 
 def test_a_town_named_plainly_is_not_moved(gazetteer: Gazetteer) -> None:
     found = extract_places("Government artillery shelled Hama and its countryside on Monday", "en", gazetteer)
     assert found.primary is not None and found.primary.precision == "place" and found.primary.name == "Ḩamāh"
+
+
+def test_a_variant_spelling_before_an_area_word_names_its_province(gazetteer: Gazetteer) -> None:
+    # no country named: a spelling the index lacks is still read when "countryside" makes it an area
+    assert not gazetteer.has(name_key("Dayr Azzur"))
+    found = extract_places("Mortar fire hit army posts in the Dayr Azzur countryside on Monday", "en", gazetteer)
+    assert found.primary is not None and found.primary.name == "Deir ez-Zor"
+    assert found.countries[:1] == ("SY",)

@@ -255,9 +255,18 @@ def _resolve_loose(text: str, start: int, end: int, candidates: tuple[Entry, ...
                    anchors: list[Entry]) -> _Mention | None:
     """_resolve for a name found only by its loose key. A variant spelling is a guess, taken only as
     a location ("in Kharkov") in a country the text names as a place and, when the text names other
-    places, within _NEAR_KM of one of them."""
-    candidates = tuple(e for e in candidates if named.get(e.country, 0.0) >= 3.0 and e.lat is not None and (
+    places, within _NEAR_KM of one of them. In a text that names no country, a province or a well-known
+    city of one country is taken where an area word follows ("X countryside", "X province")."""
+    kept = tuple(e for e in candidates if named.get(e.country, 0.0) >= 3.0 and e.lat is not None and (
         not anchors or _near_any(e, anchors)))
+    if not kept and not named and _AREA_AFTER.match(text, end):
+        # "Lattakia countryside", "X province" in a text that names no country: a province or a
+        # city well known, all of one country, is the name's reading
+        known = tuple(e for e in candidates if e.lat is not None and (e.division == 1 or e.prior >= _WORLD_CITY))
+        if len({e.country for e in known}) == 1:
+            kept = known
+            named = {known[0].country: 3.0}
+    candidates = kept
     mention = _resolve(text, start, end, candidates, named) if candidates else None
     if mention is None or not (mention.locative or _SETTLEMENT_BEFORE.search(text, max(0, start - 20), start)
                                or _AREA_AFTER.match(text, end)):
