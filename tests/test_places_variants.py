@@ -120,6 +120,9 @@ def test_the_capital_of_a_countrys_region_is_not_the_countrys_capital(gazetteer:
         ("Russian strikes hit Kharkiv, Dnipro region and Odesa overnight", "Kharkiv", "UA", "place"),
         # a far namesake in a country the text does not name loses to the town it is said to be in
         ("Government forces shelled Alexandria in the countryside of Aleppo on Monday", "Aleppo", "SY", "place"),
+        # ... also through an area named between them, and off the town as the text says
+        ("Government artillery shelled Alexandria in Jabal Saman in the western countryside of Aleppo",
+         "Aleppo countryside", "SY", "region"),
         # ... and so does a district of that name elsewhere to the province after it
         ("Insurgents attacked a police post in Lyon district, Kandahar, killing two", "Kandahār", "AF", "place"),
         # a town's own district is no container that moves it

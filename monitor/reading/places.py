@@ -101,10 +101,11 @@ _TOWN_PROVINCE = re.compile(r"(?P<town>[A-Z][\w'’-]*(?:\s+[A-Z][\w'’-]*){0,2
                             r"(?P<province>[A-Z][\w'’-]*(?:\s+(?:[A-Z][\w'’-]*|del|de|di|do)){0,3})"
                             r"(?:\s+(?:province|region|governorate|state|county|oblast))?(?=\s*[.;)]|,\s*[a-z]|\s*$)")
 _QUALIFIER_GAP = re.compile(r"(?:\s+(?:sector|area|village|town|district|city|cent(?:er|re)|camp|LGA|commune))*"
-                            r"(?:,\s*|\s*\(\s*|\s+in\s+)"
+                            r"(?:\s+in\s+(?:the\s+)?[A-Z][\w'’]*(?:[\s-]+(?:al|el|[A-Z][\w'’]*)){0,3})?"  # "in Jabal X"
+                            r"(?:,\s*|\s*\(\s*|\s+in\s+"
                             r"|\s+(?:sector|area)\s+of\s+"
                             r"|\s+in\s+(?:the\s+)?(?:[a-z-]+\s+)?(?:countryside|outskirts|suburbs|province|region|"
-                            r"district|governorate|county)\s+of\s+(?:[A-Za-z]{1,3}-)?")  # "of Al-X": the name is X
+                            r"district|governorate|county)\s+of\s+(?:[A-Za-z]{1,3}-)?)")  # "of Al-X": the name is X
 
 
 @dataclass(frozen=True)
