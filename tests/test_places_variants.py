@@ -218,3 +218,20 @@ def test_a_variant_spelling_before_an_area_word_names_its_province(gazetteer: Ga
     found = extract_places("Mortar fire hit army posts in the Dayr Azzur countryside on Monday", "en", gazetteer)
     assert found.primary is not None and found.primary.name == "Deir ez-Zor"
     assert found.countries[:1] == ("SY",)
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("Heavy fighting between rival forces broke out in the capital and spread across Sudan", "Khartoum"),
+        ("Shelling in Yemen: rockets struck the capital overnight, officials said", "Sanaa"),
+    ],
+)
+def test_the_capital_of_the_country_the_text_is_about(gazetteer: Gazetteer, text: str, name: str) -> None:
+    found = extract_places(text, "en", gazetteer)
+    assert found.primary is not None and found.primary.name == name
+
+
+def test_the_capital_is_not_guessed_without_one_country(gazetteer: Gazetteer) -> None:
+    found = extract_places("Rockets struck the capital overnight, officials said", "en", gazetteer)
+    assert found.primary is None

@@ -83,6 +83,8 @@ _OFFSET_BEFORE = re.compile(r"(?:(?P<km>\d{1,3}(?:\.\d)?)\s*(?:km|kilomet(?:er|r
 _COUNTRYSIDE_KM = 20.0  # the middle of a town's countryside (its villages lie some 5-40 km out)
 # Priors are the digits of the population plus its first digit / 10 (Gazetteer._row_entry): 4.5 is
 # 5,000 people, 6.0 is 100,000.
+# "the capital" with no country after it ("the capital of Yemen" is place_scan's).
+_BARE_CAPITAL = re.compile(r"\bthe\s+(?P<capital>capital)\b(?!\s+(?:of|city\s+of)\b|['’]s|\s+[A-Z])")
 _MIN_PRIOR = 4.5  # ~5,000 people: a name this well known is taken without its country being named
 _WORLD_CITY = 6.0  # ~100,000 people: taken even when the text names other countries
 _MIN_UNIQUE_PRIOR = 2.5  # ~50 people: the only place of that name (or all in one country), in the index
@@ -206,11 +208,29 @@ def _found(text: str, gazetteer: Gazetteer) -> tuple[list[_Mention], _Mention | 
     dateline = _dateline(text, gazetteer, named)
     if dateline is not None and dateline.entry.country in named:
         mentions.append(dateline)
+    mentions += _the_capital(text, mentions, gazetteer, scan.scores)
     primary_mention, primary_country = _primary(mentions, scan.scores)
     spread = _spread_region(text, mentions, primary_mention, gazetteer)
     if spread is not None:
         primary_mention = spread
     return mentions, primary_mention, primary_country, scan.scores, scan.actors
+
+
+def _the_capital(text: str, mentions: list[_Mention], gazetteer: Gazetteer,
+                 scores: dict[str, float]) -> list[_Mention]:
+    """"Bombs rocked the capital", "fighting in the capital": the capital of the country the text is
+    about (the one it names as a place, else the one all its places are in), as a location."""
+    stated = [cc for cc, s in scores.items() if s >= 3.0]
+    countries = stated if len(stated) == 1 else list({m.entry.country for m in mentions}) if not stated else []
+    if len(countries) != 1:
+        return []
+    for match in _BARE_CAPITAL.finditer(text):
+        start = match.start("capital")
+        if LOCATIVE_BEFORE.search(text[max(0, start - WINDOW):start]) and not _VENUE_BEFORE.search(
+                text[max(0, start - 40):start]):
+            entry = gazetteer.capital_of(countries[0])
+            return [_Mention(start, match.end(), entry, True)] if entry is not None else []
+    return []
 
 
 def _dateline(text: str, gazetteer: Gazetteer, named: dict[str, float]) -> _Mention | None:
