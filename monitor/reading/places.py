@@ -16,6 +16,12 @@ monitor.place_scan finds the names and scores the countries the text names; this
 * a spelling the index lacks is looked up by its loose key ("Kharkov", "Ain Tamr"), and taken only
   as a location in a country the text names as a place; a small town the text does not place in a
   country is taken when another place of the story lies near it;
+* a far namesake in a country nothing else supports loses to the town or province it is said to be
+  in ("X in Y", "X (District, Province)"), and a name and its container are re-picked as a pair the
+  admin hierarchy agrees on; a bulletin's container names a district by its bare name ("(Village,
+  Soum)"), and "(Town, Province)" reads the town (any spelling) the index puts in that province;
+* "the southern countryside of X" lies 20 km south of X, "8 km west of X" 8 km west; "the capital"
+  is the capital of the one country the text is about;
 * a bulletin of places far apart, under a title that names no place, is about a region: the one the
   title names, else the region nearest the middle of the places;
 * the incident's country is the primary place's; country names are weighed by role ("in Lebanon"
