@@ -12,7 +12,7 @@ from monitor.reading.gazetteer import bare_division_name, load_gazetteer, name_k
     ("name", "bare"),
     [
         ("Loroum Province", "Loroum"),
-        ("Province of Negros Oriental", "Negros Oriental"),
+        ("Province of Davao Oriental", "Davao Oriental"),
         ("Departamento de Ituzaingó", "Ituzaingó"),
         ("Kidal Cercle", "Kidal"),
         ("Jabal Saraj", "Jabal Saraj"),  # no type word: the name itself

@@ -162,9 +162,9 @@ class Gazetteer:
         return self.province_cache
 
     def districts_named(self, key: str) -> tuple[Entry, ...]:
-        """Second- and third-level divisions whose name without its type word is `key`: "Soum" for
-        "Soum Province", "Samar" for "Province of Samar". The index keys these only with a type word
-        ("Soum province"), as a bare district name is too often a word or a village elsewhere;
+        """Second- and third-level divisions whose name without its type word is `key`: "Loroum" for
+        "Loroum Province", "Leyte" for "Province of Leyte". The index keys these only with a type word
+        ("Loroum province"), as a bare district name is too often a word or a village elsewhere;
         callers ask this where the text's layout says a name is a container ("(Town, District)")."""
         if not self.bare_cache:  # built on first use: one pass over the division rows
             built: dict[str, list[int]] = {}
@@ -225,7 +225,7 @@ def _local_entry(p: LocalPlace) -> Entry:
                  len(pop) + int(pop[0]) / 10, focus=True, admin2=p.admin2)
 
 
-# Type words of districts' names in the index, before ("Province of Samar") or after ("Soum Province").
+# Type words of districts' names in the index, before ("Province of Leyte") or after ("Loroum Province").
 _TYPE_PREFIX = re.compile(r"^(?:province|district|department|municipality|municipio|departamento|partido|"
                           r"comuna|commune|kabupaten|kota|distrito|regency)\s+(?:of\s+|de\s+|du\s+)?",
                           re.IGNORECASE)
@@ -235,7 +235,7 @@ _TYPE_SUFFIX = re.compile(r"\s+(?:province|district|department|municipality|comm
 
 
 def bare_division_name(name: str, shortest: int = 4) -> str | None:
-    """A division's display name without its type word ("Soum Province" -> "Soum"), or None when it
+    """A division's display name without its type word ("Loroum Province" -> "Loroum"), or None when it
     is shorter than `shortest` or not in Latin letters."""
     bare = _TYPE_SUFFIX.sub("", _TYPE_PREFIX.sub("", name.strip()))
     if len(bare) < shortest or not bare[0].isalpha() or any("\u0400" <= c <= "\u04ff" for c in bare):

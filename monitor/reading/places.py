@@ -19,7 +19,7 @@ monitor.place_scan finds the names and scores the countries the text names; this
 * a far namesake in a country nothing else supports loses to the town or province it is said to be
   in ("X in Y", "X (District, Province)"), and a name and its container are re-picked as a pair the
   admin hierarchy agrees on; a bulletin's container names a district by its bare name ("(Village,
-  Soum)"), and "(Town, Province)" reads the town (any spelling) the index puts in that province;
+  Loroum)"), and "(Town, Province)" reads the town (any spelling) the index puts in that province;
 * "the southern countryside of X" lies 20 km south of X, "8 km west of X" 8 km west; "the capital"
   is the capital of the one country the text is about;
 * a bulletin of places far apart, under a title that names no place, is about a region: the one the
@@ -287,7 +287,7 @@ def _resolve_loose(text: str, start: int, end: int, candidates: tuple[Entry, ...
     kept = tuple(e for e in candidates if named.get(e.country, 0.0) >= 3.0 and e.lat is not None and (
         not anchors or _near_any(e, anchors)))
     if not kept and not named and _AREA_AFTER.match(text, end):
-        # "Lattakia countryside", "X province" in a text that names no country: a province or a
+        # "Dayr Azzur countryside", "X province" in a text that names no country: a province or a
         # city well known, all of one country, is the name's reading
         known = tuple(e for e in candidates if e.lat is not None and (e.division == 1 or e.prior >= _WORLD_CITY))
         if len({e.country for e in known}) == 1:
@@ -323,7 +323,7 @@ def _supported(text: str, rejected: list[tuple[int, int, tuple[Entry, ...]]], an
 
 def _district_containers(text: str, mentions: list[_Mention], gazetteer: Gazetteer,
                          named: dict[str, float], stated: dict[str, float]) -> list[_Mention]:
-    """Districts named where a bulletin puts a container ("Kiyo (Soum, Sahel)", "Barangay X, Town,
+    """Districts named where a bulletin puts a container ("Kiyo (Loroum, Nord)", "Village X, Town,
     Province."), found by their bare name, which the index keys only with a type word. A district is
     taken when the text supports its country (named, or another place of the story there, or its
     province named too), or when it is the only one of that name, in a monitored country; it
@@ -349,7 +349,7 @@ def _district_containers(text: str, mentions: list[_Mention], gazetteer: Gazette
         best = max(candidates, key=support)
         rivals = {e.country for e in candidates if support(e) >= support(best)}
         # With no support, a name of one country only: in a monitored one, or of several words
-        # ("Negros Oriental"), or read by the scan as a place in a country nothing else supports.
+        # ("Davao Oriental"), or read by the scan as a place in a country nothing else supports.
         alone = len({e.country for e in candidates}) == 1 and (best.focus or " " in key or bool(here))
         if len(rivals) > 1 or not (support(best) > 0.0 or alone):
             continue
@@ -366,8 +366,8 @@ def _district_containers(text: str, mentions: list[_Mention], gazetteer: Gazette
 def _agreeing_pairs(text: str, mentions: list[_Mention], gazetteer: Gazetteer,
                     stated: dict[str, float]) -> list[_Mention]:
     """A bulletin's "(Town, Province)": the town is the candidate, by exact or variant spelling,
-    that the index puts in a province of the second name ("(Baidoa, Bay)" reads Bay Region's
-    Baidoa, whatever its spelling). Such agreement outweighs a far namesake the scan found; a
+    that the index puts in a province of the second name ("(Bardhere, Gedo)" reads Gedo Region's
+    Baardheere, whatever its spelling). Such agreement outweighs a far namesake the scan found; a
     mention of a country the text names itself stands."""
     out = list(mentions)
     for match in _TOWN_PROVINCE.finditer(text):
@@ -401,7 +401,7 @@ def _held_by(candidates: Sequence[Entry], wanted: set[str]) -> list[Entry]:
 
 @functools.lru_cache(maxsize=4096)
 def _division_keys(name: str) -> frozenset[str]:
-    """The keys a division's name is met by: "Bay Region" -> bay region, bay, and their loose keys."""
+    """The keys a division's name is met by: "Gedo Region" -> gedo region, gedo, and their loose keys."""
     keys = {name_key(n) for n in (name, bare_division_name(name, shortest=2) or name)}
     return frozenset(keys | {loose_key(k) for k in keys})
 
@@ -486,7 +486,7 @@ def _qualifiers(text: str, mentions: list[_Mention], named: dict[str, float]) ->
 
 def _agree(inner: _Mention, outer: _Mention) -> tuple[_Mention, _Mention]:
     """A name and the container after it, re-picked as a pair the index puts one inside the other
-    ("Ansongo, Gao": Mali's Gao, of which Ansongo is a district, not a Gao elsewhere), when their
+    ("Bourem, Gao": Mali's Gao, whose region holds Bourem, not a Gao elsewhere), when their
     picks do not agree and some pair of their candidates does; the best-known such pair."""
     if _holds(outer.entry, inner.entry):
         return inner, outer
