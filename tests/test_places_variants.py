@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from monitor.reading.gazetteer import Gazetteer, load_gazetteer, loose_key, name_key
+from monitor.reading.gazetteer import Entry, Gazetteer, distance_km, load_gazetteer, loose_key, name_key
 from monitor.reading.places import extract_places
 
 
@@ -118,6 +118,15 @@ def test_the_capital_of_a_countrys_region_is_not_the_countrys_capital(gazetteer:
         ("Обстрел: в селе Покровка Суджанского района ранены двое", "Sudzha", "RU", "region"),
         # a unique, well-known city in a list keeps its place
         ("Russian strikes hit Kharkiv, Dnipro region and Odesa overnight", "Kharkiv", "UA", "place"),
+        # a far namesake in a country the text does not name loses to the town it is said to be in
+        ("Government forces shelled Alexandria in the countryside of Aleppo on Monday", "Aleppo", "SY", "place"),
+        # ... also through an area named between them, and off the town as the text says
+        ("Government artillery shelled Alexandria in Jabal Saman in the western countryside of Aleppo",
+         "Aleppo countryside", "SY", "region"),
+        # ... and so does a district of that name elsewhere to the province after it
+        ("Insurgents attacked a police post in Lyon district, Kandahar, killing two", "Kandahār", "AF", "place"),
+        # a town's own district is no container that moves it
+        ("Fighting was reported near Izium in Kharkiv region on Sunday", "Izyum", "UA", "place"),
     ],
 )
 def test_containers_decide_shared_names(gazetteer: Gazetteer, text: str, name: str, country: str,
@@ -137,3 +146,93 @@ def test_a_slavic_prefix_makes_a_longer_name(gazetteer: Gazetteer) -> None:
 def test_an_adjective_with_a_linking_n_names_its_town(gazetteer: Gazetteer) -> None:
     found = extract_places("Обстрел в Суджанском районе", "ru", gazetteer)
     assert found.primary is not None and (found.primary.name, found.primary.country) == ("Sudzha", "RU")
+
+
+@pytest.mark.parametrize(
+    ("text", "name", "country", "precision"),
+    [
+        # a district the index keys only as "Loroum Province", named bare where a container stands
+        ("Gunmen attacked a gendarmerie patrol in Kiyo village (Loroum), killing two", "Loroum Province", "BF",
+         "region"),
+        # a town in a variant spelling, read by the province after it
+        ("Militants ambushed a convoy near Kiyo (Bardhere, Gedo), killing three soldiers", "Baardheere", "SO",
+         "place"),
+        # ... also as "Town, Province." ending a sentence (Gedo is also a town of Ethiopia)
+        ("Clashes were reported in Bardhere, Gedo. Two fighters died", "Baardheere", "SO", "place"),
+        # a town and its container re-picked as a pair the index puts one inside the other
+        ("Troops from Burkina Faso killed a commander near the village of Kiyo (Bourem, Gao)", "Bourem", "ML",
+         "place"),
+    ],
+)
+def test_bulletin_containers_carry_the_place(gazetteer: Gazetteer, text: str, name: str, country: str,
+                                             precision: str) -> None:
+    found = extract_places(text, "en", gazetteer)
+    assert found.primary is not None
+    assert (found.primary.name, found.primary.country, found.primary.precision) == (name, country, precision)
+    assert found.countries[:1] == (country,)
+
+
+def test_an_armed_unit_named_after_a_town_is_not_a_place(gazetteer: Gazetteer) -> None:
+    found = extract_places("Two fighters of the Lyon Brigade were killed in clashes with a rival faction",
+                           "en", gazetteer)
+    assert all(p.country != "FR" for p in found.places)
+
+
+def test_a_village_whose_namesakes_are_all_in_one_country_names_that_country(gazetteer: Gazetteer) -> None:
+    # small villages spelt two ways ("Zelenyi Hai", "Zelenyy Hay"), none well known, all Ukrainian:
+    # the country is sure, if not the village
+    candidates = gazetteer.lookup(name_key("Zelenyi Hai"))
+    assert len({e.name for e in candidates}) > 1 and {e.country for e in candidates} == {"UA"}
+    found = extract_places("Artillery shelled Zelenyi Hai overnight, wounding two civilians", "en", gazetteer)
+    assert found.countries[:1] == ("UA",)
+    assert found.primary is not None and found.primary.country == "UA"
+
+
+@pytest.mark.parametrize(
+    ("text", "north", "east", "km"),
+    [
+        ("Government artillery shelled villages in the southern countryside of Hama on Monday", -1, 0, 20.0),
+        ("Drones struck a convoy in the north-eastern countryside of Aleppo", 1, 1, 20.0),
+        ("A sniper killed a soldier at a post 8 km west of Kobani", 0, -1, 8.0),
+    ],
+)
+def test_a_place_off_a_town_lies_off_it(gazetteer: Gazetteer, text: str, north: int, east: int, km: float) -> None:
+    found = extract_places(text, "en", gazetteer)
+    town = next(p for p in found.places if p.precision == "place")
+    point = found.primary
+    assert point is not None and point.precision == "region" and town.name in point.name
+    assert point.lat is not None and point.lon is not None and town.lat is not None and town.lon is not None
+    assert (point.lat - town.lat) * north >= 0 and (point.lon - town.lon) * east >= 0
+    here = Entry(point.name, point.country, point.lat, point.lon)
+    there = Entry(town.name, town.country, town.lat, town.lon)
+    assert distance_km(here, there) == pytest.approx(km, rel=0.05)
+
+
+def test_a_town_named_plainly_is_not_moved(gazetteer: Gazetteer) -> None:
+    found = extract_places("Government artillery shelled Hama and its countryside on Monday", "en", gazetteer)
+    assert found.primary is not None and found.primary.precision == "place" and found.primary.name == "Ḩamāh"
+
+
+def test_a_variant_spelling_before_an_area_word_names_its_province(gazetteer: Gazetteer) -> None:
+    # no country named: a spelling the index lacks is still read when "countryside" makes it an area
+    assert not gazetteer.has(name_key("Dayr Azzur"))
+    found = extract_places("Mortar fire hit army posts in the Dayr Azzur countryside on Monday", "en", gazetteer)
+    assert found.primary is not None and found.primary.name == "Deir ez-Zor"
+    assert found.countries[:1] == ("SY",)
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("Heavy fighting between rival forces broke out in the capital and spread across Sudan", "Khartoum"),
+        ("Shelling in Yemen: rockets struck the capital overnight, officials said", "Sanaa"),
+    ],
+)
+def test_the_capital_of_the_country_the_text_is_about(gazetteer: Gazetteer, text: str, name: str) -> None:
+    found = extract_places(text, "en", gazetteer)
+    assert found.primary is not None and found.primary.name == name
+
+
+def test_the_capital_is_not_guessed_without_one_country(gazetteer: Gazetteer) -> None:
+    found = extract_places("Rockets struck the capital overnight, officials said", "en", gazetteer)
+    assert found.primary is None

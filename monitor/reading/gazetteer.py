@@ -19,6 +19,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import math
+import re
 import threading
 import tomllib
 from collections.abc import Callable, Iterator, Mapping, Sequence, Set
@@ -90,6 +91,7 @@ class Gazetteer:
     loose_first_words: Set[str] = frozenset()
     local: LocalIndex | None = None  # places imported from GeoNames dumps (gazetteer import), if any
     province_cache: dict[str, list[Entry]] = dataclasses.field(default_factory=dict, repr=False, compare=False)
+    bare_cache: dict[str, list[int]] = dataclasses.field(default_factory=dict, repr=False, compare=False)
 
     def part_of_country(self, cc: str, direction: str, name: str) -> Entry | None:
         """A region entry for "northern Syria", "юг Ливана": the matching part of the country's extent."""
@@ -159,6 +161,22 @@ class Gazetteer:
             self.province_cache.update(by_country)
         return self.province_cache
 
+    def districts_named(self, key: str) -> tuple[Entry, ...]:
+        """Second- and third-level divisions whose name without its type word is `key`: "Loroum" for
+        "Loroum Province", "Leyte" for "Province of Leyte". The index keys these only with a type word
+        ("Loroum province"), as a bare district name is too often a word or a village elsewhere;
+        callers ask this where the text's layout says a name is a container ("(Town, District)")."""
+        if not self.bare_cache:  # built on first use: one pass over the division rows
+            built: dict[str, list[int]] = {}
+            for i, row in enumerate(self.divisions):
+                if row[4] >= 2:
+                    bare = bare_division_name(str(row[0]))
+                    if bare is not None:
+                        built.setdefault(name_key(bare), []).append(i)
+            built[""] = []  # marks the cache built, even for an index without districts
+            self.bare_cache.update(built)
+        return tuple(self._division_entry(i) for i in self.bare_cache.get(key, ())[:8]) if key else ()
+
     def has(self, key: str) -> bool:
         return (key in self.curated or key in self.geonames or key in self.division_names
                 or (self.local is not None and self.local.has(key)))
@@ -205,6 +223,24 @@ def _local_entry(p: LocalPlace) -> Entry:
     pop = str(p.population)
     return Entry(p.name, p.country, p.lat, p.lon, "place", p.admin1, p.geonameid,
                  len(pop) + int(pop[0]) / 10, focus=True, admin2=p.admin2)
+
+
+# Type words of districts' names in the index, before ("Province of Leyte") or after ("Loroum Province").
+_TYPE_PREFIX = re.compile(r"^(?:province|district|department|municipality|municipio|departamento|partido|"
+                          r"comuna|commune|kabupaten|kota|distrito|regency)\s+(?:of\s+|de\s+|du\s+)?",
+                          re.IGNORECASE)
+_TYPE_SUFFIX = re.compile(r"\s+(?:province|district|department|municipality|commune|cercle|regency|raion|rayon|"
+                          r"county|lga|prefecture|sub-?prefecture|division|governorate|region|tehsil|"
+                          r"sub-?district|sub-?county|ilçesi|territory)$", re.IGNORECASE)
+
+
+def bare_division_name(name: str, shortest: int = 4) -> str | None:
+    """A division's display name without its type word ("Loroum Province" -> "Loroum"), or None when it
+    is shorter than `shortest` or not in Latin letters."""
+    bare = _TYPE_SUFFIX.sub("", _TYPE_PREFIX.sub("", name.strip()))
+    if len(bare) < shortest or not bare[0].isalpha() or any("\u0400" <= c <= "\u04ff" for c in bare):
+        return None
+    return bare
 
 
 def distance_km(a: Entry, b: Entry) -> float:

@@ -22,6 +22,9 @@ _NEAR_KM = 150.0
 _ATTACK_SPAN = 400.0  # characters over which the distance to the attack phrase is measured
 _CONTAINER_GAP = 3  # characters between a name and its container: ", " or " ("
 _YEAR = re.compile(r"\b(?:19|20)\d\d\b")
+# Where a strike came from, not where it landed: "fired from the northern Gaza Strip", "со стороны X".
+_ORIGIN_BEFORE = re.compile(r"(?:\bfrom|\bиз|\bсо\s+стороны)\s+(?:the\s+)?(?:[\w-]+(?:ern|ного|ной)\s+)?\Z",
+                            re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -33,6 +36,7 @@ class Mention:
     dateline: bool = False
     candidates: tuple[Entry, ...] = ()
     qualifier: bool = False  # "Kharkiv" in "Izium district, Kharkiv": the container of the mention before it
+    contained: bool = False  # a container named after it holds it in the index ("Izium district, Kharkiv")
 
 
 def features(text: str, mentions: Sequence[Mention], rule_pick: Mention | None, scores: dict[str, float],
@@ -55,6 +59,9 @@ def features(text: str, mentions: Sequence[Mention], rule_pick: Mention | None, 
         f = _entry_features(e, scores, country)
         if countries:
             f["country_share"] = countries.count(e.country) / len(countries)
+        others = [o.entry for o in mentions if o.entry.precision != "country" and o.entry != e]
+        if others:  # the other places of the story in the same country: a far namesake has none
+            f["country_others"] = sum(o.country == e.country for o in others) / len(others)
         # "X, Region" / "X (District, Region)": a name and the container right after it, far apart,
         # mean a namesake of X was found, and the container is the better place.
         after = mentions[i + 1] if i + 1 < len(mentions) else None
@@ -71,10 +78,12 @@ def features(text: str, mentions: Sequence[Mention], rule_pick: Mention | None, 
             "speaker": float(bool(SPEAKER_AFTER.match(text[m.end:m.end + WINDOW]))),
             "ambiguous": float(len({(c.lat, c.lon) for c in m.candidates}) > 1),
             "year_before": float(bool(_YEAR.search(text, max(0, m.start - 80), m.start))),
+            "contained": float(m.contained),
+            "origin": float(bool(_ORIGIN_BEFORE.search(text, max(0, m.start - 30), m.start))),
         })
-        others = [p for p in points if (p.lat, p.lon) != (e.lat, e.lon)]
-        if e.lat is not None and others:
-            nearest = min(distance_km(e, p) for p in others)
+        elsewhere = [p for p in points if (p.lat, p.lon) != (e.lat, e.lon)]
+        if e.lat is not None and elsewhere:
+            nearest = min(distance_km(e, p) for p in elsewhere)
             f["far"] = float(nearest > _FAR_KM)
             f["near_other"] = float(nearest <= _NEAR_KM)
         if attack_at:
@@ -109,6 +118,7 @@ def _entry_features(e: Entry, scores: dict[str, float], country: str | None) -> 
         "curated": float(curated), "capital": float(e.capital), "focus": float(e.focus),
         "country_score": max(-1.0, min(scores.get(e.country, 0.0), 6.0)) / 6.0,
         "country_unnamed": float(e.country not in scores),
+        "country_stated": float(scores.get(e.country, 0.0) >= 3.0),  # "in Syria", "shelled Armenia"
         "rule_country": float(e.country == country),
     }
 

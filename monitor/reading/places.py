@@ -16,6 +16,12 @@ monitor.place_scan finds the names and scores the countries the text names; this
 * a spelling the index lacks is looked up by its loose key ("Kharkov", "Ain Tamr"), and taken only
   as a location in a country the text names as a place; a small town the text does not place in a
   country is taken when another place of the story lies near it;
+* a far namesake in a country nothing else supports loses to the town or province it is said to be
+  in ("X in Y", "X (District, Province)"), and a name and its container are re-picked as a pair the
+  admin hierarchy agrees on; a bulletin's container names a district by its bare name ("(Village,
+  Loroum)"), and "(Town, Province)" reads the town (any spelling) the index puts in that province;
+* "the southern countryside of X" lies 20 km south of X, "8 km west of X" 8 km west; "the capital"
+  is the capital of the one country the text is about;
 * a bulletin of places far apart, under a title that names no place, is about a region: the one the
   title names, else the region nearest the middle of the places;
 * the incident's country is the primary place's; country names are weighed by role ("in Lebanon"
@@ -26,6 +32,7 @@ monitor.place_scan finds the names and scores the countries the text names; this
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 import re
 from collections.abc import Sequence
@@ -34,7 +41,16 @@ from dataclasses import dataclass
 from monitor.models import Place
 from monitor.reading import place_choice
 from monitor.reading.choice import Model
-from monitor.reading.gazetteer import PART_PRIOR, Entry, Gazetteer, distance_km, word_key
+from monitor.reading.gazetteer import (
+    PART_PRIOR,
+    Entry,
+    Gazetteer,
+    bare_division_name,
+    distance_km,
+    loose_key,
+    name_key,
+    word_key,
+)
 from monitor.reading.place_choice import Mention as _Mention
 from monitor.reading.place_scan import LOCATIVE_BEFORE, SPEAKER_AFTER, STRUCK_AFTER, WINDOW, scan_names
 
@@ -47,6 +63,11 @@ _BACKGROUND_BEFORE = re.compile(r"\b(?:following|after|since)\s+(?:a|an|the|last
 _VENUE_AFTER = re.compile(r"\s+(?:peace\s+)?(?:talks|negotiations|summit|process|agreements?|accords?|declaration|"
                           r"format|platform|protocol|memorandum|переговор\w*|соглашени\w*|договоренност\w*|"
                           r"формат\w*|протокол\w*)\b", re.IGNORECASE)
+# A name that starts an armed unit's or group's name: "the X Division", "X Brigade", "Liwa X Front".
+_UNIT_AFTER = re.compile(r"(?:\s+(?:al[- ])?[A-Z][\w'’-]*){0,2}\s+(?:Division|Brigades?|Battalions?|Regiments?|"
+                         r"Army|Front|Corps|Legion|Squadron|Group|Movement|Militia)\b")
+# Arabic words that open a militia's name: "Liwa (brigade) X", "Jaish (army) X", "Kataib (battalions) X".
+_UNIT_BEFORE = re.compile(r"\b(?:Liwa|Jaysh|Jaish|Kata['’]?ib|Harakat|Ansar)\s+(?:[\w'’-]+\s+){0,2}\Z")
 _TITLE_BEFORE = re.compile(r"(?:President|Minister|Mr|Mrs|Ms|Gen|General|Colonel|Col|Sen|Senator|"
                            r"президент|министр|глава)\.?\s+$", re.IGNORECASE)
 # A wire dateline opening the body: "JUBA Renewed fighting ...", "DIYARBAKIR, Turkey Four people ...".
@@ -60,9 +81,19 @@ _AREA_AFTER = re.compile(r"\s+(?:area|district|village|town|sector|region|provin
 # A capitalised name, perhaps with an area word, then "(" or "," opening its container.
 _NAME_THEN_CONTAINER = re.compile(r"\b(?P<name>[A-Z][\w'’-]*(?:[ -][A-Z][\w'’-]*){0,3})"
                                   r"(?:\s+(?:region|area|village|town|sector|district))?\s*(?:\(|,)\s*\Z")
-_MIN_PRIOR = 4.5  # ~30,000 people: a name this well known is taken without its country being named
-_WORLD_CITY = 6.0  # ~1,000,000 people: taken even when the text names other countries
-_MIN_UNIQUE_PRIOR = 2.5  # ~500 people: the only place of that name, in a monitored country
+# "the southern countryside of X", "12 km north-east of X": the incident lies off X in that direction.
+_OFFSET_BEFORE = re.compile(r"(?:(?P<km>\d{1,3}(?:\.\d)?)\s*(?:km|kilomet(?:er|re)s?)\s+)?"
+                            r"(?P<dir>(?:north|south)(?:-?(?:east|west))?|east|west)(?:ern)?"
+                            r"(?(km)|\s+(?:countryside|rural\s+areas?))\s+of\s+(?:the\s+)?(?:[A-Za-z]{1,3}-)?\Z",
+                            re.IGNORECASE)
+_COUNTRYSIDE_KM = 20.0  # the middle of a town's countryside (its villages lie some 5-40 km out)
+# Priors are the digits of the population plus its first digit / 10 (Gazetteer._row_entry): 4.5 is
+# 5,000 people, 6.0 is 100,000.
+# "the capital" with no country after it ("the capital of Yemen" is place_scan's).
+_BARE_CAPITAL = re.compile(r"\bthe\s+(?P<capital>capital)\b(?!\s+(?:of|city\s+of)\b|['’]s|\s+[A-Z])")
+_MIN_PRIOR = 4.5  # ~5,000 people: a name this well known is taken without its country being named
+_WORLD_CITY = 6.0  # ~100,000 people: taken even when the text names other countries
+_MIN_UNIQUE_PRIOR = 2.5  # ~50 people: the only place of that name (or all in one country), in the index
 _CURATED = 100.0
 _NEAR_KM = 150.0  # a shared name is re-picked near the story's other places within this distance
 _NEAR_PRIOR = 1.0  # ... or a candidate this close in prior that is several times nearer to them
@@ -70,8 +101,19 @@ _SPREAD_KM = 100.0  # places farther apart than this make a report about a regio
 # A Russian district named by its town's adjective: "Глушковского района", "Рыльском районе".
 _RU_DISTRICT = re.compile(r"[А-ЯЁ][а-яё-]*?(?:ск|цк)(?:ий|ого|ому|им|ом|ая|ой|ую)", re.IGNORECASE)
 _RU_DISTRICT_NOUN = re.compile(r"\s+(?:район|округ)\w*", re.IGNORECASE)
-_QUALIFIER_GAP = re.compile(r"(?:\s+(?:sector|area|village|town))*(?:,\s*|\s*\(\s*|\s+in\s+(?=[A-Z]))"
-                            r"|\s+(?:sector|area)\s+of\s+(?=[A-Z])")
+# A capitalised name in a container's place: after "(" or "," and before ",", ")" or a full stop.
+_CONTAINER_NAME = re.compile(r"[(,]\s*(?P<name>[A-Z][\w'’-]*(?:\s+(?:[A-Z][\w'’-]*|del|de|di|da|do)){0,3})"
+                             r"(?=\s*(?:[,);]|\.(?:\s|$)|$))")
+# "(Town, Province)" of a bulletin, or "Town, Province" ending a clause.
+_TOWN_PROVINCE = re.compile(r"(?P<town>[A-Z][\w'’-]*(?:\s+[A-Z][\w'’-]*){0,2})(?:\s+(?:district|LGA|town|city))?,\s*"
+                            r"(?P<province>[A-Z][\w'’-]*(?:\s+(?:[A-Z][\w'’-]*|del|de|di|do)){0,3})"
+                            r"(?:\s+(?:province|region|governorate|state|county|oblast))?(?=\s*[.;)]|,\s*[a-z]|\s*$)")
+_QUALIFIER_GAP = re.compile(r"(?:\s+(?:sector|area|village|town|district|city|cent(?:er|re)|camp|LGA|commune))*"
+                            r"(?:\s+in\s+(?:the\s+)?[A-Z][\w'’]*(?:[\s-]+(?:al|el|[A-Z][\w'’]*)){0,3})?"  # "in Jabal X"
+                            r"(?:,\s*|\s*\(\s*|\s+in\s+"
+                            r"|\s+(?:sector|area)\s+of\s+"
+                            r"|\s+in\s+(?:the\s+)?(?:[a-z-]+\s+)?(?:countryside|outskirts|suburbs|province|region|"
+                            r"district|governorate|county)\s+of\s+(?:[A-Za-z]{1,3}-)?)")  # "of Al-X": the name is X
 
 
 @dataclass(frozen=True)
@@ -101,10 +143,42 @@ def extract_places(text: str, lang: str, gazetteer: Gazetteer, model: Model | No
     else:
         chosen = rule_pick.entry if rule_pick else fallback
     places = [_place(m.entry) for m in mentions]
-    primary = _place(chosen) if chosen is not None else None
+    primary = _place(_offset(text, mentions, chosen)) if chosen is not None else None
     if primary is not None:
         places = [primary, *(p for p in places if p != primary)]
     return FoundPlaces(tuple(dict.fromkeys(places)), countries, tuple(dict.fromkeys(actors)), primary)
+
+
+def _offset(text: str, mentions: Sequence[_Mention], chosen: Entry) -> Entry:
+    """The chosen place moved where the text puts the incident relative to it: "the southern
+    countryside of X" lies some _COUNTRYSIDE_KM south of X, "8 km west of X" 8 km west; a region
+    entry named for it. Anything else: the place itself."""
+    if chosen.lat is None or chosen.lon is None or chosen.precision == "country":
+        return chosen
+    for m in mentions:
+        if m.entry != chosen:
+            continue
+        before = _OFFSET_BEFORE.search(text, max(0, m.start - 60), m.start)
+        if before is None:
+            continue
+        north, east = _compass(before.group("dir"))
+        km = float(before.group("km")) if before.group("km") else _COUNTRYSIDE_KM
+        lat = chosen.lat + north * km / 111.2
+        lon = chosen.lon + east * km / (111.2 * max(math.cos(math.radians(chosen.lat)), 0.1))
+        name = f"{before.group('dir').lower()} of {chosen.name}" if before.group("km") else \
+            f"{chosen.name} countryside"
+        return dataclasses.replace(chosen, name=name, lat=round(lat, 4), lon=round(lon, 4), precision="region",
+                                   geonameid=None)
+    return chosen
+
+
+def _compass(direction: str) -> tuple[float, float]:
+    """A unit (north, east) vector for a direction word: "south-western" -> (-0.71, -0.71)."""
+    word = direction.lower()
+    north = float("north" in word) - float("south" in word)
+    east = float("east" in word) - float("west" in word)
+    length = math.hypot(north, east) or 1.0
+    return north / length, east / length
 
 
 def place_rows(text: str, gazetteer: Gazetteer,
@@ -132,17 +206,37 @@ def _found(text: str, gazetteer: Gazetteer) -> tuple[list[_Mention], _Mention | 
     located = [m.entry for m in mentions if m.locative and m.entry.lat is not None and m.entry.prior != PART_PRIOR]
     mentions += [m for m in (_resolve_loose(text, s, e, cands, named, located) for s, e, cands in scan.places
                              if s in scan.loose) if m]
+    mentions = _district_containers(text, mentions, gazetteer, named, scan.scores)
+    mentions = _agreeing_pairs(text, mentions, gazetteer, scan.scores)
     mentions.sort(key=lambda m: m.start)
     mentions = _containers_of_unknown(text, mentions, {e for _, e, _ in scan.places})
-    mentions = _qualifiers(text, _near_each_other(mentions))
+    mentions = _qualifiers(text, _near_each_other(mentions), named)
     dateline = _dateline(text, gazetteer, named)
     if dateline is not None and dateline.entry.country in named:
         mentions.append(dateline)
+    mentions += _the_capital(text, mentions, gazetteer, scan.scores)
     primary_mention, primary_country = _primary(mentions, scan.scores)
     spread = _spread_region(text, mentions, primary_mention, gazetteer)
     if spread is not None:
         primary_mention = spread
     return mentions, primary_mention, primary_country, scan.scores, scan.actors
+
+
+def _the_capital(text: str, mentions: list[_Mention], gazetteer: Gazetteer,
+                 scores: dict[str, float]) -> list[_Mention]:
+    """"Bombs rocked the capital", "fighting in the capital": the capital of the country the text is
+    about (the one it names as a place, else the one all its places are in), as a location."""
+    stated = [cc for cc, s in scores.items() if s >= 3.0]
+    countries = stated if len(stated) == 1 else list({m.entry.country for m in mentions}) if not stated else []
+    if len(countries) != 1:
+        return []
+    for match in _BARE_CAPITAL.finditer(text):
+        start = match.start("capital")
+        if LOCATIVE_BEFORE.search(text[max(0, start - WINDOW):start]) and not _VENUE_BEFORE.search(
+                text[max(0, start - 40):start]):
+            entry = gazetteer.capital_of(countries[0])
+            return [_Mention(start, match.end(), entry, True)] if entry is not None else []
+    return []
 
 
 def _dateline(text: str, gazetteer: Gazetteer, named: dict[str, float]) -> _Mention | None:
@@ -165,6 +259,8 @@ def _resolve(text: str, start: int, end: int, candidates: tuple[Entry, ...],
     """Pick a candidate for one mention, or None when the mention is not a place of this story."""
     if _TITLE_BEFORE.search(text[max(0, start - 20):start]):
         return None  # "President Aliyev", not a village called Aliyev
+    if _UNIT_AFTER.match(text, end, end + 60) or _UNIT_BEFORE.search(text, max(0, start - 30), start):
+        return None  # "the Sultan Selim Brigade", "Liwa al-Quds": an armed unit named after a person or place
     if _VENUE_BEFORE.search(text[max(0, start - 40):start]) or _VENUE_AFTER.match(text, end):
         return None  # "talks in Jeddah", "the Minsk agreements": where diplomats meet, not where they fight
     best = max(candidates, key=lambda e: e.prior + named.get(e.country, 0.0) + (1.5 if e.focus else 0.0))
@@ -186,9 +282,18 @@ def _resolve_loose(text: str, start: int, end: int, candidates: tuple[Entry, ...
                    anchors: list[Entry]) -> _Mention | None:
     """_resolve for a name found only by its loose key. A variant spelling is a guess, taken only as
     a location ("in Kharkov") in a country the text names as a place and, when the text names other
-    places, within _NEAR_KM of one of them."""
-    candidates = tuple(e for e in candidates if named.get(e.country, 0.0) >= 3.0 and e.lat is not None and (
+    places, within _NEAR_KM of one of them. In a text that names no country, a province or a well-known
+    city of one country is taken where an area word follows ("X countryside", "X province")."""
+    kept = tuple(e for e in candidates if named.get(e.country, 0.0) >= 3.0 and e.lat is not None and (
         not anchors or _near_any(e, anchors)))
+    if not kept and not named and _AREA_AFTER.match(text, end):
+        # "Dayr Azzur countryside", "X province" in a text that names no country: a province or a
+        # city well known, all of one country, is the name's reading
+        known = tuple(e for e in candidates if e.lat is not None and (e.division == 1 or e.prior >= _WORLD_CITY))
+        if len({e.country for e in known}) == 1:
+            kept = known
+            named = {known[0].country: 3.0}
+    candidates = kept
     mention = _resolve(text, start, end, candidates, named) if candidates else None
     if mention is None or not (mention.locative or _SETTLEMENT_BEFORE.search(text, max(0, start - 20), start)
                                or _AREA_AFTER.match(text, end)):
@@ -214,6 +319,91 @@ def _supported(text: str, rejected: list[tuple[int, int, tuple[Entry, ...]]], an
             if mention is not None:
                 out.append(mention)
     return out
+
+
+def _district_containers(text: str, mentions: list[_Mention], gazetteer: Gazetteer,
+                         named: dict[str, float], stated: dict[str, float]) -> list[_Mention]:
+    """Districts named where a bulletin puts a container ("Kiyo (Loroum, Nord)", "Village X, Town,
+    Province."), found by their bare name, which the index keys only with a type word. A district is
+    taken when the text supports its country (named, or another place of the story there, or its
+    province named too), or when it is the only one of that name, in a monitored country; it
+    replaces a mention of the same words in a country nothing supports (`stated`: the countries
+    the text names itself, not through its regions)."""
+    out = list(mentions)
+    for match in _CONTAINER_NAME.finditer(text):
+        start, end = match.span("name")
+        key = name_key(match.group("name"))
+        if key in gazetteer.stoplist:
+            continue
+        candidates = gazetteer.districts_named(key)
+        if not candidates:
+            continue
+        others = [m for m in out if m.end <= start or m.start >= end]
+        here = [i for i, m in enumerate(out) if m.start < end and m.end > start]
+        countries = {m.entry.country for m in others}
+        provinces = {m.entry.admin1 for m in others if m.entry.precision == "region"}
+
+        def support(e: Entry) -> float:
+            return (named.get(e.country, 0.0) + 2.0 * (e.country in countries)  # noqa: B023
+                    + 3.0 * (e.admin1 in provinces))  # noqa: B023
+        best = max(candidates, key=support)
+        rivals = {e.country for e in candidates if support(e) >= support(best)}
+        # With no support, a name of one country only: in a monitored one, or of several words
+        # ("Davao Oriental"), or read by the scan as a place in a country nothing else supports.
+        alone = len({e.country for e in candidates}) == 1 and (best.focus or " " in key or bool(here))
+        if len(rivals) > 1 or not (support(best) > 0.0 or alone):
+            continue
+        if here:
+            scanned, shorter = out[here[0]].entry, out[here[0]].end - out[here[0]].start < end - start
+            if (len(here) > 1 or scanned.country in stated or scanned.country in countries
+                    or scanned.country == best.country or (scanned.precision == "region" and not shorter)):
+                continue  # the scan's reading of these words stands
+            del out[here[0]]
+        out.append(_Mention(start, end, best, False, candidates=candidates))
+    return out
+
+
+def _agreeing_pairs(text: str, mentions: list[_Mention], gazetteer: Gazetteer,
+                    stated: dict[str, float]) -> list[_Mention]:
+    """A bulletin's "(Town, Province)": the town is the candidate, by exact or variant spelling,
+    that the index puts in a province of the second name ("(Bardhere, Gedo)" reads Gedo Region's
+    Baardheere, whatever its spelling). Such agreement outweighs a far namesake the scan found; a
+    mention of a country the text names itself stands."""
+    out = list(mentions)
+    for match in _TOWN_PROVINCE.finditer(text):
+        start, end = match.span("town")
+        town, province = name_key(match.group("town")), name_key(match.group("province"))
+        if town in gazetteer.stoplist:
+            continue
+        wanted = {province, loose_key(province)}
+        here = [i for i, m in enumerate(out) if m.start < end and m.end > start]
+        if any(out[i].entry.precision == "place" and _held_by((out[i].entry,), wanted) for i in here):
+            continue  # the scan's pick is a town that agrees already
+        inside = (_held_by(gazetteer.lookup(town), wanted) or _held_by(gazetteer.lookup_loose(town), wanted)
+                  or _held_by(gazetteer.districts_named(town), wanted))
+        if not inside:
+            continue
+        pick = max(inside, key=lambda e: e.prior)
+        if any(out[i].entry == pick or out[i].entry.country in stated for i in here):
+            continue
+        out = [m for i, m in enumerate(out) if i not in here]
+        out.append(_Mention(start, end, pick, False, candidates=tuple(inside)))
+    return out
+
+
+def _held_by(candidates: Sequence[Entry], wanted: set[str]) -> list[Entry]:
+    """The settlements and districts of `candidates` whose province or district has one of the
+    `wanted` keys (exact or loose, with or without its type word)."""
+    return [e for e in candidates if e.lat is not None and (e.precision == "place" or e.division >= 2) and any(
+        a is not None and not _division_keys(a).isdisjoint(wanted)
+        for a in (e.admin1, e.admin2 if e.precision == "place" else None))]
+
+
+@functools.lru_cache(maxsize=4096)
+def _division_keys(name: str) -> frozenset[str]:
+    """The keys a division's name is met by: "Gedo Region" -> gedo region, gedo, and their loose keys."""
+    keys = {name_key(n) for n in (name, bare_division_name(name, shortest=2) or name)}
+    return frozenset(keys | {loose_key(k) for k in keys})
 
 
 def _containers_of_unknown(text: str, mentions: list[_Mention], scanned: set[int]) -> list[_Mention]:
@@ -261,7 +451,7 @@ def _near_each_other(mentions: list[_Mention]) -> list[_Mention]:
     return out
 
 
-def _qualifiers(text: str, mentions: list[_Mention]) -> list[_Mention]:
+def _qualifiers(text: str, mentions: list[_Mention], named: dict[str, float]) -> list[_Mention]:
     """Mark the containers that follow a place: "Izium district, Kharkiv", "Kramatorsk (Donetsk
     region)", "Rafah (Rafah, North Sinai)", "деревня X Глушковского района". They say where the place
     before them lies, so they are not the incident's place themselves; the place is re-picked inside
@@ -272,16 +462,52 @@ def _qualifiers(text: str, mentions: list[_Mention]) -> list[_Mention]:
         prev = out[-1] if out else None
         district = _RU_DISTRICT.fullmatch(text, m.start, m.end) is not None and \
             _RU_DISTRICT_NOUN.match(text, m.end) is not None
+        gap = prev is not None and _QUALIFIER_GAP.fullmatch(text, prev.end, m.start) is not None
+        if prev is not None and gap and not prev.qualifier:
+            prev, m = _agree(prev, m)
+            out[-1] = prev
         if prev is not None and (
-                (_QUALIFIER_GAP.fullmatch(text, prev.end, m.start)
-                 and (_contains(m.entry, prev.entry) or m.entry.name == prev.entry.name or prev.qualifier))
+                (gap
+                 and (_contains(m.entry, prev.entry, named) or prev.qualifier
+                      or text[m.start:m.end] == text[prev.start:prev.end] or m.entry.name == prev.entry.name))
                 or (district and text[prev.end:m.start].isspace())):
             head = head if prev.qualifier and head >= 0 else len(out) - 1
             container = dataclasses.replace(m.entry, precision="region") if district else m.entry
-            out[head] = _inside(out[head], container)
+            # The place and the containers before this one ("Rafah (Rafah, North Sinai)": the
+            # district named after its town) are all re-picked inside it.
+            for j in range(head, len(out)):
+                out[j] = _inside(out[j], container)
+            if _holds(container, out[head].entry):
+                out[head] = dataclasses.replace(out[head], contained=True)
             m = dataclasses.replace(m, locative=False, qualifier=True)
         out.append(m)
     return out
+
+
+def _agree(inner: _Mention, outer: _Mention) -> tuple[_Mention, _Mention]:
+    """A name and the container after it, re-picked as a pair the index puts one inside the other
+    ("Bourem, Gao": Mali's Gao, whose region holds Bourem, not a Gao elsewhere), when their
+    picks do not agree and some pair of their candidates does; the best-known such pair."""
+    if _holds(outer.entry, inner.entry):
+        return inner, outer
+    pairs = [(a, b) for a in inner.candidates or (inner.entry,) for b in outer.candidates or (outer.entry,)
+             if a != b and _holds(b, a)]
+    if not pairs:
+        return inner, outer
+    a, b = max(pairs, key=lambda p: p[0].prior + p[1].prior)
+    return dataclasses.replace(inner, entry=a), dataclasses.replace(outer, entry=b)
+
+
+def _holds(outer: Entry, inner: Entry) -> bool:
+    """Whether the index puts `inner` inside `outer`: a division holding it, or a bigger town of its
+    district, or of its province and near."""
+    if outer.country != inner.country or outer.lat is None or inner.lat is None:
+        return False
+    if outer.precision == "region":
+        return _in_division(inner, outer) or distance_km(inner, outer) <= _NEAR_KM / 3
+    return inner.precision == "place" and outer.prior > inner.prior and (
+        (inner.admin2 is not None and inner.admin2 == outer.admin2)
+        or (inner.admin1 is not None and inner.admin1 == outer.admin1 and distance_km(inner, outer) <= _NEAR_KM))
 
 
 def _inside(mention: _Mention, region: Entry) -> _Mention:
@@ -290,27 +516,46 @@ def _inside(mention: _Mention, region: Entry) -> _Mention:
     near the region, the place is one the gazetteer lacks, and the region is the most specific place
     known."""
     entry = mention.entry
-    if entry.precision != "place" or region.precision != "region" or None in (entry.lat, region.lat):
+    district = entry.division >= 2  # "X district, Province": a district is re-picked like a place
+    if (entry.precision != "place" and not district) or None in (entry.lat, region.lat) or entry == region:
         return mention
-    if distance_km(entry, region) <= _NEAR_KM and entry.country == region.country:
+    if region.precision == "place" and entry.prior >= region.prior and entry.country == region.country:
+        return mention  # a list of towns ("Kharkiv, Dnipro"), not a village and its town
+    if entry.country == region.country and (distance_km(entry, region) <= _NEAR_KM or _in_division(entry, region)):
         return mention
-    near = [e for e in mention.candidates if e.lat is not None and e.precision == "place"
-            and e.country == region.country and distance_km(e, region) <= _NEAR_KM]
+    near = [e for e in mention.candidates if e.lat is not None and e.precision == entry.precision
+            and e.country == region.country and (distance_km(e, region) <= _NEAR_KM or _in_division(e, region))]
     if near:
         pick = max(near, key=lambda e: e.prior)
-    elif entry.prior < _MIN_PRIOR or any(e.precision == "place" and e.lat is not None
-                                         and distance_km(e, entry) > _NEAR_KM for e in mention.candidates):
-        pick = region  # a shared or little-known name: the one meant is not in the index
+    elif region.precision == "place" and entry.country == region.country:
+        return mention  # a town of the same country: perhaps far from the town named after it, but not a namesake
+    elif entry.prior < _MIN_PRIOR or entry.country != region.country or any(
+            e.precision == "place" and e.lat is not None and distance_km(e, entry) > _NEAR_KM
+            for e in mention.candidates):
+        pick = region  # a shared, little-known or foreign name: the one meant is not in the index
     else:
         return mention  # a unique, well-known place in a list ("Kharkiv, Dnipro region and Odesa")
     return dataclasses.replace(mention, entry=pick, qualifier=False)
 
 
-def _contains(outer: Entry, inner: Entry) -> bool:
+def _in_division(entry: Entry, region: Entry) -> bool:
+    """Whether the index puts `entry` inside the division `region` (a large province's centre may
+    lie farther than _NEAR_KM from its villages)."""
+    if region.division == 1 or (region.precision == "region" and not region.division):
+        return entry.admin1 is not None and entry.admin1 == region.admin1
+    return region.division == 2 and entry.admin2 is not None and entry.admin2 == region.admin2
+
+
+def _contains(outer: Entry, inner: Entry, named: dict[str, float]) -> bool:
     """Whether `outer`, named right after `inner`, reads as the area containing it: a region after a
-    place, a clearly bigger town after a village, a province (or its town) after a district."""
+    place, a clearly bigger town after a village, a province (or its town) after a district, a
+    known place after a far namesake in a country the text does not name ("Alexandria in Aleppo" is not
+    the one of Egypt: a list of towns rarely spans countries it leaves unnamed)."""
     if inner.precision == "place":
-        return outer.precision == "region" or outer.prior >= max(inner.prior + 1.5, 5.0)
+        return outer.precision == "region" or outer.prior >= max(inner.prior + 1.5, 5.0) or (
+            inner.country != outer.country and inner.country not in named and outer.focus
+            and outer.prior >= inner.prior - 0.5
+            and None not in (inner.lat, outer.lat) and distance_km(inner, outer) > _NEAR_KM)
     return inner.division == 2 and outer.division != 2
 
 
@@ -353,7 +598,7 @@ def _plausible(best: Entry, candidates: tuple[Entry, ...], named: dict[str, floa
         return False  # "Central Region", "Northern Province": only where the text names the country
     if named:  # the text names its countries: a place elsewhere must be a world city or monitored
         return best.prior >= _WORLD_CITY or (best.focus and best.prior >= _MIN_PRIOR)
-    unique = len({(e.name, e.country) for e in candidates}) == 1
+    unique = len({e.country for e in candidates}) == 1  # all namesakes in one country: it is that one's
     return best.prior >= _MIN_PRIOR or (unique and best.prior >= _MIN_UNIQUE_PRIOR)
 
 

@@ -1,0 +1,79 @@
+"""What place extraction costs: extract_places CPU time on real texts, against another checkout.
+
+    .venv/bin/python bench/place_cost.py --tree OTHER_CHECKOUT [FILE.jsonl ...] [--rounds 3]
+
+Runs monitor.reading.places.extract_places (shipped place model) over the title and text of every
+item of the given JSON Lines files (default: dev.jsonl and acled-dev.jsonl of /work/shared/eval),
+once with this checkout and once with OTHER_CHECKOUT (e.g. `git archive <commit> | tar -x -C
+/tmp/before`), each in a fresh interpreter, alternating round by round so both see the same machine
+load. Prints the best round's CPU milliseconds per text of each and their ratio. One-off costs (the
+gazetteer's first lookups, built-on-first-use tables) are paid before timing starts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT = [Path("/work/shared/eval") / name for name in ("dev.jsonl", "acled-dev.jsonl")]
+# Run in the child, with the checkout to time first on sys.path: prints CPU seconds for all texts.
+CHILD = """
+import json, sys, time
+sys.path.insert(0, sys.argv[1])
+from monitor.reading import places
+from monitor.reading.choice import load_choices
+from monitor.reading.gazetteer import load_gazetteer
+texts = json.load(sys.stdin)
+gazetteer, model = load_gazetteer(), load_choices().place
+for text in texts:
+    places.extract_places(text, "en", gazetteer, model)
+started = time.process_time()
+for text in texts:
+    places.extract_places(text, "en", gazetteer, model)
+print(time.process_time() - started)
+"""
+
+
+def cpu_seconds(tree: Path, payload: str) -> float:
+    out = subprocess.run([sys.executable, "-c", CHILD, str(tree)], input=payload, capture_output=True,
+                         text=True, check=True)
+    return float(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("files", nargs="*", type=Path, default=DEFAULT)
+    ap.add_argument("--tree", type=Path, required=True, help="the other checkout (the baseline)")
+    ap.add_argument("--rounds", type=int, default=3)
+    args = ap.parse_args()
+    files = [f for f in args.files if f.exists()]
+    if not files:
+        print("skipped: none of the files exists (pass JSON Lines files with title/text)")
+        return 0
+    texts = []
+    for f in files:
+        for line in f.read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                row = json.loads(line)
+                texts.append(f"{row.get('title') or ''}\n{row.get('text') or ''}")
+    payload = json.dumps(texts)
+    trees = {"this checkout": ROOT, f"baseline {args.tree}": args.tree.resolve()}
+    best: dict[str, float] = {}
+    for _ in range(args.rounds):
+        for name, tree in trees.items():
+            seconds = cpu_seconds(tree, payload)
+            best[name] = min(best.get(name, seconds), seconds)
+    print(f"{len(texts)} texts, best of {args.rounds} rounds, CPU of the extracting process")
+    for name, seconds in best.items():
+        print(f"  {name:40} {seconds / len(texts) * 1000:7.3f} ms/text")
+    mine, baseline = best["this checkout"], best[f"baseline {args.tree}"]
+    print(f"  ratio this/baseline: {mine / baseline:.3f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
