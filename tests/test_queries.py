@@ -12,9 +12,13 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from sqlalchemy import insert, update
+from sqlalchemy.dialects import sqlite
 
 from monitor.geo import distance_km, geo_bucket
+from monitor.models import ArticleRef
 from monitor.store import IncidentFilter, Store
 from monitor.store.filtering import Near, near_cells
 from monitor.store.queries import (
@@ -23,10 +27,13 @@ from monitor.store.queries import (
     export_incidents,
     list_incidents,
     page_incidents,
+    page_listed,
+    published_json,
     store_stats,
     timeline,
 )
-from monitor.store.schema import articles, incident_revisions, incidents, outbox
+from monitor.store.schema import UTCDateTime, articles, incident_revisions, incidents, outbox
+from monitor.web.desk import incident_json, listed_json
 
 T0 = datetime(2022, 9, 13, 8, 0, tzinfo=UTC)
 JERMUK = (39.8414, 45.6703)
@@ -160,6 +167,26 @@ def test_pages_follow_the_cursor_without_gaps_or_repeats(store: Store, seeded: d
                 break
             f = replace(f, after=page.next_after)
     assert seen == expected and len(seen) == len(seeded) + len(same_time)
+
+
+def test_a_json_page_is_the_json_of_the_views_page(store: Store, seeded: dict[str, str]) -> None:
+    """The API's page (articles made straight from their rows) says what the views' JSON says, cursor too."""
+    add_incident(store, "Microseconds", sources=("A", "B", "C"), updated_at=T0 + timedelta(microseconds=250))
+    for f in (IncidentFilter(limit=3), IncidentFilter(limit=2, country="AM"), IncidentFilter(near=Near(*JERMUK, 30))):
+        with store.read() as conn:
+            views, listed = page_incidents(conn, f), page_listed(conn, f)
+        assert [listed_json(x) for x in listed.items] == [incident_json(v) for v in views.items]
+        assert listed.next_after == views.next_after
+        assert [len(x.articles) for x in listed.items] == [x.view.source_count for x in listed.items]  # 1 a source
+
+
+@given(st.datetimes(min_value=datetime(1900, 1, 1), max_value=datetime(2200, 1, 1)))
+def test_published_json_from_stored_text_is_the_datetime_way(when: datetime) -> None:
+    dialect = sqlite.dialect()
+    stored = UTCDateTime().impl.dialect_impl(dialect).bind_processor(dialect)(when)  # as written into SQLite
+    assert isinstance(stored, str)
+    expected = ArticleRef(None, None, "s", "t", when.replace(tzinfo=UTC)).to_json()["published"]
+    assert published_json(stored) == expected == published_json(when) == published_json(when.replace(tzinfo=UTC))
 
 
 def test_count_timeline_and_ceasefire_counts(store: Store, seeded: dict[str, str]) -> None:

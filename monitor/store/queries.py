@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import String, Text, and_, cast, func, select, type_coerce
 from sqlalchemy.engine import Connection
@@ -20,7 +20,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from monitor.models import ArticleRef, IncidentView
 from monitor.store.filtering import LIVE as LIVE  # re-exported: monitor.store.alerting imports it from here
-from monitor.store.filtering import IncidentFilter, conditions, filtered, inside
+from monitor.store.filtering import IncidentFilter, Near, conditions, filtered, inside
 from monitor.store.schema import articles, feeds, incident_revisions, incidents, outbox
 
 MAX_ARTICLES_PER_VIEW = 200
@@ -31,6 +31,23 @@ class Page:
     """One page of a listing; `next_after` is the cursor of the next page, or None on the last."""
 
     items: list[IncidentView]
+    next_after: tuple[datetime, int] | None
+
+
+@dataclass(frozen=True)
+class Listed:
+    """An incident for JSON: its view, without articles, and its articles as ArticleRef.to_json gives
+    them, made straight from their rows (a page of 1,000 incidents has ~10,000)."""
+
+    view: IncidentView
+    articles: list[dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class ListedPage:
+    """page_incidents's page for JSON (see Listed)."""
+
+    items: list[Listed]
     next_after: tuple[datetime, int] | None
 
 
@@ -55,38 +72,84 @@ class StoreStats:
 
 
 # -- listing -----------------------------------------------------------------------------------------------
-def _refs(conn: Connection, incident_ids: list[int], *, actors: bool = False
-          ) -> tuple[dict[int, list[ArticleRef]], dict[int, Counter[str]]]:
-    """The articles of each incident (oldest published first, at most MAX_ARTICLES_PER_VIEW), by one query
-    for all of them, and with `actors` the actors their extractions name. A 1000-incident page reads ~10,000
-    articles here, so the loop is kept lean (positional rows, no Counter unless asked for)."""
-    refs: dict[int, list[ArticleRef]] = {i: [] for i in incident_ids}
+T = TypeVar("T")
+
+
+def _utc(value: Any) -> Any:
+    """An aware UTC datetime from a time column read as stored text (SQLite, see listed_columns) or read by
+    the driver (naive UTC); an aware one or None is returned as it is."""
+    if isinstance(value, str):
+        return datetime.fromisoformat(value).replace(tzinfo=UTC)
+    if isinstance(value, datetime) and value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value
+
+
+def _day(value: Any) -> Any:
+    return date.fromisoformat(value) if isinstance(value, str) else value
+
+
+def published_json(value: Any) -> str | None:
+    """An article time as ArticleRef.to_json writes it (`2022-09-13T06:00:00Z`, microseconds when there are
+    some). SQLite's stored text (`2022-09-13 06:00:00.000000`, the one form SQLAlchemy writes) is rewritten
+    as text: parsing ~10,000 of them for a page of 1,000 incidents and formatting them back was a third of
+    its time. Any other value goes the datetime way."""
+    if isinstance(value, str) and len(value) == 26 and value[10] == " " and value[19] == ".":
+        return f"{value[:10]}T{value[11:19]}Z" if value.endswith(".000000") else f"{value[:10]}T{value[11:]}Z"
+    when = _utc(value)
+    return when.isoformat().replace("+00:00", "Z") if when else None
+
+
+def _ref(r: Any) -> ArticleRef:
+    return ArticleRef(external_id=r[1], url=r[2], source=r[3], title=r[4], published=_utc(r[5]))
+
+
+def _ref_json(r: Any) -> dict[str, Any]:
+    """ArticleRef.to_json of the article row `r`, without the ArticleRef and datetime in between."""
+    return {"external_id": r[1], "url": r[2], "source": r[3], "title": r[4], "published": published_json(r[5])}
+
+
+def _articles(conn: Connection, incident_ids: list[int], make: Callable[[Any], T], *, actors: bool = False
+              ) -> tuple[dict[int, list[T]], dict[int, Counter[str]]]:
+    """The articles of each incident (oldest published first, at most MAX_ARTICLES_PER_VIEW), each made by
+    `make` from its row (incident_id, external_id, url, source, title, published[, extraction]), by one
+    query for all of them, and with `actors` the actors their extractions name. A 1000-incident page reads
+    ~10,000 articles here, so the rows are the driver's own tuples (no column here needs a result
+    processor: times are handled by _utc / published_json, JSON text decoded below) and the loop is lean."""
+    refs: dict[int, list[T]] = {i: [] for i in incident_ids}
     named: dict[int, Counter[str]] = {i: Counter() for i in incident_ids} if actors else {}
     if not incident_ids:
         return refs, named
     published: ColumnElement[Any] = articles.c.published_at
-    if conn.dialect.name == "sqlite":  # the stored text, read by fromisoformat: the type's own parser costs 10x
+    if conn.dialect.name == "sqlite":  # the stored text, as it is: see _utc and published_json
         published = type_coerce(articles.c.published_at, String)
     cols = [articles.c.incident_id, articles.c.external_id, articles.c.url, articles.c.source,
             articles.c.title, published] + ([articles.c.extraction] if actors else [])
-    rows = conn.execute(select(*cols).where(articles.c.incident_id.in_(incident_ids))
-                        .order_by(articles.c.published_at, articles.c.id))
+    result = conn.execute(select(*cols).where(articles.c.incident_id.in_(incident_ids))
+                          .order_by(articles.c.published_at, articles.c.id))
+    rows = result.cursor.fetchall() if result.cursor is not None else []
+    result.close()
     for r in rows:
         out = refs[r[0]]
         if len(out) < MAX_ARTICLES_PER_VIEW:
-            when = r[5]
-            if isinstance(when, str):
-                when = datetime.fromisoformat(when).replace(tzinfo=UTC)
-            out.append(ArticleRef(external_id=r[1], url=r[2], source=r[3], title=r[4], published=when))
-        if actors and isinstance(r[6], dict):
-            named[r[0]].update(a for a in r[6].get("actors") or () if isinstance(a, str))
+            out.append(make(r))
+        if actors:
+            extraction = json.loads(r[6]) if isinstance(r[6], str) else r[6]
+            if isinstance(extraction, dict):
+                named[r[0]].update(a for a in extraction.get("actors") or () if isinstance(a, str))
     return refs, named
 
 
-def _view(m: Any, refs: list[ArticleRef]) -> IncidentView:
+def _refs(conn: Connection, incident_ids: list[int], *, actors: bool = False
+          ) -> tuple[dict[int, list[ArticleRef]], dict[int, Counter[str]]]:
+    """Each incident's articles as ArticleRefs (see _articles)."""
+    return _articles(conn, incident_ids, _ref, actors=actors)
+
+
+def _view(m: Any, refs: Iterable[ArticleRef]) -> IncidentView:
     return IncidentView(
-        id=m["public_id"], revision=m["revision"], title=m["title"], event_date=m["event_date"],
-        first_seen_at=m["first_seen_at"], updated_at=m["updated_at"], country=m["country"],
+        id=m["public_id"], revision=m["revision"], title=m["title"], event_date=_day(m["event_date"]),
+        first_seen_at=_utc(m["first_seen_at"]), updated_at=_utc(m["updated_at"]), country=m["country"],
         admin1=m["admin1"], place=m["place"], lat=m["lat"], lon=m["lon"], geo_precision=m["geo_precision"],
         labels=tuple(m["labels"]), killed=m["killed"], injured=m["injured"],
         killed_civilian=m["killed_civilian"], killed_military=m["killed_military"],
@@ -100,10 +163,24 @@ def incident_view(conn: Connection, incident_id: int) -> IncidentView:
     return _view(row._mapping, _refs(conn, [incident_id])[0][incident_id])
 
 
+def take(conn: Connection, q: Any, near: Near | None, want: int) -> list[Any]:
+    """Up to `want` rows (mappings) of `q` inside `near` (the SQL narrows to its cells; the circle is
+    checked here, so without `near` the caller's query holds the limit itself)."""
+    rows: list[Any] = []
+    for r in conn.execute(q, execution_options={"stream_results": True, "yield_per": min(want, 500)}):
+        m = r._mapping
+        if inside(near, m):
+            rows.append(m)
+            if len(rows) >= want:
+                break
+    return rows
+
+
 def _stream(conn: Connection, f: IncidentFilter, batch: int, *, actors: bool = False
             ) -> Iterator[tuple[Any, IncidentView, tuple[str, ...]]]:
     """(row, view, actors) of each matching incident in list order, at most f.limit of them."""
-    result = conn.execution_options(stream_results=True, yield_per=batch).execute(filtered(conn, f))
+    # options of this statement: Connection.execution_options would set them for the whole transaction
+    result = conn.execute(filtered(conn, f), execution_options={"stream_results": True, "yield_per": batch})
     emitted = 0
     for part in result.partitions(batch):
         rows = [r._mapping for r in part if inside(f.near, r._mapping)]
@@ -129,14 +206,32 @@ def export_incidents(conn: Connection, f: IncidentFilter, batch: int = 500) -> I
         yield ExportRecord(view, actors)
 
 
-def page_incidents(conn: Connection, f: IncidentFilter) -> Page:
-    """One page of at most f.limit incidents (required) and the cursor of the next page."""
+def _page_rows(conn: Connection, f: IncidentFilter) -> tuple[list[Any], tuple[datetime, int] | None]:
+    """The rows of one page (at most f.limit, required) and the cursor of the next page."""
     assert f.limit is not None
-    rows = list(_stream(conn, replace(f, limit=f.limit + 1), f.limit + 1))  # the page's articles in one query
+    rows = take(conn, filtered(conn, replace(f, limit=f.limit + 1)), f.near, f.limit + 1)
     more = len(rows) > f.limit
     rows = rows[:f.limit]
-    after = (rows[-1][0]["updated_at"], int(rows[-1][0]["id"])) if more else None
-    return Page([view for _, view, _ in rows], after)
+    return rows, (_utc(rows[-1]["updated_at"]), int(rows[-1]["id"])) if more else None
+
+
+def page_incidents(conn: Connection, f: IncidentFilter) -> Page:
+    """One page of at most f.limit incidents (required) and the cursor of the next page."""
+    rows, after = _page_rows(conn, f)
+    refs, _ = _refs(conn, [m["id"] for m in rows])  # the page's articles in one query
+    return Page([_view(m, refs[m["id"]]) for m in rows], after)
+
+
+def listed(conn: Connection, rows: list[Any]) -> list[Listed]:
+    """The incidents of `rows` (mappings of listed_columns) for JSON, their articles read in one query."""
+    refs, _ = _articles(conn, [m["id"] for m in rows], _ref_json)
+    return [Listed(_view(m, ()), refs[m["id"]]) for m in rows]
+
+
+def page_listed(conn: Connection, f: IncidentFilter) -> ListedPage:
+    """page_incidents for JSON: each incident with its articles as JSON objects (what the API sends)."""
+    rows, after = _page_rows(conn, f)
+    return ListedPage(listed(conn, rows), after)
 
 
 def count_incidents(conn: Connection, f: IncidentFilter) -> int:
@@ -173,7 +268,7 @@ def timeline(conn: Connection, f: IncidentFilter) -> dict[str, dict[str, int]]:
             return dict(sorted(days.items()))
         conds.append(c.event_date.is_(None))
     rows = select(c.event_date, c.first_seen_at, c.labels, c.lat, c.lon).where(*conds)
-    for r in conn.execution_options(stream_results=True, yield_per=2000).execute(rows):
+    for r in conn.execute(rows, execution_options={"stream_results": True, "yield_per": 2000}):
         if inside(f.near, r._mapping):
             add(r.event_date or r.first_seen_at.date(), r.labels, 1)
     return dict(sorted(days.items()))

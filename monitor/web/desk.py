@@ -19,6 +19,7 @@ from monitor.alerts.render import country_name
 from monitor.models import IncidentView
 from monitor.reading.evidence_marks import mark_spans
 from monitor.store.incident_page import ArticleText
+from monitor.store.queries import Listed
 from monitor.web.views import iso
 
 STATIC = Path(__file__).resolve().parent / "static"
@@ -54,6 +55,11 @@ def page(name: str, tiles: str | None, credit: str | None = None) -> HTMLRespons
 def incident_json(view: IncidentView) -> dict[str, Any]:
     """The incident as the CLI's JSON prints it, plus what the desk shows: country name and first seen."""
     return {**view.to_json(), "country_name": country_name(view.country), "first_seen_at": iso(view.first_seen_at)}
+
+
+def listed_json(item: Listed) -> dict[str, Any]:
+    """incident_json of a listed incident, its articles' JSON made by the store from their rows."""
+    return {**incident_json(item.view), "articles": item.articles}
 
 
 def js_marks(text: str, phrases: tuple[str, ...]) -> list[list[int]]:
