@@ -244,34 +244,57 @@ def timeline(conn: Connection, f: IncidentFilter) -> dict[str, dict[str, int]]:
     """{day: {label: incidents}} over every incident matching `f` (its limit ignored), by event date
     (first-seen date when the event date is unknown); an incident with two labels counts under both."""
     days: dict[str, dict[str, int]] = {}
+    decoded: dict[str, list[str]] = {}  # a few label sets recur on thousands of days: each is decoded once
 
-    def add(day: date, labels: list[str], n: int) -> None:
-        counts = days.setdefault(day.isoformat(), {})
+    def add(day: str, labels: list[str], n: int) -> None:
+        counts = days.setdefault(day, {})
         for label in labels:
             counts[label] = counts.get(label, 0) + n
 
     conds = conditions(conn, f)
     c = incidents.c
     if f.near is None:  # counted by the database: one row per (day, label set), not per incident
-        as_text = cast(c.labels, Text)
-        # labels first in GROUP BY, and no `event_date IS NOT NULL`: either makes SQLite walk the whole
-        # event_date index (to group in order) instead of searching the filter's index (e.g. updated_at)
-        grouped = select(c.event_date, as_text.label("labels"), func.count().label("n")).where(
-            *conds).group_by(as_text, c.event_date)
+        sqlite = conn.dialect.name == "sqlite"
+        day: ColumnElement[Any] = type_coerce(c.event_date, String) if sqlite else c.event_date  # SQLite: ISO
+        as_text: ColumnElement[Any] = cast(c.labels, Text)  # PostgreSQL groups json as text
+        order: tuple[ColumnElement[Any], ...]
+        if sqlite and _event_dates_only(f):
+            # the bare columns, in the order of ix_incidents_event_date_labels (migration 0006), which holds
+            # every column read here: SQLite walks that index alone and sorts nothing
+            as_text = type_coerce(c.labels, String)
+            order = (c.event_date, as_text)
+        else:
+            # labels first, as a CAST, and no `event_date IS NOT NULL`: else SQLite walks a whole event_date
+            # index (to group in its order) instead of searching the filter's index (e.g. updated_at)
+            order = (as_text, c.event_date)
+        grouped = select(day.label("day"), as_text.label("labels"), func.count().label("n")).where(
+            *conds).group_by(*order)
         undated = False
-        for r in conn.execute(grouped):
-            if r.event_date is None:
+        when: Any
+        text: Any
+        n: Any
+        for when, text, n in conn.execute(grouped):
+            if when is None:
                 undated = True
-            else:
-                add(r.event_date, json.loads(r.labels), int(r.n))
+                continue
+            labels = decoded.get(text)
+            if labels is None:
+                labels = decoded[text] = json.loads(text)
+            add(when if isinstance(when, str) else when.isoformat(), labels, int(n))
         if not undated:
             return dict(sorted(days.items()))
         conds.append(c.event_date.is_(None))
     rows = select(c.event_date, c.first_seen_at, c.labels, c.lat, c.lon).where(*conds)
     for r in conn.execute(rows, execution_options={"stream_results": True, "yield_per": 2000}):
         if inside(f.near, r._mapping):
-            add(r.event_date or r.first_seen_at.date(), r.labels, 1)
+            add((r.event_date or r.first_seen_at.date()).isoformat(), r.labels, 1)
     return dict(sorted(days.items()))
+
+
+def _event_dates_only(f: IncidentFilter) -> bool:
+    """Whether nothing but event dates (and a label, read from the same index) narrows `f`."""
+    return all(v is None for v in (f.since, f.until, f.seen_since, f.country, f.ceasefire, f.min_severity,
+                                   f.min_sources, f.text, f.near, f.after))
 
 
 def ceasefire_counts(conn: Connection, since: datetime | None = None) -> dict[str, int]:
