@@ -126,7 +126,7 @@ def conditions(conn: Connection, f: IncidentFilter) -> list[ColumnElement[bool]]
     if f.min_sources is not None:
         conds.append(c.source_count >= f.min_sources)
     if f.text:
-        conds.append(text_condition(conn, f.text))
+        conds.append(text_condition(conn, f.text, bounded=f.limit is not None))
     if f.near is not None:
         conds.extend(_near_condition(f.near))
     if f.after is not None:

@@ -236,7 +236,7 @@ def page_listed(conn: Connection, f: IncidentFilter) -> ListedPage:
 
 def count_incidents(conn: Connection, f: IncidentFilter) -> int:
     """How many incidents match, ignoring the limit (with `near`: those in the bounding cells)."""
-    q = select(func.count()).select_from(incidents).where(*conditions(conn, f))
+    q = select(func.count()).select_from(incidents).where(*conditions(conn, replace(f, limit=None)))
     return int(conn.execute(q).scalar_one())
 
 
