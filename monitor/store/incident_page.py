@@ -15,7 +15,8 @@ from sqlalchemy import or_, select
 from sqlalchemy.engine import Connection
 
 from monitor.store.filtering import IncidentFilter, conditions, listed_columns
-from monitor.store.queries import Listed, _day, listed, take
+from monitor.store.json_pages import Listed, listed
+from monitor.store.queries import _day, take
 from monitor.store.schema import articles, incidents
 
 MAX_TEXT_CHARS = 20_000  # an article's text on the incident page is cut here

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
-from typing import Any, TypeVar
+from typing import Any
 
 from sqlalchemy import String, Text, and_, cast, func, select, type_coerce
 from sqlalchemy.engine import Connection
@@ -31,23 +31,6 @@ class Page:
     """One page of a listing; `next_after` is the cursor of the next page, or None on the last."""
 
     items: list[IncidentView]
-    next_after: tuple[datetime, int] | None
-
-
-@dataclass(frozen=True)
-class Listed:
-    """An incident for JSON: its view, without articles, and its articles as ArticleRef.to_json gives
-    them, made straight from their rows (a page of 1,000 incidents has ~10,000)."""
-
-    view: IncidentView
-    articles: list[dict[str, Any]]
-
-
-@dataclass(frozen=True)
-class ListedPage:
-    """page_incidents's page for JSON (see Listed)."""
-
-    items: list[Listed]
     next_after: tuple[datetime, int] | None
 
 
@@ -72,9 +55,6 @@ class StoreStats:
 
 
 # -- listing -----------------------------------------------------------------------------------------------
-T = TypeVar("T")
-
-
 def _utc(value: Any) -> Any:
     """An aware UTC datetime from a time column read as stored text (SQLite, see listed_columns) or read by
     the driver (naive UTC); an aware one or None is returned as it is."""
@@ -89,39 +69,22 @@ def _day(value: Any) -> Any:
     return date.fromisoformat(value) if isinstance(value, str) else value
 
 
-def published_json(value: Any) -> str | None:
-    """An article time as ArticleRef.to_json writes it (`2022-09-13T06:00:00Z`, microseconds when there are
-    some). SQLite's stored text (`2022-09-13 06:00:00.000000`, the one form SQLAlchemy writes) is rewritten
-    as text: parsing ~10,000 of them for a page of 1,000 incidents and formatting them back was a third of
-    its time. Any other value goes the datetime way."""
-    if isinstance(value, str) and len(value) == 26 and value[10] == " " and value[19] == ".":
-        return f"{value[:10]}T{value[11:19]}Z" if value.endswith(".000000") else f"{value[:10]}T{value[11:]}Z"
-    when = _utc(value)
-    return when.isoformat().replace("+00:00", "Z") if when else None
-
-
 def _ref(r: Any) -> ArticleRef:
     return ArticleRef(external_id=r[1], url=r[2], source=r[3], title=r[4], published=_utc(r[5]))
 
 
-def _ref_json(r: Any) -> dict[str, Any]:
-    """ArticleRef.to_json of the article row `r`, without the ArticleRef and datetime in between."""
-    return {"external_id": r[1], "url": r[2], "source": r[3], "title": r[4], "published": published_json(r[5])}
-
-
-def _articles(conn: Connection, incident_ids: list[int], make: Callable[[Any], T], *, actors: bool = False
-              ) -> tuple[dict[int, list[T]], dict[int, Counter[str]]]:
-    """The articles of each incident (oldest published first, at most MAX_ARTICLES_PER_VIEW), each made by
-    `make` from its row (incident_id, external_id, url, source, title, published[, extraction]), by one
-    query for all of them, and with `actors` the actors their extractions name. A 1000-incident page reads
-    ~10,000 articles here, so the rows are the driver's own tuples (no column here needs a result
-    processor: times are handled by _utc / published_json, JSON text decoded below) and the loop is lean."""
-    refs: dict[int, list[T]] = {i: [] for i in incident_ids}
+def _refs(conn: Connection, incident_ids: list[int], *, actors: bool = False
+          ) -> tuple[dict[int, list[ArticleRef]], dict[int, Counter[str]]]:
+    """The articles of each incident (oldest published first, at most MAX_ARTICLES_PER_VIEW), by one query
+    for all of them, and with `actors` the actors their extractions name. An export batch reads ~5,000
+    articles here, so the rows are the driver's own tuples (no column here needs a result processor: times
+    go through _utc, JSON text is decoded below) and the loop is lean."""
+    refs: dict[int, list[ArticleRef]] = {i: [] for i in incident_ids}
     named: dict[int, Counter[str]] = {i: Counter() for i in incident_ids} if actors else {}
     if not incident_ids:
         return refs, named
     published: ColumnElement[Any] = articles.c.published_at
-    if conn.dialect.name == "sqlite":  # the stored text, as it is: see _utc and published_json
+    if conn.dialect.name == "sqlite":  # the stored text, read by fromisoformat (_utc)
         published = type_coerce(articles.c.published_at, String)
     cols = [articles.c.incident_id, articles.c.external_id, articles.c.url, articles.c.source,
             articles.c.title, published] + ([articles.c.extraction] if actors else [])
@@ -132,18 +95,12 @@ def _articles(conn: Connection, incident_ids: list[int], make: Callable[[Any], T
     for r in rows:
         out = refs[r[0]]
         if len(out) < MAX_ARTICLES_PER_VIEW:
-            out.append(make(r))
+            out.append(_ref(r))
         if actors:
             extraction = json.loads(r[6]) if isinstance(r[6], str) else r[6]
             if isinstance(extraction, dict):
                 named[r[0]].update(a for a in extraction.get("actors") or () if isinstance(a, str))
     return refs, named
-
-
-def _refs(conn: Connection, incident_ids: list[int], *, actors: bool = False
-          ) -> tuple[dict[int, list[ArticleRef]], dict[int, Counter[str]]]:
-    """Each incident's articles as ArticleRefs (see _articles)."""
-    return _articles(conn, incident_ids, _ref, actors=actors)
 
 
 def _view(m: Any, refs: Iterable[ArticleRef]) -> IncidentView:
@@ -206,7 +163,7 @@ def export_incidents(conn: Connection, f: IncidentFilter, batch: int = 500) -> I
         yield ExportRecord(view, actors)
 
 
-def _page_rows(conn: Connection, f: IncidentFilter) -> tuple[list[Any], tuple[datetime, int] | None]:
+def page_rows(conn: Connection, f: IncidentFilter) -> tuple[list[Any], tuple[datetime, int] | None]:
     """The rows of one page (at most f.limit, required) and the cursor of the next page."""
     assert f.limit is not None
     rows = take(conn, filtered(conn, replace(f, limit=f.limit + 1)), f.near, f.limit + 1)
@@ -217,21 +174,9 @@ def _page_rows(conn: Connection, f: IncidentFilter) -> tuple[list[Any], tuple[da
 
 def page_incidents(conn: Connection, f: IncidentFilter) -> Page:
     """One page of at most f.limit incidents (required) and the cursor of the next page."""
-    rows, after = _page_rows(conn, f)
+    rows, after = page_rows(conn, f)
     refs, _ = _refs(conn, [m["id"] for m in rows])  # the page's articles in one query
     return Page([_view(m, refs[m["id"]]) for m in rows], after)
-
-
-def listed(conn: Connection, rows: list[Any]) -> list[Listed]:
-    """The incidents of `rows` (mappings of listed_columns) for JSON, their articles read in one query."""
-    refs, _ = _articles(conn, [m["id"] for m in rows], _ref_json)
-    return [Listed(_view(m, ()), refs[m["id"]]) for m in rows]
-
-
-def page_listed(conn: Connection, f: IncidentFilter) -> ListedPage:
-    """page_incidents for JSON: each incident with its articles as JSON objects (what the API sends)."""
-    rows, after = _page_rows(conn, f)
-    return ListedPage(listed(conn, rows), after)
 
 
 def count_incidents(conn: Connection, f: IncidentFilter) -> int:

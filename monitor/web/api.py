@@ -43,8 +43,9 @@ from monitor.querying import (
 from monitor.settings import CeasefireSettings
 from monitor.store import Store
 from monitor.store.incident_page import incident_articles, page_by_event
-from monitor.store.queries import ceasefire_counts, page_listed, ping, store_stats, timeline
-from monitor.web.desk import STATIC, article_json, incident_json, listed_json, page
+from monitor.store.json_pages import page_listed
+from monitor.store.queries import ceasefire_counts, ping, store_stats, timeline
+from monitor.web.desk import STATIC, article_json, incident_json, listed_page, page
 from monitor.web.health import Health, readiness
 from monitor.web.views import ceasefire_json, feed_json, iso
 
@@ -113,8 +114,7 @@ class _Handlers:
         if "order" in request.query_params:
             params["order"] = order
         next_url = f"{request.url.path}?{urlencode({**params, 'cursor': next_cursor})}" if next_cursor else None
-        return JSONResponse({"ok": True, "count": len(found.items),
-                             "incidents": [listed_json(x) for x in found.items], "next": next_url})
+        return listed_page(found.items, next_url)
 
     async def incident(self, request: Request) -> Response:
         found = await asyncio.to_thread(self.store.incident, request.path_params["id"])
