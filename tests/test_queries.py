@@ -136,7 +136,11 @@ def test_near_keeps_only_incidents_inside_the_circle(store: Store, seeded: dict[
 def test_near_with_a_limit_counts_only_incidents_inside_the_circle(store: Store, seeded: dict[str, str]) -> None:
     with store.read() as conn:
         views = list(list_incidents(conn, IncidentFilter(limit=2, near=Near(*JERMUK, 30))))
+        pages = [page_incidents(conn, IncidentFilter(limit=n, near=Near(*JERMUK, 30))) for n in (1, 2, 3, 9)]
     assert [v.id for v in views] == [seeded["jermuk"], seeded["near20"]]
+    inside = [seeded["jermuk"], seeded["near20"], seeded["old"]]  # a page checks the circle before reading rows
+    assert [[v.id for v in p.items] for p in pages] == [inside[:1], inside[:2], inside, inside]
+    assert [p.next_after is not None for p in pages] == [True, True, False, False]
 
 
 def test_near_cells_cover_the_circle_and_wrap_the_antimeridian() -> None:
