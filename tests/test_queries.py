@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import event, insert, update
+from sqlalchemy import event, insert, select, update
 
 from monitor.geo import distance_km, geo_bucket
 from monitor.settings import DatabaseSettings
@@ -258,9 +258,12 @@ def test_export_records_carry_the_most_named_actors(store: Store, seeded: dict[s
 
 
 def test_store_stats_count_rows_and_the_oldest_pending_alert(store: Store, seeded: dict[str, str]) -> None:
+    with store.write() as conn:  # merged away into another: an alias, not an incident (its article stays)
+        survivor = conn.execute(select(incidents.c.id).where(incidents.c.public_id == seeded["jermuk"])).scalar_one()
+        conn.execute(update(incidents).where(incidents.c.public_id == seeded["far60"]).values(merged_into=survivor))
     with store.read() as conn:
         stats = store_stats(conn)
-    assert (stats.articles, stats.incidents) == (3 + 2 + 1 + 1 + 4 + 1, 6)
+    assert (stats.articles, stats.incidents) == (3 + 2 + 1 + 1 + 4 + 1, 5)
     assert stats.outbox == {"sent": 1, "pending": 1}
     assert stats.oldest_pending_at == T0 + timedelta(hours=5)
     assert (stats.feeds_enabled, stats.feeds_failing) == (0, 0)
