@@ -83,9 +83,9 @@ def main() -> None:
         ]
         results = [(name, *timed(fn, args.repeat)) for name, fn in cases]
         base = results[0][1]
-        print(f"{'query':45} {'median ms':>10} {'p95 ms':>8} {'x /healthz':>10}")
-        for name, med, p95 in results:
-            print(f"{name:45} {med:10.1f} {p95:8.1f} {med / base:10.1f}")
+        print(f"{'query':45} {'median ms':>10} {'p95 ms':>8} {'x /healthz':>10} {'CPU ms':>8}")
+        for name, med, p95, cpu in results:
+            print(f"{name:45} {med:10.1f} {p95:8.1f} {med / base:10.1f} {cpu:8.1f}")
         client.close()
     finally:
         store.close()

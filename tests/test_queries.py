@@ -5,18 +5,22 @@ tests too) writes rows directly, so these tests do not depend on how the pipelin
 from __future__ import annotations
 
 import itertools
+import json
 import math
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import insert, update
+from sqlalchemy import event, insert, select, update
 
 from monitor.geo import distance_km, geo_bucket
+from monitor.settings import DatabaseSettings
 from monitor.store import IncidentFilter, Store
 from monitor.store.filtering import Near, near_cells
+from monitor.store.json_pages import page_listed
 from monitor.store.queries import (
     ceasefire_counts,
     count_incidents,
@@ -27,6 +31,7 @@ from monitor.store.queries import (
     timeline,
 )
 from monitor.store.schema import articles, incident_revisions, incidents, outbox
+from monitor.web.desk import incident_json, listed_page
 
 T0 = datetime(2022, 9, 13, 8, 0, tzinfo=UTC)
 JERMUK = (39.8414, 45.6703)
@@ -131,7 +136,11 @@ def test_near_keeps_only_incidents_inside_the_circle(store: Store, seeded: dict[
 def test_near_with_a_limit_counts_only_incidents_inside_the_circle(store: Store, seeded: dict[str, str]) -> None:
     with store.read() as conn:
         views = list(list_incidents(conn, IncidentFilter(limit=2, near=Near(*JERMUK, 30))))
+        pages = [page_incidents(conn, IncidentFilter(limit=n, near=Near(*JERMUK, 30))) for n in (1, 2, 3, 9)]
     assert [v.id for v in views] == [seeded["jermuk"], seeded["near20"]]
+    inside = [seeded["jermuk"], seeded["near20"], seeded["old"]]  # a page checks the circle before reading rows
+    assert [[v.id for v in p.items] for p in pages] == [inside[:1], inside[:2], inside, inside]
+    assert [p.next_after is not None for p in pages] == [True, True, False, False]
 
 
 def test_near_cells_cover_the_circle_and_wrap_the_antimeridian() -> None:
@@ -162,6 +171,25 @@ def test_pages_follow_the_cursor_without_gaps_or_repeats(store: Store, seeded: d
     assert seen == expected and len(seen) == len(seeded) + len(same_time)
 
 
+def test_a_json_page_is_the_json_of_the_views_page(store: Store, seeded: dict[str, str]) -> None:
+    """The API's page (articles written as JSON by the database, spliced in) says what the views' JSON says:
+    times with and without microseconds, quotes, backslashes and non-ASCII text; the cursor too."""
+    for n, micro in enumerate((1, 250, 500_000, 999_999)):
+        add_incident(store, f"Микро {n}", sources=("A", "B"), updated_at=T0 + timedelta(days=n, microseconds=micro))
+    add_incident(store, 'The "Vostok" unit \\ «A»\ttab', sources=('Outlet "Q" \\', "Ünïcode ✓"),
+                 updated_at=T0 - timedelta(days=1))
+    filters = (IncidentFilter(limit=3), IncidentFilter(limit=2, country="AM"), IncidentFilter(limit=50),
+               IncidentFilter(near=Near(*JERMUK, 30)))
+    for f in filters:
+        with store.read() as conn:
+            views, listed = page_incidents(conn, f), page_listed(conn, f)
+        body = json.loads(listed_page(listed.items, "/next").body)
+        assert body["incidents"] == [incident_json(v) for v in views.items]
+        assert (body["ok"], body["count"], body["next"]) == (True, len(views.items), "/next")
+        assert [len(i["articles"]) for i in body["incidents"]] == [v.source_count for v in views.items]  # 1 each
+        assert listed.next_after == views.next_after
+
+
 def test_count_timeline_and_ceasefire_counts(store: Store, seeded: dict[str, str]) -> None:
     undated = add_incident(store, "Undated shelling", updated_at=T0 + timedelta(hours=7))
     with store.write() as conn:  # counted on its first-seen day
@@ -176,6 +204,53 @@ def test_count_timeline_and_ceasefire_counts(store: Store, seeded: dict[str, str
         assert ceasefire_counts(conn, T0 + timedelta(hours=5)) == {"AM-AZ 2022": 1}
 
 
+def test_timeline_by_event_dates_alone_counts_like_the_rest(store: Store, seeded: dict[str, str]) -> None:
+    """An event-date (or no) filter is grouped in another order and form (SQLite: from the covering index of
+    migration 0006) than a filter on other columns: both count the same incidents, undated ones included."""
+    undated = add_incident(store, "Undated strike", labels=("air_strike", "shelling"),
+                           updated_at=T0 + timedelta(days=2))
+    with store.write() as conn:
+        conn.execute(update(incidents).where(incidents.c.public_id == undated).values(event_date=None))
+    start = (T0 - timedelta(days=60)).date()
+    with store.read() as conn:
+        pairs = [(IncidentFilter(limit=None), IncidentFilter(limit=None, since=T0 - timedelta(days=999))),
+                 (IncidentFilter(limit=None, event_since=start, label="shelling"),
+                  IncidentFilter(limit=None, event_since=start, label="shelling", min_severity=0))]
+        for event_only, other in pairs:
+            assert timeline(conn, event_only) == timeline(conn, other)
+        everything = timeline(conn, IncidentFilter(limit=None))
+        labelled = sum(len(v.labels) for v in list_incidents(conn, IncidentFilter(limit=None)))
+    assert everything[(T0 + timedelta(days=2)).date().isoformat()] == {"air_strike": 1, "shelling": 1}
+    assert sum(sum(c.values()) for c in everything.values()) == labelled
+
+
+def test_sqlite_timeline_plans(tmp_path: Path) -> None:
+    """Without statistics (as the daemon's SQLite runs): all the data and an event-date range are read from
+    the covering index with no sort; a filter on update time still searches its own index."""
+    store = Store.open(DatabaseSettings(url=f"sqlite:///{tmp_path / 'plans.db'}"))
+    store.upgrade()
+    plans: list[str] = []
+
+    def explain(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, many: bool) -> None:
+        if "GROUP BY" in statement:
+            plans.append(" | ".join(r[-1] for r in conn.connection.dbapi_connection.execute(
+                f"EXPLAIN QUERY PLAN {statement}", parameters)))
+
+    event.listen(store.engine, "before_cursor_execute", explain)
+    try:
+        with store.read() as conn:
+            for f in (IncidentFilter(limit=None), IncidentFilter(limit=None, event_since=T0.date()),
+                      IncidentFilter(limit=None, since=T0)):
+                timeline(conn, f)
+    finally:
+        event.remove(store.engine, "before_cursor_execute", explain)
+        store.close()
+    covering = "USING COVERING INDEX ix_incidents_event_date_labels"
+    assert covering in plans[0] and "TEMP B-TREE" not in plans[0], plans
+    assert covering in plans[1] and "TEMP B-TREE" not in plans[1], plans
+    assert "ix_incidents_updated_at" in plans[2], plans
+
+
 def test_export_records_carry_the_most_named_actors(store: Store, seeded: dict[str, str]) -> None:
     with store.read() as conn:
         [rec] = list(export_incidents(conn, IncidentFilter(limit=1)))
@@ -183,9 +258,12 @@ def test_export_records_carry_the_most_named_actors(store: Store, seeded: dict[s
 
 
 def test_store_stats_count_rows_and_the_oldest_pending_alert(store: Store, seeded: dict[str, str]) -> None:
+    with store.write() as conn:  # merged away into another: an alias, not an incident (its article stays)
+        survivor = conn.execute(select(incidents.c.id).where(incidents.c.public_id == seeded["jermuk"])).scalar_one()
+        conn.execute(update(incidents).where(incidents.c.public_id == seeded["far60"]).values(merged_into=survivor))
     with store.read() as conn:
         stats = store_stats(conn)
-    assert (stats.articles, stats.incidents) == (3 + 2 + 1 + 1 + 4 + 1, 6)
+    assert (stats.articles, stats.incidents) == (3 + 2 + 1 + 1 + 4 + 1, 5)
     assert stats.outbox == {"sent": 1, "pending": 1}
     assert stats.oldest_pending_at == T0 + timedelta(hours=5)
     assert (stats.feeds_enabled, stats.feeds_failing) == (0, 0)

@@ -203,7 +203,7 @@ def test_migration_0005_indexes_scores_of_incidents_stored_before_it(db_url: str
         assert "ix_articles_incident_id" in indexes()
         store = Store.open(DatabaseSettings(url=db_url))
         try:
-            assert store.upgrade()[1] == head_revision() == "0005"
+            assert store.upgrade()[1] == head_revision()
             assert scores(store) == {"INC-AAAAAA": 0.91, "INC-BBBBBB": 0.55, "INC-CCCCCC": 0.0}
         finally:
             store.close()

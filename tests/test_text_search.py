@@ -14,10 +14,10 @@ from sqlalchemy import Connection, delete, inspect, text, update
 from test_queries import add_incident, ids
 
 from monitor.settings import DatabaseSettings
-from monitor.store import IncidentFilter, Store
+from monitor.store import IncidentFilter, Store, text_search
 from monitor.store.filtering import conditions as _conditions
 from monitor.store.filtering import filtered as _filtered
-from monitor.store.queries import count_incidents
+from monitor.store.queries import count_incidents, list_incidents
 from monitor.store.schema import incidents
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "monitor" / "migrations"
@@ -74,6 +74,22 @@ def test_text_is_a_case_insensitive_substring_of_title_or_evidence(
     assert sorted(got) == sorted(texts[k] for k in expected)
     with store.read() as conn:
         assert count_incidents(conn, IncidentFilter(text=needle)) == len(expected)
+
+
+def test_a_needle_with_many_matches_is_checked_row_by_row_with_the_same_answers(
+        store: Store, texts: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """SQLite: from DENSE_TEXT matches on, a listing with a limit walks its order and checks each row instead
+    of listing the matches first; counts and unlimited lists keep the index. Same answers either way."""
+    needles = ["jermuk", "ROUNDS WERE", "ire", "джермук", "«восток»", '"vostok" unit', "100%", "k\\s", "[1]", "zzzqqq"]
+    expected = {n: sorted(ids(store, text=n)) for n in needles}
+    monkeypatch.setattr(text_search, "DENSE_TEXT", 1)
+    for needle in needles:
+        with store.read() as conn:
+            limited = [v.id for v in list_incidents(conn, IncidentFilter(text=needle, limit=10))]
+            assert count_incidents(conn, IncidentFilter(text=needle, limit=1)) == len(expected[needle])
+            if store.dialect == "sqlite" and expected[needle]:
+                assert "incidents_fts" not in str(_conditions(conn, IncidentFilter(text=needle, limit=10))[-1])
+        assert sorted(limited) == expected[needle], needle
 
 
 def test_updates_and_deletes_reach_the_index(store: Store, texts: dict[str, str]) -> None:

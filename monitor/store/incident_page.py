@@ -14,9 +14,9 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.engine import Connection
 
-from monitor.models import IncidentView
-from monitor.store.filtering import IncidentFilter, conditions, inside
-from monitor.store.queries import _refs, _view
+from monitor.store.filtering import IncidentFilter, conditions, listed_columns
+from monitor.store.json_pages import Listed, listed
+from monitor.store.queries import _day, take
 from monitor.store.schema import articles, incidents
 
 MAX_TEXT_CHARS = 20_000  # an article's text on the incident page is cut here
@@ -27,7 +27,7 @@ MAX_ARTICLES = 200
 class EventPage:
     """One page in event-date order; `next_after` is the (event_date, id) cursor of the next page."""
 
-    items: list[IncidentView]
+    items: list[Listed]
     next_after: tuple[date | None, int] | None
 
 
@@ -46,19 +46,6 @@ class ArticleText:
     evidence: tuple[str, ...]
 
 
-def _take(conn: Connection, q: Any, f: IncidentFilter, want: int) -> list[Any]:
-    """Up to `want` rows of `q` inside f.near (the SQL narrows to its cells; the circle is checked here)."""
-    if f.near is None:
-        q = q.limit(want)
-    rows: list[Any] = []
-    for r in conn.execution_options(stream_results=True, yield_per=500).execute(q):
-        if inside(f.near, r._mapping):
-            rows.append(r._mapping)
-            if len(rows) >= want:
-                break
-    return rows
-
-
 def page_by_event(conn: Connection, f: IncidentFilter, after: tuple[date | None, int] | None = None) -> EventPage:
     """At most f.limit incidents (required) matching `f`, newest event date first, after the cursor `after`.
 
@@ -66,7 +53,7 @@ def page_by_event(conn: Connection, f: IncidentFilter, after: tuple[date | None,
     which PostgreSQL cannot serve from the event_date index (its backward scan puts NULLs first)."""
     assert f.limit is not None
     c = incidents.c
-    base = select(incidents).where(*conditions(conn, replace(f, after=None)))
+    base = select(*listed_columns(conn)).where(*conditions(conn, replace(f, after=None)))
     want = f.limit + 1
     rows: list[Any] = []
     if after is None or after[0] is not None:
@@ -83,9 +70,12 @@ def page_by_event(conn: Connection, f: IncidentFilter, after: tuple[date | None,
         rows += _take(conn, undated.order_by(c.id.desc()), f, want - len(rows))
     more = len(rows) > f.limit
     rows = rows[:f.limit]
-    refs, _ = _refs(conn, [m["id"] for m in rows])
-    next_after = (rows[-1]["event_date"], int(rows[-1]["id"])) if more else None
-    return EventPage([_view(m, refs[m["id"]]) for m in rows], next_after)
+    next_after = (_day(rows[-1]["event_date"]), int(rows[-1]["id"])) if more else None
+    return EventPage(listed(conn, rows), next_after)
+
+
+def _take(conn: Connection, q: Any, f: IncidentFilter, want: int) -> list[Any]:
+    return take(conn, q if f.near is not None else q.limit(want), f.near, want)
 
 
 def incident_articles(conn: Connection, public_id: str) -> list[ArticleText] | None:

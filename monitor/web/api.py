@@ -43,8 +43,9 @@ from monitor.querying import (
 from monitor.settings import CeasefireSettings
 from monitor.store import Store
 from monitor.store.incident_page import incident_articles, page_by_event
-from monitor.store.queries import ceasefire_counts, page_incidents, ping, store_stats, timeline
-from monitor.web.desk import STATIC, article_json, incident_json, page
+from monitor.store.json_pages import page_listed
+from monitor.store.queries import ceasefire_counts, ping, store_stats, timeline
+from monitor.web.desk import STATIC, article_json, incident_json, listed_page, page
 from monitor.web.health import Health, readiness
 from monitor.web.views import ceasefire_json, feed_json, iso
 
@@ -107,14 +108,13 @@ class _Handlers:
             if found.next_after is not None:
                 next_cursor = encode_event_cursor(found.next_after)
         else:
-            found = await self.read(page_incidents, replace(f, after=decode_cursor(cursor)) if cursor else f)
+            found = await self.read(page_listed, replace(f, after=decode_cursor(cursor)) if cursor else f)
             if found.next_after is not None:
                 next_cursor = encode_cursor(found.next_after)
         if "order" in request.query_params:
             params["order"] = order
         next_url = f"{request.url.path}?{urlencode({**params, 'cursor': next_cursor})}" if next_cursor else None
-        return JSONResponse({"ok": True, "count": len(found.items),
-                             "incidents": [incident_json(v) for v in found.items], "next": next_url})
+        return listed_page(found.items, next_url)
 
     async def incident(self, request: Request) -> Response:
         found = await asyncio.to_thread(self.store.incident, request.path_params["id"])

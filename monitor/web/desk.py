@@ -9,16 +9,18 @@ policy lets the map reach one more origin only when `[api] tiles` names a tile s
 from __future__ import annotations
 
 import html
+import json
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from starlette.responses import HTMLResponse
+from starlette.responses import HTMLResponse, Response
 
 from monitor.alerts.render import country_name
 from monitor.models import IncidentView
 from monitor.reading.evidence_marks import mark_spans
 from monitor.store.incident_page import ArticleText
+from monitor.store.json_pages import Listed
 from monitor.web.views import iso
 
 STATIC = Path(__file__).resolve().parent / "static"
@@ -54,6 +56,26 @@ def page(name: str, tiles: str | None, credit: str | None = None) -> HTMLRespons
 def incident_json(view: IncidentView) -> dict[str, Any]:
     """The incident as the CLI's JSON prints it, plus what the desk shows: country name and first seen."""
     return {**view.to_json(), "country_name": country_name(view.country), "first_seen_at": iso(view.first_seen_at)}
+
+
+# JSONResponse's encoding; HOLE, encoded as below, marks where an incident's articles go (no other key of a
+# page is "articles", and a JSON text has unescaped quotes only around its strings, so the mark is unique)
+_ENCODE = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode
+_HOLE, _HOLE_JSON = "\0", '"articles":"\\u0000"'
+
+
+def listed_page(items: list[Listed], next_url: str | None) -> Response:
+    """The API's page `{"ok", "count", "incidents", "next"}`: each incident as incident_json gives it, its
+    articles the JSON text the store made (json_pages), spliced in rather than decoded and encoded again."""
+    body = _ENCODE({"ok": True, "count": len(items),
+                    "incidents": [{**incident_json(x.view), "articles": _HOLE} for x in items], "next": next_url})
+    parts = body.split(_HOLE_JSON)
+    if len(parts) != len(items) + 1:
+        raise RuntimeError(f"listed_page: {len(parts) - 1} article marks for {len(items)} incidents")
+    out = [parts[0]]
+    for item, after in zip(items, parts[1:], strict=True):
+        out += ['"articles":', item.articles, after]
+    return Response("".join(out), media_type="application/json")
 
 
 def js_marks(text: str, phrases: tuple[str, ...]) -> list[list[int]]:
