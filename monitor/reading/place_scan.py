@@ -10,12 +10,13 @@ named nothing ("Kharkov", "Maarat al Numan").
 
 from __future__ import annotations
 
-import functools
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from monitor.reading.actors import demonym_role
 from monitor.reading.gazetteer import Entry, Gazetteer, exact_word_key, loose_word, word_key
+from monitor.reading.name_lookup import NameLookup, lookup_for
 
 DIRECTION = (r"(?:(?:north|south|east|west|central|northern|southern|eastern|western|north-?eastern|"
               r"north-?western|south-?eastern|south-?western|occupied|[\w]+-(?:held|controlled)|"
@@ -83,55 +84,104 @@ class Scan:
 
 def scan_names(text: str, gazetteer: Gazetteer) -> Scan:
     """Walk the words, taking the longest gazetteer key at each position."""
-    words = [(m.start(), m.end(), _without_possessive(m.group(0))) for m in _WORD.finditer(text)]
-    keyed = [_word_keys(w) for _, _, w in words]
-    stems = [stem for stem, _ in keyed]
-    exact = [key for _, key in keyed]
+    lookup = lookup_for(gazetteer)
+    matches = list(_WORD.finditer(text))
+    marked = [_marks(m.group(), gazetteer, lookup) for m in matches]
+    words = [(m.start(), m.end(), mark[0]) for m, mark in zip(matches, marked, strict=True)]
+    stems = [mark[1] for mark in marked]
+    exact = [mark[2] for mark in marked]
     lower_text = not any(ch.isupper() for ch in text)
+    stems_differ = stems != exact  # Cyrillic words: their stems are looked up too
     out = Scan([], {}, [])
     covered: set[int] = set()  # words of the names found
-    i, n = 0, len(words)
-    while i < n:
+    n, after = len(words), 0  # `after`: the first word not yet passed
+    column = 3 if lower_text else 4  # which mark applies (see _marks)
+    # Only the words a name may begin at are visited: the others would find nothing (see _marks).
+    for i in [i for i, mark in enumerate(marked) if mark[column]]:
+        if i < after:
+            continue
         step = 1
-        if exact[i] not in gazetteer.first_words and stems[i] not in gazetteer.first_words:
+        if marked[i][column] == _ADJECTIVE:
             area_follows = i + 1 < n and stems[i + 1].startswith(_RU_AREA_NOUNS)
             for adjective in _places_of_adjective(stems[i]) if area_follows else ():
                 # "Товузском направлении" -> Товуз, "Суджанского района" -> Суджа
                 if adjective in gazetteer.first_words and _take(text, words, i, 1, (adjective,), lower_text,
-                                                                gazetteer, out):
+                                                                gazetteer, lookup, out):
                     covered.add(i)
                     break
-            i += 1
+            after = i + 1
             continue
-        for length in range(min(gazetteer.max_words, n - i), 0, -1):
+        # A word in lower case begins only a demonym or a curated phrase (see _take): fewer keys to try.
+        cased = lower_text or words[i][2][:1].isupper()
+        names = lookup.names if cased else lookup.names_in_lower_case
+        goes_on = lookup.goes_on if cased else lookup.goes_on_in_lower_case
+        limit = min(gazetteer.max_words, n - i)
+        top = _reach(exact, i, limit, goes_on)  # longer runs of words name nothing
+        if stems_differ:
+            top = max(top, _reach(stems, i, limit, goes_on))
+        for length in range(top, 0, -1):
             key, stem = " ".join(exact[i:i + length]), " ".join(stems[i:i + length])
-            if not (_names_something(key, gazetteer) or (stem != key and _names_something(stem, gazetteer))):
+            if not (names(key, length) or (stem != key and names(stem, length))):
                 continue  # what _take would find too, more cheaply: most runs of words name nothing
             keys = (key,) if stem == key else (key, stem)
-            if _take(text, words, i, length, keys, lower_text, gazetteer, out):
+            if _take(text, words, i, length, keys, lower_text, gazetteer, lookup, out):
                 step = length
                 covered.update(range(i, i + length))
                 break
-        i += step
+        after = i + step
     if not lower_text:
-        _scan_loose(words, stems, covered, gazetteer, out)
+        loose = [i for i, mark in enumerate(marked) if mark[5] and i not in covered]
+        if loose:
+            _scan_loose(words, stems, loose, covered, gazetteer, lookup, out)
         out.places.sort(key=lambda p: p[0])
     return out
 
 
-@functools.lru_cache(maxsize=1 << 16)
-def _word_keys(word: str) -> tuple[str, str]:
-    """(word_key, exact_word_key) of a word: worked out once per distinct word, as news repeats words."""
-    return word_key(word), exact_word_key(word)
+_NAME, _ADJECTIVE = 1, 2  # a name may begin at the word; the word may be a Russian place adjective
+_Marks = tuple[str, str, str, int, int, bool]
+
+
+def _marks(raw: str, gazetteer: Gazetteer, lookup: NameLookup) -> _Marks:
+    """What the scan needs of one word, worked out once per distinct word (news repeats its words):
+    the word without a possessive; its stem and exact keys (gazetteer.word_key, exact_word_key); two
+    marks, for a text in lower case and for one with capitals: _NAME when a name may begin at the word,
+    _ADJECTIVE when it is not a name's first word but may name one as a Russian adjective ("Товузском"),
+    else 0; and whether the loose pass looks it up (_scan_loose)."""
+    found = lookup.memo.get(raw)
+    if found is not None:
+        return found  # type: ignore[no-any-return]
+    word = _without_possessive(raw)
+    stem, key = word_key(word), exact_word_key(word)
+    mark = cased_mark = 0
+    if key in gazetteer.first_words or stem in gazetteer.first_words:
+        # nothing begins here unless the word names something or a longer name goes on from it
+        if any(lookup.names(k, 1) or lookup.goes_on(k) for k in (key, stem)):
+            mark = _NAME
+        if word[:1].isupper():
+            cased_mark = mark
+        elif any(lookup.names_in_lower_case(k, 1) or lookup.goes_on_in_lower_case(k) for k in (key, stem)):
+            cased_mark = _NAME
+    elif any(adjective in gazetteer.first_words for adjective in _places_of_adjective(stem)):
+        mark = cased_mark = _ADJECTIVE
+    loose = word[:1].isupper() and not (len(word) > 1 and word.isupper()) and stem.isascii() \
+        and loose_word(stem) in gazetteer.loose_first_words
+    found = (word, stem, key, mark, cased_mark, loose)
+    lookup.remember(raw, found)
+    return found
+
+
+def _reach(keys: list[str], i: int, limit: int, goes_on: Callable[[str], bool]) -> int:
+    """The most words from word i (up to `limit`) whose joined `keys` a name may have: a longer run
+    has a first part that no name goes on from."""
+    length, key = 1, keys[i]
+    while length < limit and goes_on(key):
+        key += " " + keys[i + length]
+        length += 1
+    return length
 
 
 def _without_possessive(word: str) -> str:
     return word[:-2] if word.endswith(_POSSESSIVE_ENDINGS) else word
-
-
-def _names_something(key: str, gazetteer: Gazetteer) -> bool:
-    """False when _take cannot find anything under `key`: no country, demonym or place has it."""
-    return key in gazetteer.countries or key in gazetteer.demonyms or gazetteer.has(key)
 
 
 def _places_of_adjective(stem: str) -> tuple[str, ...]:
@@ -144,7 +194,7 @@ def _places_of_adjective(stem: str) -> tuple[str, ...]:
 
 
 def _take(text: str, words: list[tuple[int, int, str]], i: int, length: int, keys: tuple[str, ...],
-          lower_text: bool, gazetteer: Gazetteer, out: Scan) -> bool:
+          lower_text: bool, gazetteer: Gazetteer, lookup: NameLookup, out: Scan) -> bool:
     """Record what words[i:i+length] name, if anything; True when they name something.
 
     Country names and demonyms are tried before places ("Armenia" is also a town in Colombia).
@@ -176,36 +226,37 @@ def _take(text: str, words: list[tuple[int, int, str]], i: int, length: int, key
     if length == 1 and _inside_longer_name(text, words, i):
         return False
     for key in keys:
-        candidates = _allowed(key, gazetteer, first) if gazetteer.has(key) else ()
+        candidates = _allowed(key, gazetteer, lookup, first) if lookup.has(key) else ()
         if candidates:
             out.places.append((start, end, candidates))
             return True
     return False
 
 
-def _scan_loose(words: list[tuple[int, int, str]], stems: list[str], covered: set[int], gazetteer: Gazetteer,
-                out: Scan) -> None:
+def _scan_loose(words: list[tuple[int, int, str]], stems: list[str], starts: list[int], covered: set[int],
+                gazetteer: Gazetteer, lookup: NameLookup, out: Scan) -> None:
     """Second pass: capitalised Latin words that named nothing, looked up by their loose key, the
-    longest run first ("Ain Tamr" for ‘Ayn at Tamr). Words of names already found are left alone."""
-    i, n = 0, len(words)
-    while i < n:
-        step = 1
-        word = words[i][2]
-        if i not in covered and word[:1].isupper() and not (len(word) > 1 and word.isupper()) and stems[i].isascii() \
-                and loose_word(stems[i]) in gazetteer.loose_first_words:
-            for length in range(min(gazetteer.max_words, n - i), 0, -1):
-                span = range(i, i + length)
-                if any(j in covered or words[j][2].isupper() or not (words[j][2][:1].isupper() or (
-                        j > i and words[j][2] in _ARTICLES)) for j in span) or words[span[-1]][2] in _ARTICLES:
-                    continue
-                key = " ".join(stems[i:i + length])
-                candidates = () if key in gazetteer.stoplist else gazetteer.lookup_loose(key)
-                if candidates:
-                    out.places.append((words[i][0], words[i + length - 1][1], candidates))
-                    out.loose.add(words[i][0])
-                    step = length
-                    break
-        i += step
+    longest run first ("Ain Tamr" for ‘Ayn at Tamr). Words of names already found are left alone.
+    `starts`: the words such a run may begin at (see _marks), in order."""
+    after = 0  # the first word not yet passed
+    for i in starts:
+        if i < after:
+            continue
+        after = i + 1
+        loose = [loose_word(stem) for stem in stems[i:i + gazetteer.max_words]]
+        top = _reach(loose, 0, len(loose), lookup.loose_goes_on)  # longer runs have no loose key
+        for length in range(top, 0, -1):
+            span = range(i, i + length)
+            if any(j in covered or words[j][2].isupper() or not (words[j][2][:1].isupper() or (
+                    j > i and words[j][2] in _ARTICLES)) for j in span) or words[span[-1]][2] in _ARTICLES:
+                continue
+            key = " ".join(stems[i:i + length])
+            candidates = () if key in gazetteer.stoplist else lookup.loose_candidates(key)
+            if candidates:
+                out.places.append((words[i][0], words[i + length - 1][1], candidates))
+                out.loose.add(words[i][0])
+                after = i + length
+                break
 
 
 def _part_of_country(text: str, start: int, end: int, cc: str, gazetteer: Gazetteer, out: Scan) -> None:
@@ -231,11 +282,11 @@ def _capital_phrase(text: str, start: int, end: int, cc: str, gazetteer: Gazette
         out.places.append((before.start() if before else start, after.end() if after else end, (entry,)))
 
 
-def _allowed(key: str, gazetteer: Gazetteer, first_word: str) -> tuple[Entry, ...]:
+def _allowed(key: str, gazetteer: Gazetteer, lookup: NameLookup, first_word: str) -> tuple[Entry, ...]:
     """The candidates of `key`, or none when it is a stoplisted word (curated names excepted)."""
     if key in gazetteer.stoplist:
         return gazetteer.curated.get(key, ()) if first_word[:1].isupper() else ()
-    return gazetteer.lookup(key)
+    return lookup.candidates(key)
 
 
 def _score_country(text: str, start: int, end: int, cc: str, scores: dict[str, float]) -> None:
