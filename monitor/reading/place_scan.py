@@ -17,11 +17,14 @@ from dataclasses import dataclass, field
 from monitor.reading.actors import demonym_role
 from monitor.reading.gazetteer import Entry, Gazetteer, exact_word_key, loose_word, word_key
 from monitor.reading.name_lookup import NameLookup, lookup_for
+from monitor.reading.word_index import with_first_characters
 
 DIRECTION = (r"(?:(?:north|south|east|west|central|northern|southern|eastern|western|north-?eastern|"
               r"north-?western|south-?eastern|south-?western|occupied|[\w]+-(?:held|controlled)|"
               r"северн\w*|южн\w*|восточн\w*|западн\w*|центральн\w*|оккупированн\w*)\s+)?")
-LOCATIVE_BEFORE = re.compile(
+# The searches over the words before a name are run through with_first_characters: the same matches, with
+# the positions where none can begin turned away first (~2x faster on news text).
+LOCATIVE_BEFORE = with_first_characters(re.compile(
     r"(?:\b(?:in|near|at|on|outside|around|inside|into|across|along|over|off|toward|towards|between|"
     r"(?:areas?|parts?|outskirts|vicinity|countryside|suburbs?|environs) of|"
     r"shell(?:ed|s|ing)?|hit(?:s|ting)?|struck|strikes?|rock(?:s|ed)?|pound(?:s|ed|ing)?|target(?:s|ed|ing)?|"
@@ -29,7 +32,7 @@ LOCATIVE_BEFORE = re.compile(
     r"в|во|на|по|у|под|около|возле|близ|вблизи|районе|окрестностях|над|обстрел\w*|атаков\w*)\s+(?:the\s+)?"
     + DIRECTION +
     r"(?:(?:[Vv]illage|[Tt]own|[Cc]ity|[Rr]egion|[Dd]istrict|(?:[\w-]+\s+)?capital,?|столиц\w*|сел[аеоу]|город[ае]?|поселк[ае]|посёлк[ае]|"
-    r"пгт|деревн[ие]|район[ае]?)\s+(?:of\s+)?)?)$", re.IGNORECASE)
+    r"пгт|деревн[ие]|район[ае]?)\s+(?:of\s+)?)?)$", re.IGNORECASE))
 SPEAKER_AFTER = re.compile(
     r"^(?:['’]s\b|\s+(?:says?|said|accuse[sd]?|claims?|claimed|denie[sd]|deny|warns?|warned|reports?|reported|"
     r"blames?|blamed|told|has said|заявил\w*|обвинил\w*|сообщил\w*|утвержда\w*|отрица\w*|считает))", re.IGNORECASE)
@@ -41,15 +44,16 @@ WINDOW = 40
 _WORD = re.compile(r"[^\W\d_]+(?:['’ʼ][^\W\d_]+)*")
 _POSSESSIVE = re.compile(r"['’ʼ]s$")
 _POSSESSIVE_ENDINGS = ("'s", "’s", "ʼs")
-_MEDIATOR = re.compile(
+_MEDIATOR = with_first_characters(re.compile(
     r"(?:-brokered|-mediated|-led|brokered by|mediated by|mediation|talks in|hosted|envoy|ally|allies|"
-    r"посредничеств\w*|переговор\w* в)", re.IGNORECASE)
+    r"посредничеств\w*|переговор\w* в)", re.IGNORECASE))
 _CAPITAL_AFTER = re.compile(r"(?:['’]s)?\s+(?:capital|столиц\w*)\b", re.IGNORECASE)
 _DEMONYM_CAPITAL = re.compile(r"\s+(?:capital|столиц\w*)\b", re.IGNORECASE)
-_CAPITAL_BEFORE = re.compile(r"\bcapital\s+of\s+(?:the\s+)?\Z|\bстолиц\w*\s+\Z", re.IGNORECASE)
-_DIRECTION_BEFORE = re.compile(
+_CAPITAL_BEFORE = with_first_characters(
+    re.compile(r"\bcapital\s+of\s+(?:the\s+)?\Z|\bстолиц\w*\s+\Z", re.IGNORECASE))
+_DIRECTION_BEFORE = with_first_characters(re.compile(
     r"(?P<d>(?:north|south)(?:-?(?:east|west))?(?:ern)?|east(?:ern)?|west(?:ern)?|central|"
-    r"(?:северо-|юго-)?(?:север|юг|восток|запад)\w*|центр\w*)(?:\s+(?:part of|of|части))?\s+\Z", re.IGNORECASE)
+    r"(?:северо-|юго-)?(?:север|юг|восток|запад)\w*|центр\w*)(?:\s+(?:part of|of|части))?\s+\Z", re.IGNORECASE))
 # Nouns after which a Russian adjective names the place it derives from ("Товузском направлении" ->
 # Товуз); alone, "Лебединскому" is the village Лебединское, not the town Лебедин.
 _RU_AREA_NOUNS = ("направлени", "район", "област", "округ", "сектор", "участк", "погранич", "границ", "окрестност",
