@@ -10,8 +10,9 @@ named nothing ("Kharkov", "Maarat al Numan").
 
 from __future__ import annotations
 
+import itertools
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from monitor.reading.actors import demonym_role
@@ -88,24 +89,25 @@ class Scan:
 
 def scan_names(text: str, gazetteer: Gazetteer) -> Scan:
     """Walk the words, taking the longest gazetteer key at each position."""
-    lookup = lookup_for(gazetteer)
-    matches = list(_WORD.finditer(text))
-    marked = [_marks(m.group(), gazetteer, lookup) for m in matches]
-    words = [(m.start(), m.end(), mark[0]) for m, mark in zip(matches, marked, strict=True)]
-    stems = [mark[1] for mark in marked]
-    exact = [mark[2] for mark in marked]
+    out = Scan([], {}, [])
+    lookup, matches = lookup_for(gazetteer), list(_WORD.finditer(text))
+    if not matches:
+        return out
+    memo = lookup.memo
+    found, stems, exact, marks, cased_marks, loose = zip(
+        *[memo.get(w) or _marks(w, gazetteer, lookup) for w in [m.group() for m in matches]], strict=True)
+    words = [(m.start(), m.end(), w) for m, w in zip(matches, found, strict=True)]
     lower_text = not any(ch.isupper() for ch in text)
     stems_differ = stems != exact  # Cyrillic words: their stems are looked up too
-    out = Scan([], {}, [])
     covered: set[int] = set()  # words of the names found
     n, after = len(words), 0  # `after`: the first word not yet passed
-    column = 3 if lower_text else 4  # which mark applies (see _marks)
+    mark = marks if lower_text else cased_marks  # which mark applies (see _marks)
     # Only the words a name may begin at are visited: the others would find nothing (see _marks).
-    for i in [i for i, mark in enumerate(marked) if mark[column]]:
+    for i in itertools.compress(range(n), mark):
         if i < after:
             continue
         step = 1
-        if marked[i][column] == _ADJECTIVE:
+        if mark[i] == _ADJECTIVE:
             area_follows = i + 1 < n and stems[i + 1].startswith(_RU_AREA_NOUNS)
             for adjective in _places_of_adjective(stems[i]) if area_follows else ():
                 # "Товузском направлении" -> Товуз, "Суджанского района" -> Суджа
@@ -134,9 +136,9 @@ def scan_names(text: str, gazetteer: Gazetteer) -> Scan:
                 break
         after = i + step
     if not lower_text:
-        loose = [i for i, mark in enumerate(marked) if mark[5] and i not in covered]
-        if loose:
-            _scan_loose(words, stems, loose, covered, gazetteer, lookup, out)
+        starts = [i for i in itertools.compress(range(n), loose) if i not in covered]
+        if starts:
+            _scan_loose(words, stems, starts, covered, gazetteer, lookup, out)
         out.places.sort(key=lambda p: p[0])
     return out
 
@@ -167,14 +169,17 @@ def _marks(raw: str, gazetteer: Gazetteer, lookup: NameLookup) -> _Marks:
             cased_mark = _NAME
     elif any(adjective in gazetteer.first_words for adjective in _places_of_adjective(stem)):
         mark = cased_mark = _ADJECTIVE
-    loose = word[:1].isupper() and not (len(word) > 1 and word.isupper()) and stem.isascii() \
-        and loose_word(stem) in gazetteer.loose_first_words
+    # The loose pass looks up capitalised Latin words (not all capitals: a single capital letter is never
+    # taken either) whose loose key names a place or begins a longer loose key.
+    loose = word[:1].isupper() and not word.isupper() and stem.isascii() \
+        and loose_word(stem) in gazetteer.loose_first_words and (lookup.loose_goes_on(loose_word(stem)) or (
+            stem not in gazetteer.stoplist and bool(lookup.loose_candidates(stem))))
     found = (word, stem, key, mark, cased_mark, loose)
     lookup.remember(raw, found)
     return found
 
 
-def _reach(keys: list[str], i: int, limit: int, goes_on: Callable[[str], bool]) -> int:
+def _reach(keys: Sequence[str], i: int, limit: int, goes_on: Callable[[str], bool]) -> int:
     """The most words from word i (up to `limit`) whose joined `keys` a name may have: a longer run
     has a first part that no name goes on from."""
     length, key = 1, keys[i]
@@ -237,7 +242,7 @@ def _take(text: str, words: list[tuple[int, int, str]], i: int, length: int, key
     return False
 
 
-def _scan_loose(words: list[tuple[int, int, str]], stems: list[str], starts: list[int], covered: set[int],
+def _scan_loose(words: list[tuple[int, int, str]], stems: Sequence[str], starts: list[int], covered: set[int],
                 gazetteer: Gazetteer, lookup: NameLookup, out: Scan) -> None:
     """Second pass: capitalised Latin words that named nothing, looked up by their loose key, the
     longest run first ("Ain Tamr" for ‘Ayn at Tamr). Words of names already found are left alone.
