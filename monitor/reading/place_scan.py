@@ -252,12 +252,15 @@ def _scan_loose(words: list[tuple[int, int, str]], stems: Sequence[str], starts:
         if i < after:
             continue
         after = i + 1
-        loose = [loose_word(stem) for stem in stems[i:i + gazetteer.max_words]]
-        top = _reach(loose, 0, len(loose), lookup.loose_goes_on)  # longer runs have no loose key
+        top, limit, loose = 1, min(gazetteer.max_words, len(stems) - i), loose_word(stems[i])
+        while top < limit and lookup.loose_goes_on(loose):  # longer runs have no loose key
+            loose += " " + loose_word(stems[i + top])
+            top += 1
         for length in range(top, 0, -1):
             span = range(i, i + length)
-            if any(j in covered or words[j][2].isupper() or not (words[j][2][:1].isupper() or (
-                    j > i and words[j][2] in _ARTICLES)) for j in span) or words[span[-1]][2] in _ARTICLES:
+            # (word i alone always passes: a start is capitalised, not all capitals and not covered)
+            if length > 1 and (any(j in covered or words[j][2].isupper() or not (words[j][2][:1].isupper() or (
+                    j > i and words[j][2] in _ARTICLES)) for j in span) or words[span[-1]][2] in _ARTICLES):
                 continue
             key = " ".join(stems[i:i + length])
             candidates = () if key in gazetteer.stoplist else lookup.loose_candidates(key)
