@@ -18,7 +18,8 @@ from typing import Any
 from monitor.reading.gazetteer import Entry, Gazetteer
 from monitor.reading.gazetteer_index import KeyIndex
 
-_MEMO_SIZE = 200_000  # keys remembered per question, then forgotten at once (as gazetteer_index)
+_MEMO_SIZE = 100_000  # keys remembered per question, then forgotten at once (as gazetteer_index)
+_ENTRIES_MEMO_SIZE = 20_000  # keys whose candidates are remembered (a few kB each at most)
 _KEPT = 4  # gazetteers whose lookups are kept (load_gazetteer keeps as many)
 
 
@@ -82,7 +83,7 @@ class NameLookup:
         found = self._candidates.get(key)
         if found is None:
             found = self._gazetteer.lookup(key)
-            _remember(self._candidates, key, found)
+            _remember(self._candidates, key, found, _ENTRIES_MEMO_SIZE)
         return found
 
     def loose_candidates(self, key: str) -> tuple[Entry, ...]:
@@ -90,7 +91,7 @@ class NameLookup:
         found = self._loose_candidates.get(key)
         if found is None:
             found = self._gazetteer.lookup_loose(key)
-            _remember(self._loose_candidates, key, found)
+            _remember(self._loose_candidates, key, found, _ENTRIES_MEMO_SIZE)
         return found
 
     def goes_on(self, key: str) -> bool:
@@ -125,8 +126,8 @@ def _heads(keys: Iterable[str]) -> frozenset[str]:
     return frozenset(out)
 
 
-def _remember(memo: dict[str, Any], key: str, found: Any) -> None:
-    if len(memo) >= _MEMO_SIZE:
+def _remember(memo: dict[str, Any], key: str, found: Any, size: int = _MEMO_SIZE) -> None:
+    if len(memo) >= size:
         memo.clear()
     memo[key] = found
 
