@@ -117,6 +117,12 @@ def scan_names(text: str, gazetteer: Gazetteer) -> Scan:
                     break
             after = i + 1
             continue
+        if mark[i] == _NAME:  # the word alone may name something: no longer name goes on from it
+            if _take(text, words, i, 1, (exact[i],) if stems[i] == exact[i] else (exact[i], stems[i]), lower_text,
+                     gazetteer, lookup, out):
+                covered.add(i)
+            after = i + 1
+            continue
         # A word in lower case begins only a demonym or a curated phrase (see _take): fewer keys to try.
         cased = lower_text or words[i][2][:1].isupper()
         names = lookup.names if cased else lookup.names_in_lower_case
@@ -143,16 +149,19 @@ def scan_names(text: str, gazetteer: Gazetteer) -> Scan:
     return out
 
 
-_NAME, _ADJECTIVE = 1, 2  # a name may begin at the word; the word may be a Russian place adjective
+# Marks of a word: it names something alone; it may be a Russian place adjective; a longer name may
+# begin at it (and it may name something alone too).
+_NAME, _ADJECTIVE, _LONGER = 1, 2, 3
 _Marks = tuple[str, str, str, int, int, bool]
 
 
 def _marks(raw: str, gazetteer: Gazetteer, lookup: NameLookup) -> _Marks:
     """What the scan needs of one word, worked out once per distinct word (news repeats its words):
     the word without a possessive; its stem and exact keys (gazetteer.word_key, exact_word_key); two
-    marks, for a text in lower case and for one with capitals: _NAME when a name may begin at the word,
-    _ADJECTIVE when it is not a name's first word but may name one as a Russian adjective ("Товузском"),
-    else 0; and whether the loose pass looks it up (_scan_loose)."""
+    marks, for a text in lower case and for one with capitals: _LONGER when a name of several words may
+    begin at the word, else _NAME when the word alone names something, _ADJECTIVE when it is not a
+    name's first word but may name one as a Russian adjective ("Товузском"), else 0; and whether the
+    loose pass looks it up (_scan_loose)."""
     found = lookup.memo.get(raw)
     if found is not None:
         return found  # type: ignore[no-any-return]
@@ -161,12 +170,13 @@ def _marks(raw: str, gazetteer: Gazetteer, lookup: NameLookup) -> _Marks:
     mark = cased_mark = 0
     if key in gazetteer.first_words or stem in gazetteer.first_words:
         # nothing begins here unless the word names something or a longer name goes on from it
-        if any(lookup.names(k, 1) or lookup.goes_on(k) for k in (key, stem)):
-            mark = _NAME
+        mark = _LONGER if any(map(lookup.goes_on, (key, stem))) else \
+            _NAME if lookup.names(key, 1) or lookup.names(stem, 1) else 0
         if word[:1].isupper():
             cased_mark = mark
-        elif any(lookup.names_in_lower_case(k, 1) or lookup.goes_on_in_lower_case(k) for k in (key, stem)):
-            cased_mark = _NAME
+        else:
+            cased_mark = _LONGER if any(map(lookup.goes_on_in_lower_case, (key, stem))) else \
+                _NAME if lookup.names_in_lower_case(key, 1) or lookup.names_in_lower_case(stem, 1) else 0
     elif any(adjective in gazetteer.first_words for adjective in _places_of_adjective(stem)):
         mark = cased_mark = _ADJECTIVE
     # The loose pass looks up capitalised Latin words (not all capitals: a single capital letter is never
