@@ -4,9 +4,12 @@ answered once per key and remembered, as news repeats its words:
 * does the key name something (a country, a demonym or a place)?
 * does a longer name go on from it ("north" -> "north kivu")? Most words begin no longer name, so
   the scan looks up one length at such a word instead of every length up to the longest name.
-* the same for loose keys (gazetteer.loose_key), in the second pass.
+* the same for loose keys (gazetteer.loose_key), in the second pass;
+* what a word in lower case may begin: only a demonym or a curated phrase (see place_scan._take);
+* the candidates of a key (Gazetteer.lookup, lookup_loose), made into entries once.
 
-The answers are exactly the gazetteer's (the tests compare them); only the work is saved.
+The answers are exactly the gazetteer's (tests/test_name_lookup.py compares them); only the work is
+saved. The memory is bounded: each question forgets its keys at once when it holds too many.
 """
 
 from __future__ import annotations
