@@ -7,8 +7,10 @@ parsed by parse_feed; see bench/real_text.py) and, as an extra column only, gene
 items. Each column is cycled to --items items. Rows, timed in the same run on the same items:
 `str.lower` (the floor of any text processing), one plain regex scan for conflict keywords (what a
 naive keyword filter costs), and Classifier.classify; for the snapshot column also feedparser.parse
-of the same bytes (items/s). Figures are items per CPU second of this process (steadier than the
-wall clock on a shared machine; wall-clock figures beside them); compare machines by the ratios.
+of the same bytes (items/s). The place stage (places.extract_places, timed at its call inside classify,
+on the items a label fires on) is given in texts per CPU second and as its share of classify's time.
+Figures are items per CPU second of this process (steadier than the wall clock on a shared machine;
+wall-clock figures beside them); compare machines by the ratios.
 Start-up is measured in a fresh interpreter: import plus Classifier.from_settings(), beside the
 bare interpreter's start.
 """
@@ -35,6 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.real_text import dev_items, snapshot_items, snapshots
 from monitor.models import FeedItem
+from monitor.reading import places
 from monitor.reading.classify import Classifier
 
 PLACES = ["Jermuk", "Donetsk", "Kharkiv", "Khan Younis", "Sotk", "Poonch", "El Fasher", "Tyre", "Avdiivka"]
@@ -79,6 +82,31 @@ def rate(fn: Callable[[FeedItem], object], items: list[FeedItem]) -> tuple[float
     return len(items) / (time.process_time() - cpu), len(items) / (time.perf_counter() - wall)
 
 
+def place_stage(classifier: Classifier, items: list[FeedItem]) -> tuple[float, float]:
+    """Classify `items` with places.extract_places timed at its call in classify: (texts per CPU second
+    of the place stage, the place stage's share of classify's CPU time)."""
+    real = places.extract_places
+    spent, calls = [0.0], [0]
+
+    def timed(*args: Any, **kwargs: Any) -> places.FoundPlaces:
+        start = time.process_time()
+        try:
+            return real(*args, **kwargs)
+        finally:
+            spent[0] += time.process_time() - start
+            calls[0] += 1
+
+    places.extract_places = timed
+    try:
+        cpu = time.process_time()
+        for item in items:
+            classifier.classify(item)
+        total = time.process_time() - cpu
+    finally:
+        places.extract_places = real
+    return calls[0] / max(spent[0], 1e-9), spent[0] / max(total, 1e-9)
+
+
 def feedparser_rate(repeat: int) -> tuple[float, float]:
     """feedparser.parse over every snapshot poll's bytes, `repeat` times: (items/s CPU, wall)."""
     polls = snapshots()
@@ -114,12 +142,14 @@ def main() -> int:
     header = f"{'':26}" + "".join(f"{name:>30}" for name in columns)
     print(header)
     table: dict[str, dict[str, tuple[float, float]]] = {}
+    shares: dict[str, tuple[float, float]] = {}
     for name, distinct in columns.items():
         items = list(itertools.islice(itertools.cycle(distinct), args.items))
         table.setdefault("str.lower", {})[name] = rate(lambda it: (it.title + " " + it.text).lower(), items)
         table.setdefault("keyword regex scan", {})[name] = rate(lambda it: KEYWORDS.findall(it.title + " " + it.text),
                                                                items)
         table.setdefault("Classifier.classify", {})[name] = rate(classifier.classify, items)
+        shares[name] = place_stage(classifier, items)
     if "snapshot items" in columns:
         repeat = max(1, args.items // max(1, len(columns["snapshot items"])))
         table["feedparser.parse, same bytes"] = {"snapshot items": feedparser_rate(repeat)}
@@ -127,6 +157,8 @@ def main() -> int:
         print(f"{row:26}" + "".join(f"{_cell(cells.get(name)):>30}" for name in columns))
     print(f"{'classify / keyword scan':26}" + "".join(
         f"{table['Classifier.classify'][n][0] / table['keyword regex scan'][n][0]:>30.4f}" for n in columns))
+    print(f"{'place stage, texts/CPU-s':26}" + "".join(f"{shares[n][0]:>30,.0f}" for n in columns))
+    print(f"{'place stage share':26}" + "".join(f"{shares[n][1]:>30.1%}" for n in columns))
     for name, distinct in columns.items():
         relevant = sum(classifier.classify(it).relevant for it in distinct)
         print(f"  {name}: {len(distinct)} distinct items, {relevant} classified relevant")

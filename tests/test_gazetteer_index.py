@@ -34,6 +34,18 @@ def test_written_sections_read_back_as_mappings_and_rows(tmp_path: Path) -> None
     assert index.header["source"] == "made up"
 
 
+def test_a_key_index_tells_which_keys_longer_keys_go_on_from(tmp_path: Path) -> None:
+    path = tmp_path / "g.idx"
+    keys = {"ostrava": [0], "ostrava nova": [1], "ostrava nova ves": [2], "ostravany": [3], "velmor-pass": [4]}
+    write_index(path, {"source": "made up"}, {"names": keys}, {}, {})
+    names = KeyIndex(IndexFile(path.read_bytes(), str(path)), "names")
+    assert names.continues("ostrava") and names.continues("ostrava nova")
+    assert not names.continues("ostrava nova ves")  # the longest key: nothing goes on from it
+    assert not names.continues("ostravany") and not names.continues("ostr")  # part of a word is no word
+    assert not names.continues("velmor") and not names.continues("zzz") and not names.continues("")
+    assert not KeyIndex(None, "names").continues("ostrava")
+
+
 def test_sections_are_decompressed_only_when_used(tmp_path: Path) -> None:
     index = _written(tmp_path)
     KeyIndex(index, "names").get("velmor")

@@ -22,7 +22,7 @@ from geonames_dump import Place, country_dump, table, write_zip
 
 from monitor.cli import main
 from monitor.errors import InputError
-from monitor.reading.gazetteer import load_gazetteer, name_key, use_local_index
+from monitor.reading.gazetteer import load_gazetteer, loose_key, name_key, use_local_index
 from monitor.reading.geonames_import import import_files
 from monitor.reading.places import extract_places
 
@@ -85,6 +85,22 @@ def test_alternate_names_join_imported_places_in_inflected_russian(index: Path) 
     assert any(e.geonameid == VILLAGE.geonameid for e in gazetteer.lookup(name_key("Tashvirakh")))
     assert not gazetteer.lookup(name_key("Orzenikdorf"))  # German names are not indexed
     assert any(e.geonameid == VILLAGE.geonameid for e in gazetteer.lookup_loose(name_key("Tashvyrak")))
+
+
+def test_the_local_index_tells_which_keys_its_longer_names_go_on_from(index: Path) -> None:
+    local = load_gazetteer(index).local
+    assert local is not None
+    assert local.continues(name_key("Kelvashen")) and local.continues(name_key("Velmora"))
+    assert not local.continues(name_key("Kelvashen District")) and not local.continues(name_key("Tashvirak"))
+    assert not local.continues(name_key("Kelvash")) and not local.continues(name_key("Nowhere"))
+    assert local.continues(loose_key(name_key("Kelvashen")), kind=1)  # loose keys apart
+    assert not local.continues(loose_key(name_key("Kelvashen District")), kind=1)
+
+
+def test_the_extractor_finds_an_imported_name_of_two_words(index: Path) -> None:
+    found = extract_places("Shells fell on Kelvashen District overnight, officials said.", "en",
+                           load_gazetteer(index))
+    assert any(p.name == "Kelvashen District" for p in found.places)
 
 
 def test_the_extractor_places_an_attack_in_an_imported_village(index: Path) -> None:

@@ -142,6 +142,13 @@ class KeyIndex(Mapping[str, list[int]]):
         rows = self._index.lines(f"{self._name}_rows")[i]
         return [int(v) for v in rows.split(",")] if rows else []
 
+    def continues(self, prefix: str) -> bool:
+        """Whether some key begins with `prefix` and a space: a longer name goes on from it. The keys
+        that begin so stand together in the sorted list, right where `prefix + " "` would go."""
+        keys, head = self._keys(), prefix + " "
+        i = bisect.bisect_left(keys, head)
+        return i < len(keys) and keys[i].startswith(head)
+
     def __getitem__(self, key: str) -> list[int]:
         found: list[int] | None = self.get(key)
         if found is None:

@@ -59,6 +59,7 @@ class LocalIndex:
         self._db = db
         self._lock = threading.Lock()
         self._cache: dict[tuple[str, int], tuple[LocalPlace, ...]] = {}
+        self._continued: dict[tuple[str, int], bool] = {}
 
     @classmethod
     def open(cls, path: Path) -> LocalIndex:
@@ -98,6 +99,23 @@ class LocalIndex:
 
     def has(self, key: str) -> bool:
         return bool(self.lookup(key))
+
+    def continues(self, prefix: str, kind: int = 0) -> bool:
+        """Whether some name key (kind 0) or loose key (kind 1) begins with `prefix` and a space. The
+        keys that do sort between `prefix + " "` and `prefix + "!"` (the character after the space)."""
+        words = self.first_words if kind == 0 else self.loose_first_words
+        if prefix.partition(" ")[0] not in words:
+            return False
+        found = self._continued.get((prefix, kind))
+        if found is not None:
+            return found
+        with self._lock:
+            row = self._db.execute("SELECT 1 FROM name WHERE key >= ? AND key < ? AND kind = ? LIMIT 1",
+                                   (prefix + " ", prefix + "!", kind)).fetchone()
+            if len(self._continued) >= _MAX_CACHED:
+                self._continued.clear()
+            found = self._continued[(prefix, kind)] = row is not None
+        return found
 
     def close(self) -> None:
         self._db.close()

@@ -8,6 +8,7 @@ meets Latin transliterations that the index lacks ("Kharkov" for Kharkiv, "Ein" 
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 
@@ -56,6 +57,7 @@ _VOWELS = re.compile(r"[aeiouy]+")
 LOOSE_MIN_LETTERS = 5  # shorter loose keys meet too many names to be worth a guess
 
 
+@functools.lru_cache(maxsize=1 << 16)  # news repeats its words
 def loose_word(word: str) -> str:
     """The loose key of one Latin word key: folded spellings, no doubled letters, every run of vowels
     one "a", a final vowel of a longer word dropped. "issa" and "isa" -> "as"; "kharkov" and "kharkiv"

@@ -10,17 +10,22 @@ named nothing ("Kharkov", "Maarat al Numan").
 
 from __future__ import annotations
 
-import functools
+import itertools
 import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from monitor.reading.actors import demonym_role
 from monitor.reading.gazetteer import Entry, Gazetteer, exact_word_key, loose_word, word_key
+from monitor.reading.name_lookup import NameLookup, lookup_for
+from monitor.reading.word_index import with_first_characters
 
 DIRECTION = (r"(?:(?:north|south|east|west|central|northern|southern|eastern|western|north-?eastern|"
               r"north-?western|south-?eastern|south-?western|occupied|[\w]+-(?:held|controlled)|"
               r"северн\w*|южн\w*|восточн\w*|западн\w*|центральн\w*|оккупированн\w*)\s+)?")
-LOCATIVE_BEFORE = re.compile(
+# The searches over the words before a name are run through with_first_characters: the same matches, with
+# the positions where none can begin turned away first (~2x faster on news text).
+LOCATIVE_BEFORE = with_first_characters(re.compile(
     r"(?:\b(?:in|near|at|on|outside|around|inside|into|across|along|over|off|toward|towards|between|"
     r"(?:areas?|parts?|outskirts|vicinity|countryside|suburbs?|environs) of|"
     r"shell(?:ed|s|ing)?|hit(?:s|ting)?|struck|strikes?|rock(?:s|ed)?|pound(?:s|ed|ing)?|target(?:s|ed|ing)?|"
@@ -28,7 +33,7 @@ LOCATIVE_BEFORE = re.compile(
     r"в|во|на|по|у|под|около|возле|близ|вблизи|районе|окрестностях|над|обстрел\w*|атаков\w*)\s+(?:the\s+)?"
     + DIRECTION +
     r"(?:(?:[Vv]illage|[Tt]own|[Cc]ity|[Rr]egion|[Dd]istrict|(?:[\w-]+\s+)?capital,?|столиц\w*|сел[аеоу]|город[ае]?|поселк[ае]|посёлк[ае]|"
-    r"пгт|деревн[ие]|район[ае]?)\s+(?:of\s+)?)?)$", re.IGNORECASE)
+    r"пгт|деревн[ие]|район[ае]?)\s+(?:of\s+)?)?)$", re.IGNORECASE))
 SPEAKER_AFTER = re.compile(
     r"^(?:['’]s\b|\s+(?:says?|said|accuse[sd]?|claims?|claimed|denie[sd]|deny|warns?|warned|reports?|reported|"
     r"blames?|blamed|told|has said|заявил\w*|обвинил\w*|сообщил\w*|утвержда\w*|отрица\w*|считает))", re.IGNORECASE)
@@ -40,15 +45,16 @@ WINDOW = 40
 _WORD = re.compile(r"[^\W\d_]+(?:['’ʼ][^\W\d_]+)*")
 _POSSESSIVE = re.compile(r"['’ʼ]s$")
 _POSSESSIVE_ENDINGS = ("'s", "’s", "ʼs")
-_MEDIATOR = re.compile(
+_MEDIATOR = with_first_characters(re.compile(
     r"(?:-brokered|-mediated|-led|brokered by|mediated by|mediation|talks in|hosted|envoy|ally|allies|"
-    r"посредничеств\w*|переговор\w* в)", re.IGNORECASE)
+    r"посредничеств\w*|переговор\w* в)", re.IGNORECASE))
 _CAPITAL_AFTER = re.compile(r"(?:['’]s)?\s+(?:capital|столиц\w*)\b", re.IGNORECASE)
 _DEMONYM_CAPITAL = re.compile(r"\s+(?:capital|столиц\w*)\b", re.IGNORECASE)
-_CAPITAL_BEFORE = re.compile(r"\bcapital\s+of\s+(?:the\s+)?\Z|\bстолиц\w*\s+\Z", re.IGNORECASE)
-_DIRECTION_BEFORE = re.compile(
+_CAPITAL_BEFORE = with_first_characters(
+    re.compile(r"\bcapital\s+of\s+(?:the\s+)?\Z|\bстолиц\w*\s+\Z", re.IGNORECASE))
+_DIRECTION_BEFORE = with_first_characters(re.compile(
     r"(?P<d>(?:north|south)(?:-?(?:east|west))?(?:ern)?|east(?:ern)?|west(?:ern)?|central|"
-    r"(?:северо-|юго-)?(?:север|юг|восток|запад)\w*|центр\w*)(?:\s+(?:part of|of|части))?\s+\Z", re.IGNORECASE)
+    r"(?:северо-|юго-)?(?:север|юг|восток|запад)\w*|центр\w*)(?:\s+(?:part of|of|части))?\s+\Z", re.IGNORECASE))
 # Nouns after which a Russian adjective names the place it derives from ("Товузском направлении" ->
 # Товуз); alone, "Лебединскому" is the village Лебединское, not the town Лебедин.
 _RU_AREA_NOUNS = ("направлени", "район", "област", "округ", "сектор", "участк", "погранич", "границ", "окрестност",
@@ -83,55 +89,118 @@ class Scan:
 
 def scan_names(text: str, gazetteer: Gazetteer) -> Scan:
     """Walk the words, taking the longest gazetteer key at each position."""
-    words = [(m.start(), m.end(), _without_possessive(m.group(0))) for m in _WORD.finditer(text)]
-    keyed = [_word_keys(w) for _, _, w in words]
-    stems = [stem for stem, _ in keyed]
-    exact = [key for _, key in keyed]
-    lower_text = not any(ch.isupper() for ch in text)
     out = Scan([], {}, [])
+    lookup, matches = lookup_for(gazetteer), list(_WORD.finditer(text))
+    if not matches:
+        return out
+    memo = lookup.memo
+    found, stems, exact, marks, cased_marks, loose = zip(
+        *[memo.get(w) or _marks(w, gazetteer, lookup) for w in [m.group() for m in matches]], strict=True)
+    words = [(m.start(), m.end(), w) for m, w in zip(matches, found, strict=True)]
+    lower_text = not any(ch.isupper() for ch in text)
+    stems_differ = stems != exact  # Cyrillic words: their stems are looked up too
     covered: set[int] = set()  # words of the names found
-    i, n = 0, len(words)
-    while i < n:
+    n, after = len(words), 0  # `after`: the first word not yet passed
+    mark = marks if lower_text else cased_marks  # which mark applies (see _marks)
+    # Only the words a name may begin at are visited: the others would find nothing (see _marks).
+    for i in itertools.compress(range(n), mark):
+        if i < after:
+            continue
         step = 1
-        if exact[i] not in gazetteer.first_words and stems[i] not in gazetteer.first_words:
+        if mark[i] == _ADJECTIVE:
             area_follows = i + 1 < n and stems[i + 1].startswith(_RU_AREA_NOUNS)
             for adjective in _places_of_adjective(stems[i]) if area_follows else ():
                 # "Товузском направлении" -> Товуз, "Суджанского района" -> Суджа
                 if adjective in gazetteer.first_words and _take(text, words, i, 1, (adjective,), lower_text,
-                                                                gazetteer, out):
+                                                                gazetteer, lookup, out):
                     covered.add(i)
                     break
-            i += 1
+            after = i + 1
             continue
-        for length in range(min(gazetteer.max_words, n - i), 0, -1):
+        if mark[i] == _NAME:  # the word alone may name something: no longer name goes on from it
+            if _take(text, words, i, 1, (exact[i],) if stems[i] == exact[i] else (exact[i], stems[i]), lower_text,
+                     gazetteer, lookup, out):
+                covered.add(i)
+            after = i + 1
+            continue
+        # A word in lower case begins only a demonym or a curated phrase (see _take): fewer keys to try.
+        cased = lower_text or words[i][2][:1].isupper()
+        names = lookup.names if cased else lookup.names_in_lower_case
+        goes_on = lookup.goes_on if cased else lookup.goes_on_in_lower_case
+        limit = min(gazetteer.max_words, n - i)
+        top = _reach(exact, i, limit, goes_on)  # longer runs of words name nothing
+        if stems_differ:
+            top = max(top, _reach(stems, i, limit, goes_on))
+        for length in range(top, 0, -1):
             key, stem = " ".join(exact[i:i + length]), " ".join(stems[i:i + length])
-            if not (_names_something(key, gazetteer) or (stem != key and _names_something(stem, gazetteer))):
+            if not (names(key, length) or (stem != key and names(stem, length))):
                 continue  # what _take would find too, more cheaply: most runs of words name nothing
             keys = (key,) if stem == key else (key, stem)
-            if _take(text, words, i, length, keys, lower_text, gazetteer, out):
+            if _take(text, words, i, length, keys, lower_text, gazetteer, lookup, out):
                 step = length
                 covered.update(range(i, i + length))
                 break
-        i += step
+        after = i + step
     if not lower_text:
-        _scan_loose(words, stems, covered, gazetteer, out)
+        starts = [i for i in itertools.compress(range(n), loose) if i not in covered]
+        if starts:
+            _scan_loose(words, stems, starts, covered, gazetteer, lookup, out)
         out.places.sort(key=lambda p: p[0])
     return out
 
 
-@functools.lru_cache(maxsize=1 << 16)
-def _word_keys(word: str) -> tuple[str, str]:
-    """(word_key, exact_word_key) of a word: worked out once per distinct word, as news repeats words."""
-    return word_key(word), exact_word_key(word)
+# Marks of a word: it names something alone; it may be a Russian place adjective; a longer name may
+# begin at it (and it may name something alone too).
+_NAME, _ADJECTIVE, _LONGER = 1, 2, 3
+_Marks = tuple[str, str, str, int, int, bool]
+
+
+def _marks(raw: str, gazetteer: Gazetteer, lookup: NameLookup) -> _Marks:
+    """What the scan needs of one word, worked out once per distinct word (news repeats its words):
+    the word without a possessive; its stem and exact keys (gazetteer.word_key, exact_word_key); two
+    marks, for a text in lower case and for one with capitals: _LONGER when a name of several words may
+    begin at the word, else _NAME when the word alone names something, _ADJECTIVE when it is not a
+    name's first word but may name one as a Russian adjective ("Товузском"), else 0; and whether the
+    loose pass looks it up (_scan_loose)."""
+    found = lookup.memo.get(raw)
+    if found is not None:
+        return found  # type: ignore[no-any-return]
+    word = _without_possessive(raw)
+    stem, key = word_key(word), exact_word_key(word)
+    mark = cased_mark = 0
+    if key in gazetteer.first_words or stem in gazetteer.first_words:
+        # nothing begins here unless the word names something or a longer name goes on from it
+        mark = _LONGER if any(map(lookup.goes_on, (key, stem))) else \
+            _NAME if lookup.names(key, 1) or lookup.names(stem, 1) else 0
+        if word[:1].isupper():
+            cased_mark = mark
+        else:
+            cased_mark = _LONGER if any(map(lookup.goes_on_in_lower_case, (key, stem))) else \
+                _NAME if lookup.names_in_lower_case(key, 1) or lookup.names_in_lower_case(stem, 1) else 0
+    elif any(adjective in gazetteer.first_words for adjective in _places_of_adjective(stem)):
+        mark = cased_mark = _ADJECTIVE
+    # The loose pass looks up capitalised Latin words (not all capitals: a single capital letter is never
+    # taken either) whose loose key names a place or begins a longer loose key.
+    loose = word[:1].isupper() and not word.isupper() and stem.isascii() \
+        and loose_word(stem) in gazetteer.loose_first_words and (lookup.loose_goes_on(loose_word(stem)) or (
+            stem not in gazetteer.stoplist and bool(lookup.loose_candidates(stem))))
+    found = (word, stem, key, mark, cased_mark, loose)
+    lookup.remember(raw, found)
+    return found
+
+
+def _reach(keys: Sequence[str], i: int, limit: int, goes_on: Callable[[str], bool]) -> int:
+    """The most words from word i (up to `limit`) whose joined `keys` a name may have: a longer run
+    has a first part that no name goes on from."""
+    length, key = 1, keys[i]
+    while length < limit and goes_on(key):
+        key += " " + keys[i + length]
+        length += 1
+    return length
 
 
 def _without_possessive(word: str) -> str:
     return word[:-2] if word.endswith(_POSSESSIVE_ENDINGS) else word
-
-
-def _names_something(key: str, gazetteer: Gazetteer) -> bool:
-    """False when _take cannot find anything under `key`: no country, demonym or place has it."""
-    return key in gazetteer.countries or key in gazetteer.demonyms or gazetteer.has(key)
 
 
 def _places_of_adjective(stem: str) -> tuple[str, ...]:
@@ -144,7 +213,7 @@ def _places_of_adjective(stem: str) -> tuple[str, ...]:
 
 
 def _take(text: str, words: list[tuple[int, int, str]], i: int, length: int, keys: tuple[str, ...],
-          lower_text: bool, gazetteer: Gazetteer, out: Scan) -> bool:
+          lower_text: bool, gazetteer: Gazetteer, lookup: NameLookup, out: Scan) -> bool:
     """Record what words[i:i+length] name, if anything; True when they name something.
 
     Country names and demonyms are tried before places ("Armenia" is also a town in Colombia).
@@ -176,36 +245,40 @@ def _take(text: str, words: list[tuple[int, int, str]], i: int, length: int, key
     if length == 1 and _inside_longer_name(text, words, i):
         return False
     for key in keys:
-        candidates = _allowed(key, gazetteer, first) if gazetteer.has(key) else ()
+        candidates = _allowed(key, gazetteer, lookup, first) if lookup.has(key) else ()
         if candidates:
             out.places.append((start, end, candidates))
             return True
     return False
 
 
-def _scan_loose(words: list[tuple[int, int, str]], stems: list[str], covered: set[int], gazetteer: Gazetteer,
-                out: Scan) -> None:
+def _scan_loose(words: list[tuple[int, int, str]], stems: Sequence[str], starts: list[int], covered: set[int],
+                gazetteer: Gazetteer, lookup: NameLookup, out: Scan) -> None:
     """Second pass: capitalised Latin words that named nothing, looked up by their loose key, the
-    longest run first ("Ain Tamr" for ‘Ayn at Tamr). Words of names already found are left alone."""
-    i, n = 0, len(words)
-    while i < n:
-        step = 1
-        word = words[i][2]
-        if i not in covered and word[:1].isupper() and not (len(word) > 1 and word.isupper()) and stems[i].isascii() \
-                and loose_word(stems[i]) in gazetteer.loose_first_words:
-            for length in range(min(gazetteer.max_words, n - i), 0, -1):
-                span = range(i, i + length)
-                if any(j in covered or words[j][2].isupper() or not (words[j][2][:1].isupper() or (
-                        j > i and words[j][2] in _ARTICLES)) for j in span) or words[span[-1]][2] in _ARTICLES:
-                    continue
-                key = " ".join(stems[i:i + length])
-                candidates = () if key in gazetteer.stoplist else gazetteer.lookup_loose(key)
-                if candidates:
-                    out.places.append((words[i][0], words[i + length - 1][1], candidates))
-                    out.loose.add(words[i][0])
-                    step = length
-                    break
-        i += step
+    longest run first ("Ain Tamr" for ‘Ayn at Tamr). Words of names already found are left alone.
+    `starts`: the words such a run may begin at (see _marks), in order."""
+    after = 0  # the first word not yet passed
+    for i in starts:
+        if i < after:
+            continue
+        after = i + 1
+        top, limit, loose = 1, min(gazetteer.max_words, len(stems) - i), loose_word(stems[i])
+        while top < limit and lookup.loose_goes_on(loose):  # longer runs have no loose key
+            loose += " " + loose_word(stems[i + top])
+            top += 1
+        for length in range(top, 0, -1):
+            span = range(i, i + length)
+            # (word i alone always passes: a start is capitalised, not all capitals and not covered)
+            if length > 1 and (any(j in covered or words[j][2].isupper() or not (words[j][2][:1].isupper() or (
+                    j > i and words[j][2] in _ARTICLES)) for j in span) or words[span[-1]][2] in _ARTICLES):
+                continue
+            key = " ".join(stems[i:i + length])
+            candidates = () if key in gazetteer.stoplist else lookup.loose_candidates(key)
+            if candidates:
+                out.places.append((words[i][0], words[i + length - 1][1], candidates))
+                out.loose.add(words[i][0])
+                after = i + length
+                break
 
 
 def _part_of_country(text: str, start: int, end: int, cc: str, gazetteer: Gazetteer, out: Scan) -> None:
@@ -231,11 +304,11 @@ def _capital_phrase(text: str, start: int, end: int, cc: str, gazetteer: Gazette
         out.places.append((before.start() if before else start, after.end() if after else end, (entry,)))
 
 
-def _allowed(key: str, gazetteer: Gazetteer, first_word: str) -> tuple[Entry, ...]:
+def _allowed(key: str, gazetteer: Gazetteer, lookup: NameLookup, first_word: str) -> tuple[Entry, ...]:
     """The candidates of `key`, or none when it is a stoplisted word (curated names excepted)."""
     if key in gazetteer.stoplist:
         return gazetteer.curated.get(key, ()) if first_word[:1].isupper() else ()
-    return gazetteer.lookup(key)
+    return lookup.candidates(key)
 
 
 def _score_country(text: str, start: int, end: int, cc: str, scores: dict[str, float]) -> None:

@@ -323,3 +323,57 @@ def _class_chars(items: list[Any]) -> str | None:
         else:
             return None  # negated, a wide range, \w, \s ...
     return "".join(chars)
+
+
+def with_first_characters(regex: re.Pattern[str]) -> re.Pattern[str]:
+    """`regex` with a look-ahead for the characters a match can begin with, when they are few and
+    known: the same matches, but a search turns the other positions away with one test instead of
+    trying every alternative there (the case-insensitive alternations of place_scan, ~2x faster).
+    The look-ahead takes the pattern's own flags, so it folds case exactly as the pattern does."""
+    try:
+        first, empty = _first_characters(_tree(regex))
+        if empty or not first:
+            return regex  # a match may be empty, or begin with anything
+        chars = "".join(re.escape(ch) for ch in sorted(first))
+        return re.compile(f"(?=[{chars}])(?:{regex.pattern})", regex.flags)
+    except (_Unknown, re.error, ImportError, AttributeError, TypeError, ValueError, RecursionError):
+        return regex
+
+
+def _first_characters(seq: list[Any]) -> tuple[set[str], bool]:
+    """The characters a match of the parsed sequence `seq` can begin with, and whether it can match
+    the empty string (then what follows it may begin the match too). Raises _Unknown when a match
+    may begin with a character class that is not a short explicit list."""
+    first: set[str] = set()
+    for op, av in seq:
+        name = str(op)
+        if name in ("AT", "ASSERT", "ASSERT_NOT"):
+            continue  # zero-width: skipping it only widens the set
+        if name == "LITERAL":
+            first.add(chr(av))
+            return first, False
+        if name == "IN":
+            listed = _class_chars(av)
+            if listed is None or any(str(item) == "CATEGORY" for item, _ in av):
+                raise _Unknown  # \d is more than 0-9 here: the text is not checked for other digits
+            first.update(listed)
+            return first, False
+        if name == "SUBPATTERN":
+            if (av[1] | av[2]) & re.IGNORECASE:
+                raise _Unknown  # a part folding case otherwise than the look-ahead would
+            found, empty = _first_characters(list(av[3].data))
+        elif name == "BRANCH":
+            found, empty = set(), False
+            for alternative in av[1]:
+                begins, alt_empty = _first_characters(list(alternative))
+                found.update(begins)
+                empty = empty or alt_empty
+        elif name in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"):
+            found, empty = _first_characters(list(av[2].data))
+            empty = empty or av[0] == 0
+        else:
+            raise _Unknown  # ., \w, a back-reference ...
+        first.update(found)
+        if not empty:
+            return first, False
+    return first, True
