@@ -29,6 +29,7 @@ from monitor.web.health import Health
 
 log = logging.getLogger("monitor.service")
 SHUTDOWN_GRACE_S = 30.0
+STATISTICS_EVERY_H = 24  # how often the SQLite planner statistics are refreshed (Store.refresh_statistics)
 
 
 def sd_notify(message: str) -> None:
@@ -127,6 +128,17 @@ class Daemon:
         except Exception:
             log.exception("delivery_crashed")
 
+    async def refresh_statistics(self) -> None:
+        """Daily, and once at start: the query planner's statistics follow the store as it grows."""
+        started = time.perf_counter()
+        try:
+            refreshed = await asyncio.to_thread(self.deps.store.refresh_statistics)
+        except DatabaseError as exc:  # an outage: tomorrow's run (or the next start) tries again
+            event(log, "db_statistics_failed", logging.WARNING, error=exc.message)
+            return
+        if refreshed:
+            event(log, "db_statistics_refreshed", seconds=round(time.perf_counter() - started, 3))
+
     async def digest(self) -> None:
         """Cron job: queue the digests whose period just ended. Every instance runs it; the outbox key and a
         once-only lock make exactly one digest per target and period."""
@@ -161,6 +173,8 @@ class Daemon:
                                coalesce=True, next_run_time=_now())
         self.scheduler.add_job(self.deliver, "interval", seconds=d.delivery_s, id="deliver", max_instances=1,
                                coalesce=True, next_run_time=_now())
+        self.scheduler.add_job(self.refresh_statistics, "interval", hours=STATISTICS_EVERY_H, id="statistics",
+                               max_instances=1, coalesce=True, next_run_time=_now())
         self._schedule_digests()
         self.scheduler.start()
         self.health.scheduler_running = True

@@ -75,6 +75,8 @@ port = {port}
                 wait_until(lambda: (_healthz(port) or {}).get("ready") is True, what="/healthz ready")
                 wait_until(lambda: srv.hits("/feed.xml") >= 1, what="the feed polled")
                 daemon.wait_for("feed_failed", where=lambda f: f.get("kind") == "connect")
+                # the planner's statistics are refreshed at start (then daily): the store's rows are counted
+                daemon.wait_for("db_statistics_refreshed")
                 assert daemon.proc.poll() is None, "the daemon died"
                 daemon.stop()
             finally:

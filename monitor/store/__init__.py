@@ -36,7 +36,14 @@ from monitor.store import alerting
 from monitor.store import feeds as feed_rows
 from monitor.store import outbox as outbox_rows
 from monitor.store.alerting import Renderer
-from monitor.store.engine import create_store_engine, current_revision, describe_db_error, head_revision, upgrade
+from monitor.store.engine import (
+    create_store_engine,
+    current_revision,
+    describe_db_error,
+    head_revision,
+    refresh_statistics,
+    upgrade,
+)
 from monitor.store.feeds import FeedRow, FetchOutcome
 from monitor.store.filtering import IncidentFilter
 from monitor.store.ingest import SaveReport, count_articles, save_drafts, stored_fingerprints
@@ -188,6 +195,10 @@ class Store:
                                 hint="run `ceasefire-monitor db upgrade`")
 
     # -- feeds -------------------------------------------------------------------------------------------
+    def refresh_statistics(self) -> bool:
+        """Refresh the planner's statistics (SQLite's ANALYZE; PostgreSQL analyzes by itself: False)."""
+        return self._transact(refresh_statistics)
+
     def sync_feeds(self, configured: Sequence[FeedSettings], now: datetime) -> None:
         self._transact(lambda conn: feed_rows.sync_feeds(conn, configured, now))
 
