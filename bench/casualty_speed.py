@@ -6,7 +6,9 @@ Texts: dev.jsonl's items and the snapshot feeds' items (bench/real_text.py), tit
 the classifier joins them. Rows, timed in the same run on the same texts, in alternating rounds (the
 machine is shared: alternation spreads its load over every row): `str.lower` (the floor of any text
 processing), extract_casualties of this checkout (rules alone), and with --compare REV the same
-function of casualties.py as git revision REV has it (read with `git show`, loaded beside this one).
+function of casualties.py as git revision REV has it (read with `git show`, loaded beside this one);
+each both as the rules alone (extract_casualties without a model) and as figure_rows, the figures and
+their features that Classifier.classify weighs with its casualty model.
 Figures are texts per CPU second of this process, the best round; compare by the ratios.
 """
 
@@ -28,6 +30,10 @@ from bench.real_text import ROOT, dev_items, snapshot_items
 from monitor.reading import casualties
 
 Extract = Callable[[str], object]
+# figure_rows (what Classifier.classify runs, with its casualty model) needs a publication year and the
+# attack phrases' offsets: a fixed year and one offset near the start, the same for every row.
+YEAR = 2024
+ATTACK_AT = (10,)
 
 
 def revision_module(rev: str) -> ModuleType:
@@ -40,6 +46,7 @@ def revision_module(rev: str) -> ModuleType:
     if spec is None or spec.loader is None:
         raise SystemExit(f"cannot load casualties.py of {rev}")
     module = importlib.util.module_from_spec(spec)
+    sys.modules[path.stem] = module  # dataclasses look their module up there
     spec.loader.exec_module(module)
     return module
 
@@ -62,10 +69,12 @@ def main() -> int:
         return 2
     texts = [f"{item.title}\n{item.text}" for item in items]
     rows: dict[str, Extract] = {"str.lower": str.lower,
-                                "extract_casualties (this checkout)": lambda t: casualties.extract_casualties(t, "en")}
+                                "extract_casualties (this checkout)": lambda t: casualties.extract_casualties(t, "en"),
+                                "figure_rows (this checkout)": lambda t: casualties.figure_rows(t, YEAR, ATTACK_AT)}
     if args.compare:
         other = revision_module(args.compare)
         rows[f"extract_casualties ({args.compare})"] = lambda t: other.extract_casualties(t, "en")
+        rows[f"figure_rows ({args.compare})"] = lambda t: other.figure_rows(t, YEAR, ATTACK_AT)
     for fn in rows.values():  # warm up: compiled patterns, caches
         for text in texts[:50]:
             fn(text)
@@ -79,8 +88,10 @@ def main() -> int:
     for name, value in best.items():
         print(f"{name:40}{value:14.0f}{floor / value:14.1f}")
     if args.compare:
-        mine, theirs = best["extract_casualties (this checkout)"], best[f"extract_casualties ({args.compare})"]
-        print(f"this checkout / {args.compare}: {mine / theirs:.2f}x the speed")
+        for fn in ("extract_casualties", "figure_rows"):
+            mine, theirs = best[f"{fn} (this checkout)"], best[f"{fn} ({args.compare})"]
+            print(f"{fn}: this checkout / {args.compare}: {mine / theirs:.2f}x the speed "
+                  f"({1e6 / mine:.0f} µs per text, {args.compare} {1e6 / theirs:.0f} µs)")
     return 0
 
 

@@ -32,9 +32,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from monitor.models import Casualties
-from monitor.reading import figure_choice
+from monitor.reading import case_gate, figure_choice
 from monitor.reading.choice import Model
 from monitor.reading.figure_choice import Figure
+from monitor.reading.case_gate import gate as _gate
+from monitor.reading.case_gate import may_match
 from monitor.reading.rules import trie_pattern
 
 _NUMBERS = {
@@ -280,6 +282,10 @@ _NONE_INJURED = re.compile(
     r"без (?:жертв|пострадавших)|пострадавших нет|раненых нет|обошлось без (?:жертв|пострадавших)|"
     # military "losses" are the killed and the wounded: "no losses", "потерь нет", "без потерь"
     r"no (?:[\w-]+ ){0,2}losses|потерь (?:[\w-]+ ){0,4}нет|без потерь", re.IGNORECASE)
+# Words (with the space after them) one of which each of the two patterns above needs (case_gate).
+_NONE_KILLED_GATE = _gate(["no ", "without ", "neither ", "потерь ", "жертв ", "погибших ", "без "])
+_NONE_INJURED_GATE = _gate(["no ", "without ", "nor ", "neither ", "пострадавших ", "раненых ", "жертв ", "без ",
+                            "потерь "])
 # Figures of another, earlier event: "after a car bomb that killed 12", "a week earlier, a rocket
 # strike on the same market killed 5", "convicted a man accused of a bombing that killed 9".
 _BACKGROUND_BEFORE = re.compile(
@@ -296,6 +302,7 @@ _BACKGROUND_HINT = re.compile(trie_pattern(["that", "which", "earlier", "before"
 _CLAIMED = re.compile(r"\bclaim(?:s|ed|ing)?\b[^;:]{0,80}$|утвержда\w+[^;:]{0,80}$", re.IGNORECASE)
 _DISPUTED = re.compile(r"\b(?:not|never)\s+(?:been\s+|be\s+)?(?:independently\s+)?(?:confirmed|verified)|"
                        r"\bun(?:confirmed|verified)\b|\bdenied\b|не подтвержд\w+|опроверг\w*", re.IGNORECASE)
+_DISPUTED_GATE = _gate(["confirmed", "verified", "denied", "не подтвержд", "опроверг"])
 # "20 casualties, 6 of them dead", "20 casualties, including 6 killed" (exact figures only).
 _CASUALTIES_DEAD = re.compile(
     rf"(?<!\w)(?P<n>{_NUM})\s+casualties,?\s+(?:including\s+|of whom\s+|among them\s+)?(?P<dead>{_NUM})\s+"
@@ -369,11 +376,13 @@ class _Kind:
     who: Gated  # one person in a relative clause
     pair: Gated  # a Russian list of single people
     none: re.Pattern[str]
+    none_gate: re.Pattern[str]  # words one of which `none` needs (case_gate)
 
 
-_KILLED_KIND = _Kind(_ANY_KILLED, _KILLED, _KILLED_GATED, _SINGLE_KILLED, _WHO_KILLED, _RU_PAIR_KILLED, _NONE_KILLED)
+_KILLED_KIND = _Kind(_ANY_KILLED, _KILLED, _KILLED_GATED, _SINGLE_KILLED, _WHO_KILLED, _RU_PAIR_KILLED, _NONE_KILLED,
+                     _NONE_KILLED_GATE)
 _INJURED_KIND = _Kind(_ANY_INJURED, _INJURED, _INJURED_GATED, _SINGLE_INJURED, _WHO_INJURED, _RU_PAIR_INJURED,
-                      _NONE_INJURED)
+                      _NONE_INJURED, _NONE_INJURED_GATE)
 
 
 def extract_casualties(text: str, lang: str, model: Model | None = None, pub_year: int | None = None,
@@ -398,7 +407,14 @@ def _by_rule(text: str, pub_year: int | None) -> tuple[Casualties, Casualties]:
     sentences = [(start, chunk) for start, chunk in _sentences(text, lowered)
                  if _ANY_CASUALTY.search(lowered, start, start + len(chunk))
                  and not _background(lowered, start, chunk, pub_year)]
-    return _extract(text, lowered, sentences, _KILLED_KIND), _extract(text, lowered, sentences, _INJURED_KIND)
+    scan = _scan(text, lowered)
+    return (_extract(text, lowered, scan, sentences, _KILLED_KIND),
+            _extract(text, lowered, scan, sentences, _INJURED_KIND))
+
+
+def _scan(text: str, lowered: str) -> str | None:
+    """The lower-cased text for the case_gate pre-scans, or None where they cannot be trusted."""
+    return None if case_gate.UNSAFE.search(text) else lowered
 
 
 def _sentences(text: str, lowered: str) -> list[tuple[int, str]]:
@@ -438,19 +454,26 @@ def figure_rows(text: str, pub_year: int | None, attack_at: Sequence[int] = ()) 
     if not _ANY_CASUALTY.search(lowered):
         return [], [], False, False
     sentences = _sentences(text, lowered)
+    scan = _scan(text, lowered)
     killed: Rows = []
     injured: Rows = []
     for index, (start, chunk) in enumerate(sentences):
         if not _ANY_CASUALTY.search(lowered, start, start + len(chunk)) or _background(lowered, start, chunk,
                                                                                         pub_year):
             continue  # a whole war's toll, or a past year's: background by rule
-        context = figure_choice.sentence_features(chunk, start, index, pub_year, attack_at)
+        context = figure_choice.sentence_features(chunk, start, index, pub_year, attack_at,
+                                                  None if scan is None else scan[start:start + len(chunk)])
         for rows, kind, injured_flag in ((killed, _KILLED_KIND, 0.0), (injured, _INJURED_KIND, 1.0)):
-            for figure in _found(lowered, start, chunk, kind):
+            for figure in _found(lowered, scan, start, chunk, kind):
                 rows.append((figure, {**context, "injured": injured_flag}))
     for rows in (killed, injured):
         figure_choice.add_figure_features(rows)
-    return killed, injured, bool(_NONE_KILLED.search(text)), bool(_NONE_INJURED.search(text))
+    return killed, injured, _says_none(text, scan, _KILLED_KIND), _says_none(text, scan, _INJURED_KIND)
+
+
+def _says_none(text: str, scan: str | None, kind: _Kind) -> bool:
+    """Whether the text says no one was killed / hurt."""
+    return may_match(kind.none_gate, scan) and bool(kind.none.search(text))
 
 
 def _chosen(model: Model, rows: Rows, none_said: bool) -> Casualties:
@@ -460,20 +483,20 @@ def _chosen(model: Model, rows: Rows, none_said: bool) -> Casualties:
     return Casualties(0) if none_said else Casualties()
 
 
-def _extract(text: str, lowered: str, sentences: list[tuple[int, str]], kind: _Kind) -> Casualties:
+def _extract(text: str, lowered: str, scan: str | None, sentences: list[tuple[int, str]], kind: _Kind) -> Casualties:
     figures: list[Figure] = []
     for start, chunk in sentences:
-        figures.extend(_found(lowered, start, chunk, kind))
+        figures.extend(_found(lowered, scan, start, chunk, kind))
     if not figures:
-        return Casualties(0) if kind.none.search(text) else Casualties()
+        return Casualties(0) if _says_none(text, scan, kind) else Casualties()
     return total(figures)
 
 
-def _found(lowered: str, start: int, chunk: str, kind: _Kind) -> list[Figure]:
+def _found(lowered: str, scan: str | None, start: int, chunk: str, kind: _Kind) -> list[Figure]:
     """The figures of one kind a sentence states (none, unsearched, when it has no word of the kind)."""
     if not kind.words.search(lowered, start, start + len(chunk)):
         return []
-    found = [*_figures(chunk, start, kind, lowered), *_singles(chunk, start, kind.single)]
+    found = [*_figures(chunk, start, kind, lowered, scan), *_singles(chunk, start, kind.single)]
     gate, who = kind.who
     if gate.search(lowered, start, start + len(chunk)):
         found.extend(_singles(chunk, start, (who,)))
@@ -497,11 +520,11 @@ def _wounded_of_casualties(chunk: str, offset: int) -> list[Figure]:
     return out
 
 
-def _figures(chunk: str, offset: int, kind: _Kind, lowered: str) -> list[Figure]:
+def _figures(chunk: str, offset: int, kind: _Kind, lowered: str, scan: str | None) -> list[Figure]:
     found: dict[int, Figure] = {}
     end = offset + len(chunk)
     gated = [pattern for gate, pattern in kind.gated if gate.search(lowered, offset, end)]
-    disputed = bool(_DISPUTED.search(chunk))
+    disputed = may_match(_DISPUTED_GATE, scan, offset, end) and bool(_DISPUTED.search(chunk))
     for pattern in (*kind.patterns, *gated) if gated else kind.patterns:
         for m in pattern.finditer(chunk):
             before = _before(chunk, m.start())
