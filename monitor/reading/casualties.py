@@ -33,10 +33,10 @@ from dataclasses import dataclass
 
 from monitor.models import Casualties
 from monitor.reading import case_gate, figure_choice
-from monitor.reading.choice import Model
-from monitor.reading.figure_choice import Figure
 from monitor.reading.case_gate import gate as _gate
 from monitor.reading.case_gate import may_match
+from monitor.reading.choice import Model
+from monitor.reading.figure_choice import Figure
 from monitor.reading.rules import trie_pattern
 
 _NUMBERS = {
@@ -185,6 +185,8 @@ def _russian_subject(verb: str) -> Gated:
         re.IGNORECASE))
 
 
+# Words one of which each single-person pattern needs (its counted person, or "one of the ...").
+_SINGLE_GATE = _gate([*_PERSON.removeprefix("(?:").removesuffix(")").split("|"), "one of "])
 _RU_PERSON = (r"(?:мужчина|женщина|ребенок|ребёнок|военнослужащий|военный|солдат|сержант|мирный житель|житель|"
               r"водитель|подросток|боец|пенсионер|пенсионерка|сотрудник|таможенник|командир)")
 
@@ -262,6 +264,8 @@ _SINGLE_INJURED = _singular(r"wounded|injured|hurt",
                             r"ранения|ранение")  # "мирный житель получил ранения"
 # More counted nouns before a figure: "12 Sudanese, 4 Chadians died", "10 civilians and five soldiers".
 _LIST_BEFORE = re.compile(rf"(?P<n>{_NUM})\s+{_NOUN}\s*(?:,\s*(?:and\s+)?|\s+(?:and|и)\s+)$", re.IGNORECASE)
+# How every _LIST_BEFORE match ends, but for white space (it ends the window).
+_LIST_TAIL = re.compile(r"(?:,|and|и)\Z", re.IGNORECASE)
 _LIST_AFTER = re.compile(rf"\s*(?:,\s*(?:and\s+)?|\s+(?:and|и)\s+)(?!including|among|of whom|в том числе|из них)"
                          rf"(?:(?P<n>{_NUM})\s+)?(?P<noun>(?:[\w.-]+\s+)?"
                          rf"(?:{_PERSON}|{_MIL}|{_CIV}|(?-i:[A-Z])[\w-]*(?:ans|is|ese|ers|ns)))(?!\w)"
@@ -307,6 +311,7 @@ _DISPUTED_GATE = _gate(["confirmed", "verified", "denied", "не подтвер�
 _CASUALTIES_DEAD = re.compile(
     rf"(?<!\w)(?P<n>{_NUM})\s+casualties,?\s+(?:including\s+|of whom\s+|among them\s+)?(?P<dead>{_NUM})\s+"
     r"(?:of them\s+|of whom\s+)?(?:were\s+|are\s+)?(?:dead|killed|fatal(?:ities)?|deaths)(?!\w)", re.IGNORECASE)
+_CASUALTIES_GATE = _gate(["casualties"])
 # The part of casualties that died is a killed figure, not a part of another killed figure.
 _OF_CASUALTIES = re.compile(r"casualties,?\s+(?:including|among them|of whom|of them)[\s,:]*(?:\w+\s+)?$",
                             re.IGNORECASE)
@@ -496,7 +501,9 @@ def _found(lowered: str, scan: str | None, start: int, chunk: str, kind: _Kind) 
     """The figures of one kind a sentence states (none, unsearched, when it has no word of the kind)."""
     if not kind.words.search(lowered, start, start + len(chunk)):
         return []
-    found = [*_figures(chunk, start, kind, lowered, scan), *_singles(chunk, start, kind.single)]
+    found = _figures(chunk, start, kind, lowered, scan)
+    if may_match(_SINGLE_GATE, scan, start, start + len(chunk)):
+        found.extend(_singles(chunk, start, kind.single))
     gate, who = kind.who
     if gate.search(lowered, start, start + len(chunk)):
         found.extend(_singles(chunk, start, (who,)))
@@ -506,7 +513,8 @@ def _found(lowered: str, scan: str | None, start: int, chunk: str, kind: _Kind) 
             members = 2 + m.group("more").count(",")
             found.append(Figure(members, False, False, False, start + m.start("noun")))  # sides may differ
     if kind is _INJURED_KIND:
-        found.extend(_wounded_of_casualties(chunk, start))
+        if may_match(_CASUALTIES_GATE, scan, start, start + len(chunk)):
+            found.extend(_wounded_of_casualties(chunk, start))
     return found
 
 
@@ -573,7 +581,8 @@ def _listed(chunk: str, m: re.Match[str], offset: int) -> list[Figure]:
     """The other members of a list the figure closes or opens ("12 Sudanese, 4 Chadians")."""
     out = []
     window = _before(chunk, m.start("n"))
-    before = _LIST_BEFORE.search(window)
+    # (only where the window ends as the pattern does: searching it from every position costs more)
+    before = _LIST_BEFORE.search(window) if _LIST_TAIL.search(window.rstrip()[-3:]) else None
     # "погибли двое военных и пятеро ранены": the first member is counted by another verb.
     counted_already = before is not None and _VERB_END.search(_before(window, before.start()))
     if before and not counted_already and not _PART_OF.search(_before(window, before.start())):
