@@ -10,6 +10,7 @@ few exceptions below: a text that has one of those is scanned by the patterns al
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 
 from monitor.reading.word_index import trie_pattern
 
@@ -38,3 +39,39 @@ def may_match(scan: re.Pattern[str], lowered: str | None, start: int = 0, end: i
     if lowered is None:
         return True
     return scan.search(lowered, start, len(lowered) if end is None else end) is not None
+
+
+_CASED_CAPITAL = "(?-i:[A-Z])"
+
+
+def loose_twin(pattern: re.Pattern[str]) -> re.Pattern[str]:
+    """The IGNORECASE `pattern` as a case-sensitive one for the lower-cased text that matches wherever
+    the original matches (the letters it wants capitalised, `(?-i:[A-Z])`, it takes in lower case:
+    it may match where the original does not, never the other way). Scanning without IGNORECASE costs
+    a third as much."""
+    if not pattern.flags & re.IGNORECASE:
+        raise ValueError("only an IGNORECASE pattern has a loose twin")
+    source = pattern.pattern.replace(_CASED_CAPITAL, "[a-z]")
+    unescaped = re.sub(r"\\.", "", source).replace("(?P<", "(?<")
+    if "(?-i" in source or any(ch.isupper() for ch in unescaped):
+        raise ValueError(f"a loose twin needs lower-case literals: {pattern.pattern[:60]!r}")
+    return re.compile(source)
+
+
+def finditer(pattern: re.Pattern[str], loose: re.Pattern[str], text: str,
+             lowered: str | None) -> Iterator[re.Match[str]]:
+    """pattern.finditer(text) for a pattern that matches no empty string, with the original pattern
+    tried only where its loose twin matches in `lowered` (text lower-cased; None: no twin used).
+    Every match of the original starts where its twin matches, so trying those places in order finds
+    the original's matches in order."""
+    if lowered is None:
+        yield from pattern.finditer(text)
+        return
+    pos = 0
+    while (hint := loose.search(lowered, pos)) is not None:
+        m = pattern.match(text, hint.start())
+        if m is None:
+            pos = hint.start() + 1
+        else:
+            yield m
+            pos = max(m.end(), hint.start() + 1)

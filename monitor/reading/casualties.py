@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from monitor.models import Casualties
@@ -384,6 +384,10 @@ class _Kind:
     none_gate: re.Pattern[str]  # words one of which `none` needs (case_gate)
 
 
+# The costliest patterns, each with its case-sensitive twin for the lower-cased sentence (case_gate).
+# (Keyed by id: a compiled pattern hashes its whole program, which costs more than a scan of a sentence.)
+_LOOSE = {id(pattern): case_gate.loose_twin(pattern)
+          for pattern in (*_KILLED, *_INJURED, _SINGLE_KILLED[0], _SINGLE_INJURED[0])}
 _KILLED_KIND = _Kind(_ANY_KILLED, _KILLED, _KILLED_GATED, _SINGLE_KILLED, _WHO_KILLED, _RU_PAIR_KILLED, _NONE_KILLED,
                      _NONE_KILLED_GATE)
 _INJURED_KIND = _Kind(_ANY_INJURED, _INJURED, _INJURED_GATED, _SINGLE_INJURED, _WHO_INJURED, _RU_PAIR_INJURED,
@@ -503,10 +507,10 @@ def _found(lowered: str, scan: str | None, start: int, chunk: str, kind: _Kind) 
         return []
     found = _figures(chunk, start, kind, lowered, scan)
     if may_match(_SINGLE_GATE, scan, start, start + len(chunk)):
-        found.extend(_singles(chunk, start, kind.single))
+        found.extend(_singles(chunk, start, kind.single, _low(scan, start, chunk)))
     gate, who = kind.who
     if gate.search(lowered, start, start + len(chunk)):
-        found.extend(_singles(chunk, start, (who,)))
+        found.extend(_singles(chunk, start, (who,), None))
     gate, pair = kind.pair
     if gate.search(lowered, start, start + len(chunk)):
         for m in pair.finditer(chunk):
@@ -516,6 +520,17 @@ def _found(lowered: str, scan: str | None, start: int, chunk: str, kind: _Kind) 
         if may_match(_CASUALTIES_GATE, scan, start, start + len(chunk)):
             found.extend(_wounded_of_casualties(chunk, start))
     return found
+
+
+def _low(scan: str | None, start: int, chunk: str) -> str | None:
+    """The sentence lower-cased, for the pre-scans (None where they cannot be trusted)."""
+    return None if scan is None else scan[start:start + len(chunk)]
+
+
+def _finditer(pattern: re.Pattern[str], chunk: str, low: str | None) -> Iterator[re.Match[str]]:
+    """pattern.finditer(chunk), led by the pattern's loose twin where it has one (case_gate.finditer)."""
+    loose = _LOOSE.get(id(pattern))
+    return pattern.finditer(chunk) if loose is None else case_gate.finditer(pattern, loose, chunk, low)
 
 
 def _wounded_of_casualties(chunk: str, offset: int) -> list[Figure]:
@@ -533,8 +548,9 @@ def _figures(chunk: str, offset: int, kind: _Kind, lowered: str, scan: str | Non
     end = offset + len(chunk)
     gated = [pattern for gate, pattern in kind.gated if gate.search(lowered, offset, end)]
     disputed = may_match(_DISPUTED_GATE, scan, offset, end) and bool(_DISPUTED.search(chunk))
+    low = None if scan is None else scan[offset:end]
     for pattern in (*kind.patterns, *gated) if gated else kind.patterns:
-        for m in pattern.finditer(chunk):
+        for m in _finditer(pattern, chunk, low):
             before = _before(chunk, m.start())
             hints = lowered[offset + m.start() - len(before):offset + m.start()]
             if (_part_of(before, hints) and not _OF_CASUALTIES.search(before)) \
@@ -621,11 +637,11 @@ def _figure(raw: str, noun: str, start: int) -> Figure | None:
     return Figure(value, military, civilian, vague, start)
 
 
-def _singles(chunk: str, offset: int, single: tuple[re.Pattern[str], ...]) -> list[Figure]:
+def _singles(chunk: str, offset: int, single: tuple[re.Pattern[str], ...], low: str | None) -> list[Figure]:
     """One person each: the English pattern, and the Russian one (second) only in a Cyrillic sentence."""
     found = []
     for pattern in single if len(single) == 1 or _CYRILLIC.search(chunk) else single[:1]:
-        for m in pattern.finditer(chunk):
+        for m in _finditer(pattern, chunk, low):
             if not _PART_OF.search(_before(chunk, m.start())):
                 groups = m.groupdict()
                 noun = groups.get("noun") or groups.get("noun2") or groups.get("noun3") or ""
