@@ -386,8 +386,10 @@ class _Kind:
 
 # The costliest patterns, each with its case-sensitive twin for the lower-cased sentence (case_gate).
 # (Keyed by id: a compiled pattern hashes its whole program, which costs more than a scan of a sentence.)
-_LOOSE = {id(pattern): case_gate.loose_twin(pattern)
-          for pattern in (*_KILLED, *_INJURED, _SINGLE_KILLED[0], _SINGLE_INJURED[0])}
+_TWINNED = (*_KILLED, *_INJURED, *_SINGLE_KILLED, *_SINGLE_INJURED, *(p for _, p in _KILLED_GATED),
+            *(p for _, p in _INJURED_GATED), _WHO_KILLED[1], _WHO_INJURED[1], _NONE_KILLED, _NONE_INJURED, _CUMULATIVE,
+            _CASUALTIES_DEAD, _DISPUTED)
+_LOOSE = {id(pattern): case_gate.loose_twin(pattern) for pattern in _TWINNED}
 _KILLED_KIND = _Kind(_ANY_KILLED, _KILLED, _KILLED_GATED, _SINGLE_KILLED, _WHO_KILLED, _RU_PAIR_KILLED, _NONE_KILLED,
                      _NONE_KILLED_GATE)
 _INJURED_KIND = _Kind(_ANY_INJURED, _INJURED, _INJURED_GATED, _SINGLE_INJURED, _WHO_INJURED, _RU_PAIR_INJURED,
@@ -413,10 +415,10 @@ def _by_rule(text: str, pub_year: int | None) -> tuple[Casualties, Casualties]:
     lowered = text.lower()
     if not _ANY_CASUALTY.search(lowered):
         return Casualties(), Casualties()
-    sentences = [(start, chunk) for start, chunk in _sentences(text, lowered)
-                 if _ANY_CASUALTY.search(lowered, start, start + len(chunk))
-                 and not _background(lowered, start, chunk, pub_year)]
     scan = _scan(text, lowered)
+    sentences = [(start, chunk) for start, chunk in _sentences(text, lowered, scan)
+                 if _ANY_CASUALTY.search(lowered, start, start + len(chunk))
+                 and not _background(lowered, start, chunk, pub_year, scan)]
     return (_extract(text, lowered, scan, sentences, _KILLED_KIND),
             _extract(text, lowered, scan, sentences, _INJURED_KIND))
 
@@ -426,7 +428,7 @@ def _scan(text: str, lowered: str) -> str | None:
     return None if case_gate.UNSAFE.search(text) else lowered
 
 
-def _sentences(text: str, lowered: str) -> list[tuple[int, str]]:
+def _sentences(text: str, lowered: str, scan: str | None = None) -> list[tuple[int, str]]:
     """The sentences with their offsets, each cut where it compares the incident with an earlier one
     ("..., the deadliest attack since 2019, when 30 died") or turns to a running total in a clause of
     its own ("Two soldiers were killed, the ministry said; since the war began 4,000 have died", "погибли
@@ -439,7 +441,7 @@ def _sentences(text: str, lowered: str) -> list[tuple[int, str]]:
             if compared:
                 chunk = chunk[:compared.start()]
         if _CUMULATIVE_HINT.search(lowered, s.start(), s.start() + len(chunk)):
-            running = _CUMULATIVE.search(chunk)
+            running = _search(_CUMULATIVE, chunk, _low(scan, s.start(), chunk))
             clause = max(chunk.rfind(mark, 0, running.start()) for mark in ",;—–") if running else -1
             if clause > 0:
                 chunk = chunk[:clause]
@@ -447,9 +449,10 @@ def _sentences(text: str, lowered: str) -> list[tuple[int, str]]:
     return out
 
 
-def _background(lowered: str, start: int, chunk: str, pub_year: int | None) -> bool:
+def _background(lowered: str, start: int, chunk: str, pub_year: int | None, scan: str | None = None) -> bool:
     """Whether a sentence is about a whole war, a running total or an earlier year."""
-    return bool(_CUMULATIVE_HINT.search(lowered, start, start + len(chunk)) and _CUMULATIVE.search(chunk)) \
+    return bool(_CUMULATIVE_HINT.search(lowered, start, start + len(chunk))
+                and _search(_CUMULATIVE, chunk, _low(scan, start, chunk))) \
         or figure_choice.earlier_year(chunk, pub_year)
 
 
@@ -462,16 +465,15 @@ def figure_rows(text: str, pub_year: int | None, attack_at: Sequence[int] = ()) 
     lowered = text.lower()
     if not _ANY_CASUALTY.search(lowered):
         return [], [], False, False
-    sentences = _sentences(text, lowered)
     scan = _scan(text, lowered)
+    sentences = _sentences(text, lowered, scan)
     killed: Rows = []
     injured: Rows = []
     for index, (start, chunk) in enumerate(sentences):
-        if not _ANY_CASUALTY.search(lowered, start, start + len(chunk)) or _background(lowered, start, chunk,
-                                                                                        pub_year):
+        if not _ANY_CASUALTY.search(lowered, start, start + len(chunk)) \
+                or _background(lowered, start, chunk, pub_year, scan):
             continue  # a whole war's toll, or a past year's: background by rule
-        context = figure_choice.sentence_features(chunk, start, index, pub_year, attack_at,
-                                                  None if scan is None else scan[start:start + len(chunk)])
+        context = figure_choice.sentence_features(chunk, start, index, pub_year, attack_at, _low(scan, start, chunk))
         for rows, kind, injured_flag in ((killed, _KILLED_KIND, 0.0), (injured, _INJURED_KIND, 1.0)):
             for figure in _found(lowered, scan, start, chunk, kind):
                 rows.append((figure, {**context, "injured": injured_flag}))
@@ -482,7 +484,7 @@ def figure_rows(text: str, pub_year: int | None, attack_at: Sequence[int] = ()) 
 
 def _says_none(text: str, scan: str | None, kind: _Kind) -> bool:
     """Whether the text says no one was killed / hurt."""
-    return may_match(kind.none_gate, scan) and bool(kind.none.search(text))
+    return may_match(kind.none_gate, scan) and _search(kind.none, text, scan) is not None
 
 
 def _chosen(model: Model, rows: Rows, none_said: bool) -> Casualties:
@@ -510,7 +512,7 @@ def _found(lowered: str, scan: str | None, start: int, chunk: str, kind: _Kind) 
         found.extend(_singles(chunk, start, kind.single, _low(scan, start, chunk)))
     gate, who = kind.who
     if gate.search(lowered, start, start + len(chunk)):
-        found.extend(_singles(chunk, start, (who,), None))
+        found.extend(_singles(chunk, start, (who,), _low(scan, start, chunk)))
     gate, pair = kind.pair
     if gate.search(lowered, start, start + len(chunk)):
         for m in pair.finditer(chunk):
@@ -518,7 +520,7 @@ def _found(lowered: str, scan: str | None, start: int, chunk: str, kind: _Kind) 
             found.append(Figure(members, False, False, False, start + m.start("noun")))  # sides may differ
     if kind is _INJURED_KIND:
         if may_match(_CASUALTIES_GATE, scan, start, start + len(chunk)):
-            found.extend(_wounded_of_casualties(chunk, start))
+            found.extend(_wounded_of_casualties(chunk, start, _low(scan, start, chunk)))
     return found
 
 
@@ -533,10 +535,15 @@ def _finditer(pattern: re.Pattern[str], chunk: str, low: str | None) -> Iterator
     return pattern.finditer(chunk) if loose is None else case_gate.finditer(pattern, loose, chunk, low)
 
 
-def _wounded_of_casualties(chunk: str, offset: int) -> list[Figure]:
+def _search(pattern: re.Pattern[str], chunk: str, low: str | None) -> re.Match[str] | None:
+    """pattern.search(chunk), led by the pattern's loose twin where it has one."""
+    return next(_finditer(pattern, chunk, low), None)
+
+
+def _wounded_of_casualties(chunk: str, offset: int, low: str | None) -> list[Figure]:
     """Casualties are the killed and the wounded: "20 casualties, 6 of them dead" states 14 wounded."""
     out = []
-    for m in _CASUALTIES_DEAD.finditer(chunk):
+    for m in _finditer(_CASUALTIES_DEAD, chunk, low):
         (everyone, _), (dead, _) = _number(m.group("n")), _number(m.group("dead"))
         if everyone is not None and dead is not None and everyone > dead:
             out.append(Figure(everyone - dead, False, False, False, offset + m.start("n")))
@@ -547,8 +554,8 @@ def _figures(chunk: str, offset: int, kind: _Kind, lowered: str, scan: str | Non
     found: dict[int, Figure] = {}
     end = offset + len(chunk)
     gated = [pattern for gate, pattern in kind.gated if gate.search(lowered, offset, end)]
-    disputed = may_match(_DISPUTED_GATE, scan, offset, end) and bool(_DISPUTED.search(chunk))
     low = None if scan is None else scan[offset:end]
+    disputed = may_match(_DISPUTED_GATE, scan, offset, end) and _search(_DISPUTED, chunk, low) is not None
     for pattern in (*kind.patterns, *gated) if gated else kind.patterns:
         for m in _finditer(pattern, chunk, low):
             before = _before(chunk, m.start())
