@@ -22,6 +22,10 @@ or one person named as killed or hurt ("a soldier was killed", "ранен во�
     munitions are not people ("пострадали 5 домов").
 The military/civilian split follows the noun counted ("soldiers" / "civilians"); "people" is neither;
 a list of both ("two soldiers and three civilians") keeps each side's part.
+
+Speed: the case-insensitive patterns are searched only where a literal pre-scan of the lower-cased
+sentence finds a word they need, and the costliest are tried only where a case-sensitive twin matches
+in it (case_gate); either way the original pattern decides, so the figures are the same.
 """
 
 from __future__ import annotations
