@@ -392,7 +392,7 @@ class _Kind:
 # (Keyed by id: a compiled pattern hashes its whole program, which costs more than a scan of a sentence.)
 _TWINNED = (*_KILLED, *_INJURED, *_SINGLE_KILLED, *_SINGLE_INJURED, *(p for _, p in _KILLED_GATED),
             *(p for _, p in _INJURED_GATED), _WHO_KILLED[1], _WHO_INJURED[1], _NONE_KILLED, _NONE_INJURED, _CUMULATIVE,
-            _CASUALTIES_DEAD, _DISPUTED)
+            _CASUALTIES_DEAD, _DISPUTED, _BACKGROUND_BEFORE, _INTENT, _CLAIMED, _PART_OF, _LIST_BEFORE, _VERB_END)
 _LOOSE = {id(pattern): case_gate.loose_twin(pattern) for pattern in _TWINNED}
 _KILLED_KIND = _Kind(_ANY_KILLED, _KILLED, _KILLED_GATED, _SINGLE_KILLED, _WHO_KILLED, _RU_PAIR_KILLED, _NONE_KILLED,
                      _NONE_KILLED_GATE)
@@ -564,11 +564,12 @@ def _figures(chunk: str, offset: int, kind: _Kind, lowered: str, scan: str | Non
         for m in _finditer(pattern, chunk, low):
             before = _before(chunk, m.start())
             hints = lowered[offset + m.start() - len(before):offset + m.start()]
-            if (_part_of(before, hints) and not _OF_CASUALTIES.search(before)) \
-                    or (_BACKGROUND_HINT.search(hints) and _BACKGROUND_BEFORE.search(before)) \
-                    or (hints.rstrip()[-2:] == "to" and _INTENT.search(before)) \
+            low_before = None if low is None else low[m.start() - len(before):m.start()]
+            if (_part_of(before, hints, low_before) and not _OF_CASUALTIES.search(before)) \
+                    or (_BACKGROUND_HINT.search(hints) and _search(_BACKGROUND_BEFORE, before, low_before)) \
+                    or (hints.rstrip()[-2:] == "to" and _search(_INTENT, before, low_before)) \
                     or _PERIOD_TOLL.search(m.group(0)) \
-                    or (disputed and _CLAIMED.search(before)):
+                    or (disputed and _search(_CLAIMED, before, low_before)):
                 continue
             noun = m.groupdict().get("noun") or ""
             if (not noun and m.end() == m.end("n") and _RU_OBJECT_AFTER.match(chunk, m.end())) or _ru_property(noun):
@@ -581,7 +582,7 @@ def _figures(chunk: str, offset: int, kind: _Kind, lowered: str, scan: str | Non
             if figure is not None:
                 if _ALSO.search(m.group(0)):
                     figure = dataclasses.replace(figure, also=True)
-                figure = _combine(figure, _listed(chunk, m, offset))
+                figure = _combine(figure, _listed(chunk, m, offset, low))
                 found.setdefault(figure.start, figure)
     return list(found.values())
 
@@ -604,15 +605,18 @@ def _sides(f: Figure) -> tuple[int, int]:
     return (f.value if f.military else f.military_part, f.value if f.civilian else f.civilian_part)
 
 
-def _listed(chunk: str, m: re.Match[str], offset: int) -> list[Figure]:
+def _listed(chunk: str, m: re.Match[str], offset: int, low: str | None) -> list[Figure]:
     """The other members of a list the figure closes or opens ("12 Sudanese, 4 Chadians")."""
     out = []
     window = _before(chunk, m.start("n"))
     # (only where the window ends as the pattern does: searching it from every position costs more)
-    before = _LIST_BEFORE.search(window) if _LIST_TAIL.search(window.rstrip()[-3:]) else None
+    low_window = None if low is None else low[m.start("n") - len(window):m.start("n")]
+    before = _search(_LIST_BEFORE, window, low_window) if _LIST_TAIL.search(window.rstrip()[-3:]) else None
+    ahead = _before(window, before.start()) if before else ""
+    low_ahead = None if low_window is None or not before else low_window[before.start() - len(ahead):before.start()]
     # "погибли двое военных и пятеро ранены": the first member is counted by another verb.
-    counted_already = before is not None and _VERB_END.search(_before(window, before.start()))
-    if before and not counted_already and not _PART_OF.search(_before(window, before.start())):
+    counted_already = before is not None and _search(_VERB_END, ahead, low_ahead)
+    if before and not counted_already and not _search(_PART_OF, ahead, low_ahead):
         figure = _figure(before.group("n"), before.group("noun"), offset + m.start("n") - len(window) + before.start())
         if figure is not None:
             out.append(figure)
@@ -628,9 +632,9 @@ def _listed(chunk: str, m: re.Match[str], offset: int) -> list[Figure]:
     return out
 
 
-def _part_of(before: str, hints: str) -> bool:
+def _part_of(before: str, hints: str, low_before: str | None) -> bool:
     """_PART_OF, tried only when the lower-cased context has one of the words it needs."""
-    return bool(_PART_OF_HINT.search(hints) and _PART_OF.search(before))
+    return bool(_PART_OF_HINT.search(hints) and _search(_PART_OF, before, low_before))
 
 
 def _before(chunk: str, pos: int) -> str:
@@ -653,7 +657,11 @@ def _singles(chunk: str, offset: int, single: tuple[re.Pattern[str], ...], low: 
     found = []
     for pattern in single if len(single) == 1 or _CYRILLIC.search(chunk) else single[:1]:
         for m in _finditer(pattern, chunk, low):
-            if not _PART_OF.search(_before(chunk, m.start())):
+            before = _before(chunk, m.start())
+            low_before = None if low is None else low[m.start() - len(before):m.start()]
+            # (_PART_OF needs one of _PART_OF_HINT's words: most contexts have none)
+            if (low_before is not None and not _PART_OF_HINT.search(low_before)) \
+                    or not _search(_PART_OF, before, low_before):
                 groups = m.groupdict()
                 noun = groups.get("noun") or groups.get("noun2") or groups.get("noun3") or ""
                 figure = _figure("one", noun, offset + m.start())
