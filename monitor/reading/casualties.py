@@ -22,17 +22,23 @@ or one person named as killed or hurt ("a soldier was killed", "ранен во�
     munitions are not people ("пострадали 5 домов").
 The military/civilian split follows the noun counted ("soldiers" / "civilians"); "people" is neither;
 a list of both ("two soldiers and three civilians") keeps each side's part.
+
+Speed: the case-insensitive patterns are searched only where a literal pre-scan of the lower-cased
+sentence finds a word they need, and the costliest are tried only where a case-sensitive twin matches
+in it (case_gate); either way the original pattern decides, so the figures are the same.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from monitor.models import Casualties
-from monitor.reading import figure_choice
+from monitor.reading import case_gate, figure_choice
+from monitor.reading.case_gate import gate as _gate
+from monitor.reading.case_gate import may_match
 from monitor.reading.choice import Model
 from monitor.reading.figure_choice import Figure
 from monitor.reading.rules import trie_pattern
@@ -183,6 +189,8 @@ def _russian_subject(verb: str) -> Gated:
         re.IGNORECASE))
 
 
+# Words one of which each single-person pattern needs (its counted person, or "one of the ...").
+_SINGLE_GATE = _gate([*_PERSON.removeprefix("(?:").removesuffix(")").split("|"), "one of "])
 _RU_PERSON = (r"(?:мужчина|женщина|ребенок|ребёнок|военнослужащий|военный|солдат|сержант|мирный житель|житель|"
               r"водитель|подросток|боец|пенсионер|пенсионерка|сотрудник|таможенник|командир)")
 
@@ -260,6 +268,8 @@ _SINGLE_INJURED = _singular(r"wounded|injured|hurt",
                             r"ранения|ранение")  # "мирный житель получил ранения"
 # More counted nouns before a figure: "12 Sudanese, 4 Chadians died", "10 civilians and five soldiers".
 _LIST_BEFORE = re.compile(rf"(?P<n>{_NUM})\s+{_NOUN}\s*(?:,\s*(?:and\s+)?|\s+(?:and|и)\s+)$", re.IGNORECASE)
+# How every _LIST_BEFORE match ends, but for white space (it ends the window).
+_LIST_TAIL = re.compile(r"(?:,|and|и)\Z", re.IGNORECASE)
 _LIST_AFTER = re.compile(rf"\s*(?:,\s*(?:and\s+)?|\s+(?:and|и)\s+)(?!including|among|of whom|в том числе|из них)"
                          rf"(?:(?P<n>{_NUM})\s+)?(?P<noun>(?:[\w.-]+\s+)?"
                          rf"(?:{_PERSON}|{_MIL}|{_CIV}|(?-i:[A-Z])[\w-]*(?:ans|is|ese|ers|ns)))(?!\w)"
@@ -280,6 +290,10 @@ _NONE_INJURED = re.compile(
     r"без (?:жертв|пострадавших)|пострадавших нет|раненых нет|обошлось без (?:жертв|пострадавших)|"
     # military "losses" are the killed and the wounded: "no losses", "потерь нет", "без потерь"
     r"no (?:[\w-]+ ){0,2}losses|потерь (?:[\w-]+ ){0,4}нет|без потерь", re.IGNORECASE)
+# Words (with the space after them) one of which each of the two patterns above needs (case_gate).
+_NONE_KILLED_GATE = _gate(["no ", "without ", "neither ", "потерь ", "жертв ", "погибших ", "без "])
+_NONE_INJURED_GATE = _gate(["no ", "without ", "nor ", "neither ", "пострадавших ", "раненых ", "жертв ", "без ",
+                            "потерь "])
 # Figures of another, earlier event: "after a car bomb that killed 12", "a week earlier, a rocket
 # strike on the same market killed 5", "convicted a man accused of a bombing that killed 9".
 _BACKGROUND_BEFORE = re.compile(
@@ -296,10 +310,12 @@ _BACKGROUND_HINT = re.compile(trie_pattern(["that", "which", "earlier", "before"
 _CLAIMED = re.compile(r"\bclaim(?:s|ed|ing)?\b[^;:]{0,80}$|утвержда\w+[^;:]{0,80}$", re.IGNORECASE)
 _DISPUTED = re.compile(r"\b(?:not|never)\s+(?:been\s+|be\s+)?(?:independently\s+)?(?:confirmed|verified)|"
                        r"\bun(?:confirmed|verified)\b|\bdenied\b|не подтвержд\w+|опроверг\w*", re.IGNORECASE)
+_DISPUTED_GATE = _gate(["confirmed", "verified", "denied", "не подтвержд", "опроверг"])
 # "20 casualties, 6 of them dead", "20 casualties, including 6 killed" (exact figures only).
 _CASUALTIES_DEAD = re.compile(
     rf"(?<!\w)(?P<n>{_NUM})\s+casualties,?\s+(?:including\s+|of whom\s+|among them\s+)?(?P<dead>{_NUM})\s+"
     r"(?:of them\s+|of whom\s+)?(?:were\s+|are\s+)?(?:dead|killed|fatal(?:ities)?|deaths)(?!\w)", re.IGNORECASE)
+_CASUALTIES_GATE = _gate(["casualties"])
 # The part of casualties that died is a killed figure, not a part of another killed figure.
 _OF_CASUALTIES = re.compile(r"casualties,?\s+(?:including|among them|of whom|of them)[\s,:]*(?:\w+\s+)?$",
                             re.IGNORECASE)
@@ -369,11 +385,19 @@ class _Kind:
     who: Gated  # one person in a relative clause
     pair: Gated  # a Russian list of single people
     none: re.Pattern[str]
+    none_gate: re.Pattern[str]  # words one of which `none` needs (case_gate)
 
 
-_KILLED_KIND = _Kind(_ANY_KILLED, _KILLED, _KILLED_GATED, _SINGLE_KILLED, _WHO_KILLED, _RU_PAIR_KILLED, _NONE_KILLED)
+# The costliest patterns, each with its case-sensitive twin for the lower-cased sentence (case_gate).
+# (Keyed by id: a compiled pattern hashes its whole program, which costs more than a scan of a sentence.)
+_TWINNED = (*_KILLED, *_INJURED, *_SINGLE_KILLED, *_SINGLE_INJURED, *(p for _, p in _KILLED_GATED),
+            *(p for _, p in _INJURED_GATED), _WHO_KILLED[1], _WHO_INJURED[1], _NONE_KILLED, _NONE_INJURED, _CUMULATIVE,
+            _CASUALTIES_DEAD, _DISPUTED, _BACKGROUND_BEFORE, _INTENT, _CLAIMED, _PART_OF, _LIST_BEFORE, _VERB_END)
+_LOOSE = {id(pattern): case_gate.loose_twin(pattern) for pattern in _TWINNED}
+_KILLED_KIND = _Kind(_ANY_KILLED, _KILLED, _KILLED_GATED, _SINGLE_KILLED, _WHO_KILLED, _RU_PAIR_KILLED, _NONE_KILLED,
+                     _NONE_KILLED_GATE)
 _INJURED_KIND = _Kind(_ANY_INJURED, _INJURED, _INJURED_GATED, _SINGLE_INJURED, _WHO_INJURED, _RU_PAIR_INJURED,
-                      _NONE_INJURED)
+                      _NONE_INJURED, _NONE_INJURED_GATE)
 
 
 def extract_casualties(text: str, lang: str, model: Model | None = None, pub_year: int | None = None,
@@ -395,13 +419,20 @@ def _by_rule(text: str, pub_year: int | None) -> tuple[Casualties, Casualties]:
     lowered = text.lower()
     if not _ANY_CASUALTY.search(lowered):
         return Casualties(), Casualties()
-    sentences = [(start, chunk) for start, chunk in _sentences(text, lowered)
+    scan = _scan(text, lowered)
+    sentences = [(start, chunk) for start, chunk in _sentences(text, lowered, scan)
                  if _ANY_CASUALTY.search(lowered, start, start + len(chunk))
-                 and not _background(lowered, start, chunk, pub_year)]
-    return _extract(text, lowered, sentences, _KILLED_KIND), _extract(text, lowered, sentences, _INJURED_KIND)
+                 and not _background(lowered, start, chunk, pub_year, scan)]
+    return (_extract(text, lowered, scan, sentences, _KILLED_KIND),
+            _extract(text, lowered, scan, sentences, _INJURED_KIND))
 
 
-def _sentences(text: str, lowered: str) -> list[tuple[int, str]]:
+def _scan(text: str, lowered: str) -> str | None:
+    """The lower-cased text for the case_gate pre-scans, or None where they cannot be trusted."""
+    return None if case_gate.UNSAFE.search(text) else lowered
+
+
+def _sentences(text: str, lowered: str, scan: str | None = None) -> list[tuple[int, str]]:
     """The sentences with their offsets, each cut where it compares the incident with an earlier one
     ("..., the deadliest attack since 2019, when 30 died") or turns to a running total in a clause of
     its own ("Two soldiers were killed, the ministry said; since the war began 4,000 have died", "погибли
@@ -414,7 +445,7 @@ def _sentences(text: str, lowered: str) -> list[tuple[int, str]]:
             if compared:
                 chunk = chunk[:compared.start()]
         if _CUMULATIVE_HINT.search(lowered, s.start(), s.start() + len(chunk)):
-            running = _CUMULATIVE.search(chunk)
+            running = _search(_CUMULATIVE, chunk, _low(scan, s.start(), chunk))
             clause = max(chunk.rfind(mark, 0, running.start()) for mark in ",;—–") if running else -1
             if clause > 0:
                 chunk = chunk[:clause]
@@ -422,9 +453,10 @@ def _sentences(text: str, lowered: str) -> list[tuple[int, str]]:
     return out
 
 
-def _background(lowered: str, start: int, chunk: str, pub_year: int | None) -> bool:
+def _background(lowered: str, start: int, chunk: str, pub_year: int | None, scan: str | None = None) -> bool:
     """Whether a sentence is about a whole war, a running total or an earlier year."""
-    return bool(_CUMULATIVE_HINT.search(lowered, start, start + len(chunk)) and _CUMULATIVE.search(chunk)) \
+    return bool(_CUMULATIVE_HINT.search(lowered, start, start + len(chunk))
+                and _search(_CUMULATIVE, chunk, _low(scan, start, chunk))) \
         or figure_choice.earlier_year(chunk, pub_year)
 
 
@@ -437,20 +469,26 @@ def figure_rows(text: str, pub_year: int | None, attack_at: Sequence[int] = ()) 
     lowered = text.lower()
     if not _ANY_CASUALTY.search(lowered):
         return [], [], False, False
-    sentences = _sentences(text, lowered)
+    scan = _scan(text, lowered)
+    sentences = _sentences(text, lowered, scan)
     killed: Rows = []
     injured: Rows = []
     for index, (start, chunk) in enumerate(sentences):
-        if not _ANY_CASUALTY.search(lowered, start, start + len(chunk)) or _background(lowered, start, chunk,
-                                                                                        pub_year):
+        if not _ANY_CASUALTY.search(lowered, start, start + len(chunk)) \
+                or _background(lowered, start, chunk, pub_year, scan):
             continue  # a whole war's toll, or a past year's: background by rule
-        context = figure_choice.sentence_features(chunk, start, index, pub_year, attack_at)
+        context = figure_choice.sentence_features(chunk, start, index, pub_year, attack_at, _low(scan, start, chunk))
         for rows, kind, injured_flag in ((killed, _KILLED_KIND, 0.0), (injured, _INJURED_KIND, 1.0)):
-            for figure in _found(lowered, start, chunk, kind):
+            for figure in _found(lowered, scan, start, chunk, kind):
                 rows.append((figure, {**context, "injured": injured_flag}))
     for rows in (killed, injured):
         figure_choice.add_figure_features(rows)
-    return killed, injured, bool(_NONE_KILLED.search(text)), bool(_NONE_INJURED.search(text))
+    return killed, injured, _says_none(text, scan, _KILLED_KIND), _says_none(text, scan, _INJURED_KIND)
+
+
+def _says_none(text: str, scan: str | None, kind: _Kind) -> bool:
+    """Whether the text says no one was killed / hurt."""
+    return may_match(kind.none_gate, scan) and _search(kind.none, text, scan) is not None
 
 
 def _chosen(model: Model, rows: Rows, none_said: bool) -> Casualties:
@@ -460,57 +498,78 @@ def _chosen(model: Model, rows: Rows, none_said: bool) -> Casualties:
     return Casualties(0) if none_said else Casualties()
 
 
-def _extract(text: str, lowered: str, sentences: list[tuple[int, str]], kind: _Kind) -> Casualties:
+def _extract(text: str, lowered: str, scan: str | None, sentences: list[tuple[int, str]], kind: _Kind) -> Casualties:
     figures: list[Figure] = []
     for start, chunk in sentences:
-        figures.extend(_found(lowered, start, chunk, kind))
+        figures.extend(_found(lowered, scan, start, chunk, kind))
     if not figures:
-        return Casualties(0) if kind.none.search(text) else Casualties()
+        return Casualties(0) if _says_none(text, scan, kind) else Casualties()
     return total(figures)
 
 
-def _found(lowered: str, start: int, chunk: str, kind: _Kind) -> list[Figure]:
+def _found(lowered: str, scan: str | None, start: int, chunk: str, kind: _Kind) -> list[Figure]:
     """The figures of one kind a sentence states (none, unsearched, when it has no word of the kind)."""
     if not kind.words.search(lowered, start, start + len(chunk)):
         return []
-    found = [*_figures(chunk, start, kind, lowered), *_singles(chunk, start, kind.single)]
+    found = _figures(chunk, start, kind, lowered, scan)
+    if may_match(_SINGLE_GATE, scan, start, start + len(chunk)):
+        found.extend(_singles(chunk, start, kind.single, _low(scan, start, chunk)))
     gate, who = kind.who
     if gate.search(lowered, start, start + len(chunk)):
-        found.extend(_singles(chunk, start, (who,)))
+        found.extend(_singles(chunk, start, (who,), _low(scan, start, chunk)))
     gate, pair = kind.pair
     if gate.search(lowered, start, start + len(chunk)):
         for m in pair.finditer(chunk):
             members = 2 + m.group("more").count(",")
             found.append(Figure(members, False, False, False, start + m.start("noun")))  # sides may differ
     if kind is _INJURED_KIND:
-        found.extend(_wounded_of_casualties(chunk, start))
+        if may_match(_CASUALTIES_GATE, scan, start, start + len(chunk)):
+            found.extend(_wounded_of_casualties(chunk, start, _low(scan, start, chunk)))
     return found
 
 
-def _wounded_of_casualties(chunk: str, offset: int) -> list[Figure]:
+def _low(scan: str | None, start: int, chunk: str) -> str | None:
+    """The sentence lower-cased, for the pre-scans (None where they cannot be trusted)."""
+    return None if scan is None else scan[start:start + len(chunk)]
+
+
+def _finditer(pattern: re.Pattern[str], chunk: str, low: str | None) -> Iterator[re.Match[str]]:
+    """pattern.finditer(chunk), led by the pattern's loose twin where it has one (case_gate.finditer)."""
+    loose = _LOOSE.get(id(pattern))
+    return pattern.finditer(chunk) if loose is None else case_gate.finditer(pattern, loose, chunk, low)
+
+
+def _search(pattern: re.Pattern[str], chunk: str, low: str | None) -> re.Match[str] | None:
+    """pattern.search(chunk), led by the pattern's loose twin where it has one."""
+    return next(_finditer(pattern, chunk, low), None)
+
+
+def _wounded_of_casualties(chunk: str, offset: int, low: str | None) -> list[Figure]:
     """Casualties are the killed and the wounded: "20 casualties, 6 of them dead" states 14 wounded."""
     out = []
-    for m in _CASUALTIES_DEAD.finditer(chunk):
+    for m in _finditer(_CASUALTIES_DEAD, chunk, low):
         (everyone, _), (dead, _) = _number(m.group("n")), _number(m.group("dead"))
         if everyone is not None and dead is not None and everyone > dead:
             out.append(Figure(everyone - dead, False, False, False, offset + m.start("n")))
     return out
 
 
-def _figures(chunk: str, offset: int, kind: _Kind, lowered: str) -> list[Figure]:
+def _figures(chunk: str, offset: int, kind: _Kind, lowered: str, scan: str | None) -> list[Figure]:
     found: dict[int, Figure] = {}
     end = offset + len(chunk)
     gated = [pattern for gate, pattern in kind.gated if gate.search(lowered, offset, end)]
-    disputed = bool(_DISPUTED.search(chunk))
+    low = None if scan is None else scan[offset:end]
+    disputed = may_match(_DISPUTED_GATE, scan, offset, end) and _search(_DISPUTED, chunk, low) is not None
     for pattern in (*kind.patterns, *gated) if gated else kind.patterns:
-        for m in pattern.finditer(chunk):
+        for m in _finditer(pattern, chunk, low):
             before = _before(chunk, m.start())
             hints = lowered[offset + m.start() - len(before):offset + m.start()]
-            if (_part_of(before, hints) and not _OF_CASUALTIES.search(before)) \
-                    or (_BACKGROUND_HINT.search(hints) and _BACKGROUND_BEFORE.search(before)) \
-                    or (hints.rstrip()[-2:] == "to" and _INTENT.search(before)) \
+            low_before = None if low is None else low[m.start() - len(before):m.start()]
+            if (_part_of(before, hints, low_before) and not _OF_CASUALTIES.search(before)) \
+                    or (_BACKGROUND_HINT.search(hints) and _search(_BACKGROUND_BEFORE, before, low_before)) \
+                    or (hints.rstrip()[-2:] == "to" and _search(_INTENT, before, low_before)) \
                     or _PERIOD_TOLL.search(m.group(0)) \
-                    or (disputed and _CLAIMED.search(before)):
+                    or (disputed and _search(_CLAIMED, before, low_before)):
                 continue
             noun = m.groupdict().get("noun") or ""
             if (not noun and m.end() == m.end("n") and _RU_OBJECT_AFTER.match(chunk, m.end())) or _ru_property(noun):
@@ -523,7 +582,7 @@ def _figures(chunk: str, offset: int, kind: _Kind, lowered: str) -> list[Figure]
             if figure is not None:
                 if _ALSO.search(m.group(0)):
                     figure = dataclasses.replace(figure, also=True)
-                figure = _combine(figure, _listed(chunk, m, offset))
+                figure = _combine(figure, _listed(chunk, m, offset, low))
                 found.setdefault(figure.start, figure)
     return list(found.values())
 
@@ -546,14 +605,18 @@ def _sides(f: Figure) -> tuple[int, int]:
     return (f.value if f.military else f.military_part, f.value if f.civilian else f.civilian_part)
 
 
-def _listed(chunk: str, m: re.Match[str], offset: int) -> list[Figure]:
+def _listed(chunk: str, m: re.Match[str], offset: int, low: str | None) -> list[Figure]:
     """The other members of a list the figure closes or opens ("12 Sudanese, 4 Chadians")."""
     out = []
     window = _before(chunk, m.start("n"))
-    before = _LIST_BEFORE.search(window)
+    # (only where the window ends as the pattern does: searching it from every position costs more)
+    low_window = None if low is None else low[m.start("n") - len(window):m.start("n")]
+    before = _search(_LIST_BEFORE, window, low_window) if _LIST_TAIL.search(window.rstrip()[-3:]) else None
+    ahead = _before(window, before.start()) if before else ""
+    low_ahead = None if low_window is None or not before else low_window[before.start() - len(ahead):before.start()]
     # "погибли двое военных и пятеро ранены": the first member is counted by another verb.
-    counted_already = before is not None and _VERB_END.search(_before(window, before.start()))
-    if before and not counted_already and not _PART_OF.search(_before(window, before.start())):
+    counted_already = before is not None and _search(_VERB_END, ahead, low_ahead)
+    if before and not counted_already and not _search(_PART_OF, ahead, low_ahead):
         figure = _figure(before.group("n"), before.group("noun"), offset + m.start("n") - len(window) + before.start())
         if figure is not None:
             out.append(figure)
@@ -569,9 +632,9 @@ def _listed(chunk: str, m: re.Match[str], offset: int) -> list[Figure]:
     return out
 
 
-def _part_of(before: str, hints: str) -> bool:
+def _part_of(before: str, hints: str, low_before: str | None) -> bool:
     """_PART_OF, tried only when the lower-cased context has one of the words it needs."""
-    return bool(_PART_OF_HINT.search(hints) and _PART_OF.search(before))
+    return bool(_PART_OF_HINT.search(hints) and _search(_PART_OF, before, low_before))
 
 
 def _before(chunk: str, pos: int) -> str:
@@ -589,12 +652,16 @@ def _figure(raw: str, noun: str, start: int) -> Figure | None:
     return Figure(value, military, civilian, vague, start)
 
 
-def _singles(chunk: str, offset: int, single: tuple[re.Pattern[str], ...]) -> list[Figure]:
+def _singles(chunk: str, offset: int, single: tuple[re.Pattern[str], ...], low: str | None) -> list[Figure]:
     """One person each: the English pattern, and the Russian one (second) only in a Cyrillic sentence."""
     found = []
     for pattern in single if len(single) == 1 or _CYRILLIC.search(chunk) else single[:1]:
-        for m in pattern.finditer(chunk):
-            if not _PART_OF.search(_before(chunk, m.start())):
+        for m in _finditer(pattern, chunk, low):
+            before = _before(chunk, m.start())
+            low_before = None if low is None else low[m.start() - len(before):m.start()]
+            # (_PART_OF needs one of _PART_OF_HINT's words: most contexts have none)
+            if (low_before is not None and not _PART_OF_HINT.search(low_before)) \
+                    or not _search(_PART_OF, before, low_before):
                 groups = m.groupdict()
                 noun = groups.get("noun") or groups.get("noun2") or groups.get("noun3") or ""
                 figure = _figure("one", noun, offset + m.start())

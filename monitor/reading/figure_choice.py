@@ -14,6 +14,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from monitor.reading.case_gate import gate, may_match
+
 _YEAR = re.compile(r"\b((?:19|20)\d\d)\b")
 _EARLIER = re.compile(r"\b(?:yesterday|previous(?:ly)?|earlier|last (?:week|month|year)|(?:a|one|two|three) "
                       r"(?:days?|weeks?) (?:before|ago)|the day before)\b|"
@@ -30,6 +32,18 @@ _CLAIM = re.compile(r"\bclaim\w*|\balleged\w*|\bunconfirmed|\bdenied|утвер�
                     re.IGNORECASE)
 _ANSWERED = re.compile(r"\b(?:response|retaliation|revenge|avenge\w*)\b|в ответ", re.IGNORECASE)
 _ATTACK_SPAN = 400.0
+# Words one of which each pattern above needs, looked for first in the lower-cased sentence (case_gate).
+_GATED = (
+    (_EARLIER, gate(["yesterday", "previous", "earlier", "last ", " day", " week", "вчера", "накануне", "ранее",
+                     "прошл"])),
+    (_WHOLE_WAR, gate(["war", "conflict", "since", "total", "so far", "overall", "altogether", "cumulative",
+                       "campaign", "offensive", "siege", "year", "month", "войн", "конфликт", "всего", "с начала",
+                       "за время"])),
+    (_RUNNING, gate(["toll", "total", "rose", "risen", "climbed", "bringing", "brings", "cumulative", "tally",
+                     "возросл", "увеличил", "достигл"])),
+    (_CLAIM, gate(["claim", "alleged", "unconfirmed", "denied", "утвержда", "по данным", "не подтвержд"])),
+    (_ANSWERED, gate(["response", "retaliation", "revenge", "avenge", "в ответ"])),
+)
 _LATE_DECEMBER = re.compile(r"\b(?:2[4-9]|3[01])\s+(?:dec\w*|декабр\w*)|\bdec\w*\s+(?:2[4-9]|3[01])\b", re.IGNORECASE)
 
 
@@ -59,20 +73,23 @@ def earlier_year(chunk: str, pub_year: int | None) -> bool:
 
 
 def sentence_features(chunk: str, start: int, index: int, pub_year: int | None,
-                      attack_at: Sequence[int]) -> dict[str, float]:
-    """What the sentence of a figure says about it (shared by the figures of the sentence)."""
+                      attack_at: Sequence[int], lowered: str | None = None) -> dict[str, float]:
+    """What the sentence of a figure says about it (shared by the figures of the sentence). `lowered`:
+    the sentence lower-cased for the pre-scans (case_gate.lowered_for); without it every pattern runs."""
     years = [int(y) for y in _YEAR.findall(chunk)]
     end = start + len(chunk)
+    earlier, whole_war, running, claim, answered = (
+        float(may_match(scan, lowered) and bool(pattern.search(chunk))) for pattern, scan in _GATED)
     f = {
         "title": float(start == 0),
         "sentence": min(index, 3) / 3.0,
         "year": float(bool(years)),
-        "earlier": float(bool(_EARLIER.search(chunk))),
-        "whole_war": float(bool(_WHOLE_WAR.search(chunk))),
+        "earlier": earlier,
+        "whole_war": whole_war,
         "attack_here": float(any(start <= a < end for a in attack_at)),
-        "running": float(bool(_RUNNING.search(chunk))),
-        "claim": float(bool(_CLAIM.search(chunk))),
-        "answered": float(bool(_ANSWERED.search(chunk))),
+        "running": running,
+        "claim": claim,
+        "answered": answered,
     }
     if attack_at:
         gap = min(0 if start <= a < end else min(abs(a - start), abs(a - end)) for a in attack_at)
