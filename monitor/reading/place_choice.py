@@ -53,15 +53,19 @@ def features(text: str, mentions: Sequence[Mention], rule_pick: Mention | None, 
     countries = [m.entry.country for m in mentions if m.entry.precision != "country"]
     if rule_pick is not None and rule_pick not in mentions:  # a region the rules made of many places
         mentions = [*mentions, rule_pick]
+    # What depends only on the entry (a place named again) or its point is worked out once.
+    placed = [o.entry for o in mentions if o.entry.precision != "country"]
+    others_of: dict[Entry, float | None] = {}
+    nearest_of: dict[tuple[float | None, float | None], float | None] = {}
     for i, m in enumerate(mentions):
         e = m.entry
         key = (e.name, e.country, e.lat, e.lon)
         f = _entry_features(e, scores, country)
         if countries:
             f["country_share"] = countries.count(e.country) / len(countries)
-        others = [o.entry for o in mentions if o.entry.precision != "country" and o.entry != e]
-        if others:  # the other places of the story in the same country: a far namesake has none
-            f["country_others"] = sum(o.country == e.country for o in others) / len(others)
+        share = others_of[e] if e in others_of else others_of.setdefault(e, _same_country_share(e, placed))
+        if share is not None:  # the other places of the story in the same country: a far namesake has none
+            f["country_others"] = share
         # "X, Region" / "X (District, Region)": a name and the container right after it, far apart,
         # mean a namesake of X was found, and the container is the better place.
         after = mentions[i + 1] if i + 1 < len(mentions) else None
@@ -81,9 +85,9 @@ def features(text: str, mentions: Sequence[Mention], rule_pick: Mention | None, 
             "contained": float(m.contained),
             "origin": float(bool(_ORIGIN_BEFORE.search(text, max(0, m.start - 30), m.start))),
         })
-        elsewhere = [p for p in points if (p.lat, p.lon) != (e.lat, e.lon)]
-        if e.lat is not None and elsewhere:
-            nearest = min(distance_km(e, p) for p in elsewhere)
+        point = (e.lat, e.lon)
+        nearest = nearest_of[point] if point in nearest_of else nearest_of.setdefault(point, _nearest(e, points))
+        if nearest is not None:
             f["far"] = float(nearest > _FAR_KM)
             f["near_other"] = float(nearest <= _NEAR_KM)
         if attack_at:
@@ -103,6 +107,18 @@ def features(text: str, mentions: Sequence[Mention], rule_pick: Mention | None, 
         f["rule"] = float(rule_pick is None)
         rows[(fallback.name, fallback.country, fallback.lat, fallback.lon)] = (fallback, f)
     return list(rows.values())
+
+
+def _same_country_share(e: Entry, placed: list[Entry]) -> float | None:
+    """The share of the story's other places that lie in `e`'s country (None when there are none)."""
+    others = [o for o in placed if o != e]
+    return sum(o.country == e.country for o in others) / len(others) if others else None
+
+
+def _nearest(e: Entry, points: list[Entry]) -> float | None:
+    """The distance from `e` to the nearest place of the story at another point (None: no such place)."""
+    elsewhere = [p for p in points if (p.lat, p.lon) != (e.lat, e.lon)]
+    return min(distance_km(e, p) for p in elsewhere) if e.lat is not None and elsewhere else None
 
 
 def _far(a: Entry, b: Entry) -> bool:
