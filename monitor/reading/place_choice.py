@@ -16,15 +16,16 @@ from dataclasses import dataclass
 from monitor.reading.choice import Model
 from monitor.reading.gazetteer import Entry, distance_km
 from monitor.reading.place_scan import SPEAKER_AFTER, WINDOW
+from monitor.reading.word_index import with_first_characters
 
 _FAR_KM = 300.0  # farther than this from every other place of the story: perhaps a far namesake
 _NEAR_KM = 150.0
 _ATTACK_SPAN = 400.0  # characters over which the distance to the attack phrase is measured
 _CONTAINER_GAP = 3  # characters between a name and its container: ", " or " ("
-_YEAR = re.compile(r"\b(?:19|20)\d\d\b")
+_YEAR = with_first_characters(re.compile(r"\b(?:19|20)\d\d\b"))  # the look-ahead: the same matches, faster
 # Where a strike came from, not where it landed: "fired from the northern Gaza Strip", "со стороны X".
-_ORIGIN_BEFORE = re.compile(r"(?:\bfrom|\bиз|\bсо\s+стороны)\s+(?:the\s+)?(?:[\w-]+(?:ern|ного|ной)\s+)?\Z",
-                            re.IGNORECASE)
+_ORIGIN_BEFORE = with_first_characters(re.compile(
+    r"(?:\bfrom|\bиз|\bсо\s+стороны)\s+(?:the\s+)?(?:[\w-]+(?:ern|ного|ной)\s+)?\Z", re.IGNORECASE))
 
 
 @dataclass(frozen=True)
@@ -141,6 +142,8 @@ def _entry_features(e: Entry, scores: dict[str, float], country: str | None) -> 
 
 def choose(model: Model, rows: list[tuple[Entry, dict[str, float]]]) -> Entry | None:
     """The candidate the model scores highest (None when there is none)."""
+    if len(rows) == 1:  # the only candidate wins whatever its (finite) score
+        return rows[0][0]
     best, best_score = None, -math.inf
     for entry, f in rows:
         score = model.logit(f)

@@ -88,7 +88,9 @@ _AREA_AFTER = re.compile(r"\s+(?:area|district|village|town|sector|region|provin
 _NAME_THEN_CONTAINER = re.compile(r"\b(?P<name>[A-Z][\w'’-]*(?:[ -][A-Z][\w'’-]*){0,3})"
                                   r"(?:\s+(?:region|area|village|town|sector|district))?\s*(?:\(|,)\s*\Z")
 # "the southern countryside of X", "12 km north-east of X": the incident lies off X in that direction.
-_OFFSET_BEFORE = re.compile(r"(?:(?P<km>\d{1,3}(?:\.\d)?)\s*(?:km|kilomet(?:er|re)s?)\s+)?"
+# The look-ahead names the characters a match can begin with (a digit or a compass word), so a search
+# turns the other positions away with one test.
+_OFFSET_BEFORE = re.compile(r"(?=[\dnsew])(?:(?P<km>\d{1,3}(?:\.\d)?)\s*(?:km|kilomet(?:er|re)s?)\s+)?"
                             r"(?P<dir>(?:north|south)(?:-?(?:east|west))?|east|west)(?:ern)?"
                             r"(?(km)|\s+(?:countryside|rural\s+areas?))\s+of\s+(?:the\s+)?(?:[A-Za-z]{1,3}-)?\Z",
                             re.IGNORECASE)
@@ -232,6 +234,8 @@ def _the_capital(text: str, mentions: list[_Mention], gazetteer: Gazetteer,
                  scores: dict[str, float]) -> list[_Mention]:
     """"Bombs rocked the capital", "fighting in the capital": the capital of the country the text is
     about (the one it names as a place, else the one all its places are in), as a location."""
+    if "capital" not in text:  # what _BARE_CAPITAL needs: most texts are done here
+        return []
     stated = [cc for cc, s in scores.items() if s >= 3.0]
     countries = stated if len(stated) == 1 else list({m.entry.country for m in mentions}) if not stated else []
     if len(countries) != 1:
