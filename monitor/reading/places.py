@@ -35,7 +35,7 @@ import dataclasses
 import functools
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Sequence, Set
 from dataclasses import dataclass
 
 from monitor.models import Place
@@ -342,10 +342,7 @@ def _district_containers(text: str, mentions: list[_Mention], gazetteer: Gazette
     out = list(mentions)
     for match in _CONTAINER_NAME.finditer(text):
         start, end = match.span("name")
-        key = name_key(match.group("name"))
-        if key in gazetteer.stoplist:
-            continue
-        candidates = gazetteer.districts_named(key)
+        key, candidates = _districts(gazetteer, match.group("name"))
         if not candidates:
             continue
         others = [m for m in out if m.end <= start or m.start >= end]
@@ -382,15 +379,12 @@ def _agreeing_pairs(text: str, mentions: list[_Mention], gazetteer: Gazetteer,
     out = list(mentions)
     for match in _TOWN_PROVINCE.finditer(text):
         start, end = match.span("town")
-        town, province = name_key(match.group("town")), name_key(match.group("province"))
-        if town in gazetteer.stoplist:
-            continue
-        wanted = {province, loose_key(province)}
+        wanted, inside = _towns_in_province(gazetteer, match.group("town"), match.group("province"))
+        if wanted is None:
+            continue  # the town's words are a stop word
         here = [i for i, m in enumerate(out) if m.start < end and m.end > start]
         if any(out[i].entry.precision == "place" and _held_by((out[i].entry,), wanted) for i in here):
             continue  # the scan's pick is a town that agrees already
-        inside = (_held_by(gazetteer.lookup(town), wanted) or _held_by(gazetteer.lookup_loose(town), wanted)
-                  or _held_by(gazetteer.districts_named(town), wanted))
         if not inside:
             continue
         pick = max(inside, key=lambda e: e.prior)
@@ -401,7 +395,35 @@ def _agreeing_pairs(text: str, mentions: list[_Mention], gazetteer: Gazetteer,
     return out
 
 
-def _held_by(candidates: Sequence[Entry], wanted: set[str]) -> list[Entry]:
+def _districts(gazetteer: Gazetteer, name: str) -> tuple[str, tuple[Entry, ...]]:
+    """The key of a container's `name` and the districts of that bare name (none for a stop word);
+    the same names recur from text to text, so the answer is kept (Gazetteer.derived)."""
+    def make() -> tuple[str, tuple[Entry, ...]]:
+        key = name_key(name)
+        return key, () if key in gazetteer.stoplist else gazetteer.districts_named(key)
+    found: tuple[str, tuple[Entry, ...]] = gazetteer.derived(("districts", name), make)
+    return found
+
+
+def _towns_in_province(gazetteer: Gazetteer, town: str, province: str) -> tuple[frozenset[str] | None,
+                                                                               list[Entry]]:
+    """For "Town, Province": the keys the province is met by, and the settlements or districts named
+    `town` (by exact, then variant spelling, then as a bare district name) that the index puts in
+    it; (None, []) when `town` is a stop word. Kept, like _districts."""
+    def make() -> tuple[frozenset[str] | None, list[Entry]]:
+        town_key, province_key = name_key(town), name_key(province)
+        if town_key in gazetteer.stoplist:
+            return None, []
+        wanted = {province_key, loose_key(province_key)}
+        return frozenset(wanted), (_held_by(gazetteer.lookup(town_key), wanted)
+                                   or _held_by(gazetteer.lookup_loose(town_key), wanted)
+                                   or _held_by(gazetteer.districts_named(town_key), wanted))
+    found: tuple[frozenset[str] | None, list[Entry]] = gazetteer.derived(("towns in province", town, province),
+                                                                         make)
+    return found
+
+
+def _held_by(candidates: Sequence[Entry], wanted: Set[str]) -> list[Entry]:
     """The settlements and districts of `candidates` whose province or district has one of the
     `wanted` keys (exact or loose, with or without its type word)."""
     return [e for e in candidates if e.lat is not None and (e.precision == "place" or e.division >= 2) and any(
