@@ -52,42 +52,45 @@ def features(text: str, mentions: Sequence[Mention], rule_pick: Mention | None, 
     first_located = next((m for m in mentions if m.locative and not m.qualifier), None)
     points = [m.entry for m in mentions if m.entry.lat is not None and m.entry.precision != "country"]
     countries = [m.entry.country for m in mentions if m.entry.precision != "country"]
-    if rule_pick is not None and rule_pick not in mentions:  # a region the rules made of many places
-        mentions = [*mentions, rule_pick]
+    # (`is` first: comparing Mentions field by field is slow, and the rules' pick is usually one of them)
+    if rule_pick is not None and not any(m is rule_pick for m in mentions) and rule_pick not in mentions:
+        mentions = [*mentions, rule_pick]  # a region the rules made of many places
+    rule_entry = rule_pick.entry if rule_pick is not None else None
     # What depends only on the entry (a place named again) or its point is worked out once.
     placed = [o.entry for o in mentions if o.entry.precision != "country"]
-    others_of: dict[Entry, float | None] = {}
+    spots = list({(p.lat, p.lon): p for p in points}.values())  # one entry per point: the same nearest
     nearest_of: dict[tuple[float | None, float | None], float | None] = {}
+    last = len(mentions) - 1
     for i, m in enumerate(mentions):
         e = m.entry
         key = (e.name, e.country, e.lat, e.lon)
         f = _entry_features(e, scores, country)
         if countries:
             f["country_share"] = countries.count(e.country) / len(countries)
-        share = others_of[e] if e in others_of else others_of.setdefault(e, _same_country_share(e, placed))
-        if share is not None:  # the other places of the story in the same country: a far namesake has none
-            f["country_others"] = share
+        others = [o for o in placed if o is not e and o != e]  # (`is` first: a field-by-field test is slow)
+        if others:  # the other places of the story in the same country: a far namesake has none
+            f["country_others"] = sum(o.country == e.country for o in others) / len(others)
         # "X, Region" / "X (District, Region)": a name and the container right after it, far apart,
         # mean a namesake of X was found, and the container is the better place.
-        after = mentions[i + 1] if i + 1 < len(mentions) else None
-        if after is not None and after.start - m.end <= _CONTAINER_GAP and _far(e, after.entry):
+        if i < last and mentions[i + 1].start - m.end <= _CONTAINER_GAP and _far(e, mentions[i + 1].entry):
             f["far_from_container"] = 1.0
-        before = mentions[i - 1] if i > 0 else None
-        if before is not None and m.start - before.end <= _CONTAINER_GAP and _far(e, before.entry):
+        if i > 0 and m.start - mentions[i - 1].end <= _CONTAINER_GAP and _far(e, mentions[i - 1].entry):
             f["container_of_far"] = 1.0
-        f.update({
-            "rule": float(m is rule_pick or (rule_pick is not None and rule_pick.entry == e)),
-            "locative": float(m.locative), "dateline": float(m.dateline), "qualifier": float(m.qualifier),
-            "title": float(m.start < title_end), "position": m.start / size,
-            "first_located": float(m is first_located),
-            "speaker": float(bool(SPEAKER_AFTER.match(text[m.end:m.end + WINDOW]))),
-            "ambiguous": float(len({(c.lat, c.lon) for c in m.candidates}) > 1),
-            "year_before": float(bool(_YEAR.search(text, max(0, m.start - 80), m.start))),
-            "contained": float(m.contained),
-            "origin": float(bool(_ORIGIN_BEFORE.search(text, max(0, m.start - 30), m.start))),
-        })
+        # Set one by one, in this order (the model sums its terms in the order of the keys).
+        f["rule"] = float(m is rule_pick or (rule_entry is not None and (rule_entry is e or rule_entry == e)))
+        f["locative"] = float(m.locative)
+        f["dateline"] = float(m.dateline)
+        f["qualifier"] = float(m.qualifier)
+        f["title"] = float(m.start < title_end)
+        f["position"] = m.start / size
+        f["first_located"] = float(m is first_located)
+        f["speaker"] = float(bool(SPEAKER_AFTER.match(text[m.end:m.end + WINDOW])))
+        f["ambiguous"] = float(len({(c.lat, c.lon) for c in m.candidates}) > 1)
+        f["year_before"] = float(bool(_YEAR.search(text, max(0, m.start - 80), m.start)))
+        f["contained"] = float(m.contained)
+        f["origin"] = float(bool(_ORIGIN_BEFORE.search(text, max(0, m.start - 30), m.start)))
         point = (e.lat, e.lon)
-        nearest = nearest_of[point] if point in nearest_of else nearest_of.setdefault(point, _nearest(e, points))
+        nearest = nearest_of[point] if point in nearest_of else nearest_of.setdefault(point, _nearest(e, spots))
         if nearest is not None:
             f["far"] = float(nearest > _FAR_KM)
             f["near_other"] = float(nearest <= _NEAR_KM)
@@ -108,12 +111,6 @@ def features(text: str, mentions: Sequence[Mention], rule_pick: Mention | None, 
         f["rule"] = float(rule_pick is None)
         rows[(fallback.name, fallback.country, fallback.lat, fallback.lon)] = (fallback, f)
     return list(rows.values())
-
-
-def _same_country_share(e: Entry, placed: list[Entry]) -> float | None:
-    """The share of the story's other places that lie in `e`'s country (None when there are none)."""
-    others = [o for o in placed if o != e]
-    return sum(o.country == e.country for o in others) / len(others) if others else None
 
 
 def _nearest(e: Entry, points: list[Entry]) -> float | None:
