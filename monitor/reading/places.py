@@ -85,8 +85,9 @@ _SETTLEMENT_BEFORE = with_first_characters(re.compile(
     r"\b(?:village|town|city|settlement|area|district|suburb|outskirts)\s+of\s+\Z", re.IGNORECASE))
 _AREA_AFTER = re.compile(r"\s+(?:area|district|village|town|sector|region|province|countryside)\b", re.IGNORECASE)
 # A capitalised name, perhaps with an area word, then "(" or "," opening its container.
-_NAME_THEN_CONTAINER = re.compile(r"\b(?P<name>[A-Z][\w'’-]*(?:[ -][A-Z][\w'’-]*){0,3})"
-                                  r"(?:\s+(?:region|area|village|town|sector|district))?\s*(?:\(|,)\s*\Z")
+_NAME_THEN_CONTAINER = with_first_characters(re.compile(
+    r"\b(?P<name>[A-Z][\w'’-]*(?:[ -][A-Z][\w'’-]*){0,3})"
+    r"(?:\s+(?:region|area|village|town|sector|district))?\s*(?:\(|,)\s*\Z"))
 # "the southern countryside of X", "12 km north-east of X": the incident lies off X in that direction.
 # The look-ahead names the characters a match can begin with (a digit or a compass word), so a search
 # turns the other positions away with one test.
