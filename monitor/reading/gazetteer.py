@@ -43,6 +43,7 @@ from monitor.reading.place_keys import word_key as word_key
 # Priors of generated divisions: below a town of 100,000 (5.1), so "Herat" is the city, not the province.
 _DIVISION_PRIOR = {1: 5.0, 2: 4.6, 3: 4.4}
 _DERIVED_KEPT = 20_000  # answers Gazetteer.derived keeps (a few MB at most)
+_MISSING = object()
 PART_PRIOR = 50.0  # the prior of a part of a country ("northern Syria"): a point only roughly placed
 
 
@@ -185,11 +186,11 @@ class Gazetteer:
         """make() worked out once for `key` (which must say everything make() depends on besides this
         index) and kept: the index does not change, so neither does the answer. Cleared when full."""
         cache = self.derived_cache
-        if key in cache:
-            return cache[key]
-        if len(cache) >= _DERIVED_KEPT:
-            cache.clear()
-        value = cache[key] = make()
+        value = cache.get(key, _MISSING)  # one lookup: another thread may clear the cache meanwhile
+        if value is _MISSING:
+            if len(cache) >= _DERIVED_KEPT:
+                cache.clear()
+            value = cache[key] = make()
         return value
 
     def has(self, key: str) -> bool:
