@@ -6,8 +6,10 @@ Runs monitor.reading.places.extract_places (shipped place model) over the title 
 item of the given JSON Lines files (default: dev.jsonl and acled-dev.jsonl of /work/shared/eval),
 once with this checkout and once with OTHER_CHECKOUT (e.g. `git archive <commit> | tar -x -C
 /tmp/before`), each in a fresh interpreter, alternating round by round so both see the same machine
-load. Prints the best round's CPU milliseconds per text of each and their ratio. One-off costs (the
-gazetteer's first lookups, built-on-first-use tables) are paid before timing starts.
+load. Prints the best round's CPU microseconds per text of each and their ratio, in total and for its
+parts (the scan, what is left beside it, and its largest stages: _resolve, place_choice.features,
+_agreeing_pairs, ...), timed in a second pass with the parts wrapped in CPU timers. One-off
+costs (the gazetteer's first lookups, built-on-first-use tables) are paid before timing starts.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ DEFAULT = [Path("/work/shared/eval") / name for name in ("dev.jsonl", "acled-dev
 CHILD = """
 import json, sys, time
 sys.path.insert(0, sys.argv[1])
-from monitor.reading import places
+from monitor.reading import place_choice, places
 from monitor.reading.choice import load_choices
 from monitor.reading.gazetteer import load_gazetteer
 texts = json.load(sys.stdin)
@@ -34,14 +36,42 @@ for text in texts:
 started = time.process_time()
 for text in texts:
     places.extract_places(text, "en", gazetteer, model)
-print(time.process_time() - started)
+total = time.process_time() - started
+# A second pass with the parts wrapped in CPU timers (the wrappers add a little to each part).
+spent = {}
+def timed(module, name):
+    inner = getattr(module, name, None)
+    if inner is None:
+        return
+    def wrapper(*args, **kwargs):
+        t0 = time.process_time()
+        try:
+            return inner(*args, **kwargs)
+        finally:
+            spent[name] = spent.get(name, 0.0) + time.process_time() - t0
+    setattr(module, name, wrapper)
+for module, name in PARTS:
+    timed(place_choice if module == "place_choice" else places, name)
+started = time.process_time()
+for text in texts:
+    places.extract_places(text, "en", gazetteer, model)
+wrapped = time.process_time() - started
+# What is left beside the scan, from the same (wrapped) pass as the scan's own time.
+print(json.dumps({"total": total, "outside the scan": wrapped - spent.get("scan_names", 0.0), **spent}))
 """
+# The parts of extract_places timed in the second pass: the scan, then the largest stages beside it.
+PARTS = [("places", "scan_names"), ("places", "_resolve"), ("place_choice", "features"),
+         ("places", "_agreeing_pairs"), ("places", "_district_containers"), ("places", "_near_each_other"),
+         ("places", "_offset"), ("places", "_the_capital"), ("place_choice", "choose")]
+CHILD = CHILD.replace("PARTS", repr(PARTS))
 
 
-def cpu_seconds(tree: Path, payload: str) -> float:
+def cpu_seconds(tree: Path, payload: str) -> dict[str, float]:
+    """CPU seconds of extract_places over all texts ("total"), and of its parts, in a fresh interpreter."""
     out = subprocess.run([sys.executable, "-c", CHILD, str(tree)], input=payload, capture_output=True,
                          text=True, check=True)
-    return float(out.stdout.strip().splitlines()[-1])
+    result: dict[str, float] = json.loads(out.stdout.strip().splitlines()[-1])
+    return result
 
 
 def main() -> int:
@@ -62,16 +92,19 @@ def main() -> int:
                 texts.append(f"{row.get('title') or ''}\n{row.get('text') or ''}")
     payload = json.dumps(texts)
     trees = {"this checkout": ROOT, f"baseline {args.tree}": args.tree.resolve()}
-    best: dict[str, float] = {}
+    best: dict[str, dict[str, float]] = {}
     for _ in range(args.rounds):
         for name, tree in trees.items():
             seconds = cpu_seconds(tree, payload)
-            best[name] = min(best.get(name, seconds), seconds)
-    print(f"{len(texts)} texts, best of {args.rounds} rounds, CPU of the extracting process")
+            best[name] = {part: min(best.get(name, seconds)[part], value) for part, value in seconds.items()}
+    print(f"{len(texts)} texts, best of {args.rounds} rounds, CPU of the extracting process, µs/text")
+    parts = ["total", "outside the scan", *(name for _, name in PARTS)]
+    print(f"  {'':40} " + " ".join(f"{part[:16]:>16}" for part in parts))
     for name, seconds in best.items():
-        print(f"  {name:40} {seconds / len(texts) * 1000:7.3f} ms/text")
+        print(f"  {name[:40]:40} " + " ".join(f"{seconds.get(part, 0.0) / len(texts) * 1e6:16.1f}" for part in parts))
     mine, baseline = best["this checkout"], best[f"baseline {args.tree}"]
-    print(f"  ratio this/baseline: {mine / baseline:.3f}")
+    print("  baseline/this (times less CPU): " + ", ".join(
+        f"{part} {baseline[part] / mine[part]:.2f}x" for part in parts if mine.get(part) and baseline.get(part)))
     return 0
 
 

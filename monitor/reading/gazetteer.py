@@ -42,6 +42,8 @@ from monitor.reading.place_keys import word_key as word_key
 
 # Priors of generated divisions: below a town of 100,000 (5.1), so "Herat" is the city, not the province.
 _DIVISION_PRIOR = {1: 5.0, 2: 4.6, 3: 4.4}
+_DERIVED_KEPT = 20_000  # answers Gazetteer.derived keeps (a few MB at most)
+_MISSING = object()
 PART_PRIOR = 50.0  # the prior of a part of a country ("northern Syria"): a point only roughly placed
 
 
@@ -92,6 +94,9 @@ class Gazetteer:
     local: LocalIndex | None = None  # places imported from GeoNames dumps (gazetteer import), if any
     province_cache: dict[str, list[Entry]] = dataclasses.field(default_factory=dict, repr=False, compare=False)
     bare_cache: dict[str, list[int]] = dataclasses.field(default_factory=dict, repr=False, compare=False)
+    # What callers work out from lookups of the same words again and again (places' containers), by a
+    # key of their own; see derived().
+    derived_cache: dict[tuple[str, ...], Any] = dataclasses.field(default_factory=dict, repr=False, compare=False)
 
     def part_of_country(self, cc: str, direction: str, name: str) -> Entry | None:
         """A region entry for "northern Syria", "юг Ливана": the matching part of the country's extent."""
@@ -176,6 +181,17 @@ class Gazetteer:
             built[""] = []  # marks the cache built, even for an index without districts
             self.bare_cache.update(built)
         return tuple(self._division_entry(i) for i in self.bare_cache.get(key, ())[:8]) if key else ()
+
+    def derived(self, key: tuple[str, ...], make: Callable[[], Any]) -> Any:
+        """make() worked out once for `key` (which must say everything make() depends on besides this
+        index) and kept: the index does not change, so neither does the answer. Cleared when full."""
+        cache = self.derived_cache
+        value = cache.get(key, _MISSING)  # one lookup: another thread may clear the cache meanwhile
+        if value is _MISSING:
+            if len(cache) >= _DERIVED_KEPT:
+                cache.clear()
+            value = cache[key] = make()
+        return value
 
     def has(self, key: str) -> bool:
         return (key in self.curated or key in self.geonames or key in self.division_names

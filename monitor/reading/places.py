@@ -35,7 +35,7 @@ import dataclasses
 import functools
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Sequence, Set
 from dataclasses import dataclass
 
 from monitor.models import Place
@@ -53,13 +53,18 @@ from monitor.reading.gazetteer import (
 )
 from monitor.reading.place_choice import Mention as _Mention
 from monitor.reading.place_scan import LOCATIVE_BEFORE, SPEAKER_AFTER, STRUCK_AFTER, WINDOW, scan_names
+from monitor.reading.word_index import with_first_characters
 
-_VENUE_BEFORE = re.compile(r"(?:talks|negotiations|summit|meeting|conference|mediators?|signed|переговор\w*|"
-                           r"встреч\w*|саммит\w*)\s+(?:(?:held|hosted|resumed|taking place|under ?way|"
-                           r"прошл\w*|проход\w*)\s+)?(?:in|at|в|на)\s+(?:the\s+)?"
-                           r"(?:[\w-]+\s+(?:city\s+of\s+|capital\s+)?)?$", re.IGNORECASE)
-_BACKGROUND_BEFORE = re.compile(r"\b(?:following|after|since)\s+(?:a|an|the|last\s+\w+['’]s)\s+[^.;\n]{0,80}?"
-                                r"\b(?:that|which)\b[^.;\n]*$", re.IGNORECASE)
+# The searches over the words before a name run through with_first_characters (as place_scan's do): the
+# same matches, but the positions no match can begin at are turned away with one test.
+_VENUE_BEFORE = with_first_characters(re.compile(
+    r"(?:talks|negotiations|summit|meeting|conference|mediators?|signed|переговор\w*|"
+    r"встреч\w*|саммит\w*)\s+(?:(?:held|hosted|resumed|taking place|under ?way|"
+    r"прошл\w*|проход\w*)\s+)?(?:in|at|в|на)\s+(?:the\s+)?"
+    r"(?:[\w-]+\s+(?:city\s+of\s+|capital\s+)?)?$", re.IGNORECASE))
+_BACKGROUND_BEFORE = with_first_characters(re.compile(
+    r"\b(?:following|after|since)\s+(?:a|an|the|last\s+\w+['’]s)\s+[^.;\n]{0,80}?"
+    r"\b(?:that|which)\b[^.;\n]*$", re.IGNORECASE))
 _VENUE_AFTER = re.compile(r"\s+(?:peace\s+)?(?:talks|negotiations|summit|process|agreements?|accords?|declaration|"
                           r"format|platform|protocol|memorandum|переговор\w*|соглашени\w*|договоренност\w*|"
                           r"формат\w*|протокол\w*)\b", re.IGNORECASE)
@@ -67,22 +72,26 @@ _VENUE_AFTER = re.compile(r"\s+(?:peace\s+)?(?:talks|negotiations|summit|process
 _UNIT_AFTER = re.compile(r"(?:\s+(?:al[- ])?[A-Z][\w'’-]*){0,2}\s+(?:Division|Brigades?|Battalions?|Regiments?|"
                          r"Army|Front|Corps|Legion|Squadron|Group|Movement|Militia)\b")
 # Arabic words that open a militia's name: "Liwa (brigade) X", "Jaish (army) X", "Kataib (battalions) X".
-_UNIT_BEFORE = re.compile(r"\b(?:Liwa|Jaysh|Jaish|Kata['’]?ib|Harakat|Ansar)\s+(?:[\w'’-]+\s+){0,2}\Z")
-_TITLE_BEFORE = re.compile(r"(?:President|Minister|Mr|Mrs|Ms|Gen|General|Colonel|Col|Sen|Senator|"
-                           r"президент|министр|глава)\.?\s+$", re.IGNORECASE)
+_UNIT_BEFORE = with_first_characters(
+    re.compile(r"\b(?:Liwa|Jaysh|Jaish|Kata['’]?ib|Harakat|Ansar)\s+(?:[\w'’-]+\s+){0,2}\Z"))
+_TITLE_BEFORE = with_first_characters(re.compile(r"(?:President|Minister|Mr|Mrs|Ms|Gen|General|Colonel|Col|Sen|Senator|"
+                           r"президент|министр|глава)\.?\s+$", re.IGNORECASE))
 # A wire dateline opening the body: "JUBA Renewed fighting ...", "DIYARBAKIR, Turkey Four people ...".
 _DATELINE = re.compile(r"\n\s*(?P<city>[A-Z][A-Z'’.-]+(?: [A-Z][A-Z'’.-]+)?)"
                        r"(?=[,\s(]+(?:\(\w+\)\s*[-–—]?\s*)?[A-Z]?[a-z]|,)")
 # Words before a demonym that make it the target: "positions of the ВСУ", "позиции ВСУ".
 # Words that make the name next to them a settlement or area: "the town of X", "X area", "X district".
-_SETTLEMENT_BEFORE = re.compile(r"\b(?:village|town|city|settlement|area|district|suburb|outskirts)\s+of\s+\Z",
-                                re.IGNORECASE)
+_SETTLEMENT_BEFORE = with_first_characters(re.compile(
+    r"\b(?:village|town|city|settlement|area|district|suburb|outskirts)\s+of\s+\Z", re.IGNORECASE))
 _AREA_AFTER = re.compile(r"\s+(?:area|district|village|town|sector|region|province|countryside)\b", re.IGNORECASE)
 # A capitalised name, perhaps with an area word, then "(" or "," opening its container.
-_NAME_THEN_CONTAINER = re.compile(r"\b(?P<name>[A-Z][\w'’-]*(?:[ -][A-Z][\w'’-]*){0,3})"
-                                  r"(?:\s+(?:region|area|village|town|sector|district))?\s*(?:\(|,)\s*\Z")
+_NAME_THEN_CONTAINER = with_first_characters(re.compile(
+    r"\b(?P<name>[A-Z][\w'’-]*(?:[ -][A-Z][\w'’-]*){0,3})"
+    r"(?:\s+(?:region|area|village|town|sector|district))?\s*(?:\(|,)\s*\Z"))
 # "the southern countryside of X", "12 km north-east of X": the incident lies off X in that direction.
-_OFFSET_BEFORE = re.compile(r"(?:(?P<km>\d{1,3}(?:\.\d)?)\s*(?:km|kilomet(?:er|re)s?)\s+)?"
+# The look-ahead names the characters a match can begin with (a digit or a compass word), so a search
+# turns the other positions away with one test.
+_OFFSET_BEFORE = re.compile(r"(?=[\dnsew])(?:(?P<km>\d{1,3}(?:\.\d)?)\s*(?:km|kilomet(?:er|re)s?)\s+)?"
                             r"(?P<dir>(?:north|south)(?:-?(?:east|west))?|east|west)(?:ern)?"
                             r"(?(km)|\s+(?:countryside|rural\s+areas?))\s+of\s+(?:the\s+)?(?:[A-Za-z]{1,3}-)?\Z",
                             re.IGNORECASE)
@@ -226,6 +235,8 @@ def _the_capital(text: str, mentions: list[_Mention], gazetteer: Gazetteer,
                  scores: dict[str, float]) -> list[_Mention]:
     """"Bombs rocked the capital", "fighting in the capital": the capital of the country the text is
     about (the one it names as a place, else the one all its places are in), as a location."""
+    if "capital" not in text:  # what _BARE_CAPITAL needs: most texts are done here
+        return []
     stated = [cc for cc, s in scores.items() if s >= 3.0]
     countries = stated if len(stated) == 1 else list({m.entry.country for m in mentions}) if not stated else []
     if len(countries) != 1:
@@ -332,10 +343,7 @@ def _district_containers(text: str, mentions: list[_Mention], gazetteer: Gazette
     out = list(mentions)
     for match in _CONTAINER_NAME.finditer(text):
         start, end = match.span("name")
-        key = name_key(match.group("name"))
-        if key in gazetteer.stoplist:
-            continue
-        candidates = gazetteer.districts_named(key)
+        key, candidates = _districts(gazetteer, match.group("name"))
         if not candidates:
             continue
         others = [m for m in out if m.end <= start or m.start >= end]
@@ -372,15 +380,12 @@ def _agreeing_pairs(text: str, mentions: list[_Mention], gazetteer: Gazetteer,
     out = list(mentions)
     for match in _TOWN_PROVINCE.finditer(text):
         start, end = match.span("town")
-        town, province = name_key(match.group("town")), name_key(match.group("province"))
-        if town in gazetteer.stoplist:
-            continue
-        wanted = {province, loose_key(province)}
+        wanted, inside = _towns_in_province(gazetteer, match.group("town"), match.group("province"))
+        if wanted is None:
+            continue  # the town's words are a stop word
         here = [i for i, m in enumerate(out) if m.start < end and m.end > start]
         if any(out[i].entry.precision == "place" and _held_by((out[i].entry,), wanted) for i in here):
             continue  # the scan's pick is a town that agrees already
-        inside = (_held_by(gazetteer.lookup(town), wanted) or _held_by(gazetteer.lookup_loose(town), wanted)
-                  or _held_by(gazetteer.districts_named(town), wanted))
         if not inside:
             continue
         pick = max(inside, key=lambda e: e.prior)
@@ -391,7 +396,35 @@ def _agreeing_pairs(text: str, mentions: list[_Mention], gazetteer: Gazetteer,
     return out
 
 
-def _held_by(candidates: Sequence[Entry], wanted: set[str]) -> list[Entry]:
+def _districts(gazetteer: Gazetteer, name: str) -> tuple[str, tuple[Entry, ...]]:
+    """The key of a container's `name` and the districts of that bare name (none for a stop word);
+    the same names recur from text to text, so the answer is kept (Gazetteer.derived)."""
+    def make() -> tuple[str, tuple[Entry, ...]]:
+        key = name_key(name)
+        return key, () if key in gazetteer.stoplist else gazetteer.districts_named(key)
+    found: tuple[str, tuple[Entry, ...]] = gazetteer.derived(("districts", name), make)
+    return found
+
+
+def _towns_in_province(gazetteer: Gazetteer, town: str, province: str) -> tuple[frozenset[str] | None,
+                                                                               list[Entry]]:
+    """For "Town, Province": the keys the province is met by, and the settlements or districts named
+    `town` (by exact, then variant spelling, then as a bare district name) that the index puts in
+    it; (None, []) when `town` is a stop word. Kept, like _districts."""
+    def make() -> tuple[frozenset[str] | None, list[Entry]]:
+        town_key, province_key = name_key(town), name_key(province)
+        if town_key in gazetteer.stoplist:
+            return None, []
+        wanted = {province_key, loose_key(province_key)}
+        return frozenset(wanted), (_held_by(gazetteer.lookup(town_key), wanted)
+                                   or _held_by(gazetteer.lookup_loose(town_key), wanted)
+                                   or _held_by(gazetteer.districts_named(town_key), wanted))
+    found: tuple[frozenset[str] | None, list[Entry]] = gazetteer.derived(("towns in province", town, province),
+                                                                         make)
+    return found
+
+
+def _held_by(candidates: Sequence[Entry], wanted: Set[str]) -> list[Entry]:
     """The settlements and districts of `candidates` whose province or district has one of the
     `wanted` keys (exact or loose, with or without its type word)."""
     return [e for e in candidates if e.lat is not None and (e.precision == "place" or e.division >= 2) and any(
@@ -428,27 +461,47 @@ def _near_each_other(mentions: list[_Mention]) -> list[_Mention]:
     name, a curated entry (a named region, a front-line town). A candidate within _NEAR_KM of an
     anchor replaces a farther pick; so does a candidate as well known (within _NEAR_PRIOR) that is
     much nearer, when the pick is far from every anchor."""
+    spots = [len({(e.lat, e.lon) for e in m.candidates}) for m in mentions]  # distinct points per name
     anchors = [(i, m.entry) for i, m in enumerate(mentions) if m.entry.lat is not None and
-               (len({(e.lat, e.lon) for e in m.candidates}) == 1 or m.entry.prior >= _CURATED)]
+               (spots[i] == 1 or m.entry.prior >= _CURATED)]
     if not anchors:
         return mentions
     out = []
     for i, m in enumerate(mentions):
         others = [a for j, a in anchors if j != i and (a.lat, a.lon) != (m.entry.lat, m.entry.lon)]
-        if not others or m.entry.lat is None or len({(e.lat, e.lon) for e in m.candidates}) < 2:
+        if not others or m.entry.lat is None or spots[i] < 2:
             out.append(m)
             continue
-        def reach(e: Entry) -> float:
-            return min(distance_km(e, a) for a in others) if e.lat is not None else math.inf  # noqa: B023
-        current = reach(m.entry)
-        near = [e for e in m.candidates if e.lat is not None and reach(e) <= _NEAR_KM]
-        similar = [e for e in m.candidates if e.lat is not None and e.prior >= m.entry.prior - _NEAR_PRIOR
-                   and e.precision == m.entry.precision and reach(e) * 3 < current]
-        if current > _NEAR_KM and (near or similar):
-            pick = max(near, key=lambda e: e.prior) if near else min(similar, key=reach)
+        current = min(distance_km(m.entry, a) for a in others)
+        if current <= _NEAR_KM:  # the pick is near the story already: no candidate can replace it
+            out.append(m)
+            continue
+        pick = _nearer(m, others, current)
+        if pick is not None:
             m = dataclasses.replace(m, entry=pick, qualifier=False)
         out.append(m)
     return out
+
+
+def _nearer(m: _Mention, others: list[Entry], current: float) -> Entry | None:
+    """_near_each_other's pick for `m`, whose entry lies `current` km (> _NEAR_KM) from the nearest
+    of `others`: the best-known candidate within _NEAR_KM of them, else the nearest one as well
+    known that is several times nearer; None when there is none."""
+    reached: dict[tuple[float, float], float] = {}  # namesakes share points: each is measured once
+
+    def reach(e: Entry) -> float:
+        if e.lat is None or e.lon is None:
+            return math.inf
+        point = (e.lat, e.lon)
+        if point not in reached:
+            reached[point] = min(distance_km(e, a) for a in others)
+        return reached[point]
+    near = [e for e in m.candidates if e.lat is not None and reach(e) <= _NEAR_KM]
+    if near:
+        return max(near, key=lambda e: e.prior)
+    similar = [e for e in m.candidates if e.lat is not None and e.prior >= m.entry.prior - _NEAR_PRIOR
+               and e.precision == m.entry.precision and reach(e) * 3 < current]
+    return min(similar, key=reach) if similar else None
 
 
 def _qualifiers(text: str, mentions: list[_Mention], named: dict[str, float]) -> list[_Mention]:
