@@ -393,7 +393,9 @@ class _Kind:
 _TWINNED = (*_KILLED, *_INJURED, *_SINGLE_KILLED, *_SINGLE_INJURED, *(p for _, p in _KILLED_GATED),
             *(p for _, p in _INJURED_GATED), _WHO_KILLED[1], _WHO_INJURED[1], _NONE_KILLED, _NONE_INJURED, _CUMULATIVE,
             _CASUALTIES_DEAD, _DISPUTED, _BACKGROUND_BEFORE, _INTENT, _CLAIMED, _PART_OF, _LIST_BEFORE, _VERB_END)
-_LOOSE = {id(pattern): case_gate.loose_twin(pattern) for pattern in _TWINNED}
+_TWINNED_IDS = frozenset(id(pattern) for pattern in _TWINNED)
+# Twins are compiled on first use: compiling all of them at import doubled the classifier's start-up.
+_LOOSE: dict[int, re.Pattern[str]] = {}
 _KILLED_KIND = _Kind(_ANY_KILLED, _KILLED, _KILLED_GATED, _SINGLE_KILLED, _WHO_KILLED, _RU_PAIR_KILLED, _NONE_KILLED,
                      _NONE_KILLED_GATE)
 _INJURED_KIND = _Kind(_ANY_INJURED, _INJURED, _INJURED_GATED, _SINGLE_INJURED, _WHO_INJURED, _RU_PAIR_INJURED,
@@ -535,8 +537,17 @@ def _low(scan: str | None, start: int, chunk: str) -> str | None:
 
 def _finditer(pattern: re.Pattern[str], chunk: str, low: str | None) -> Iterator[re.Match[str]]:
     """pattern.finditer(chunk), led by the pattern's loose twin where it has one (case_gate.finditer)."""
-    loose = _LOOSE.get(id(pattern))
+    loose = loose_twin_of(pattern)
     return pattern.finditer(chunk) if loose is None else case_gate.finditer(pattern, loose, chunk, low)
+
+
+def loose_twin_of(pattern: re.Pattern[str]) -> re.Pattern[str] | None:
+    """The case-sensitive twin of one of the twinned patterns (compiled once, on first use), else None."""
+    key = id(pattern)
+    loose = _LOOSE.get(key)
+    if loose is None and key in _TWINNED_IDS:
+        loose = _LOOSE[key] = case_gate.loose_twin(pattern)
+    return loose
 
 
 def _search(pattern: re.Pattern[str], chunk: str, low: str | None) -> re.Match[str] | None:

@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from monitor.models import LABELS, Classification, FeedItem, LabelHit, Place
-from monitor.reading import casualties as casualty_extraction
 from monitor.reading import dates, places, relevance
 from monitor.reading.actors import armed_groups
 from monitor.reading.choice import NO_CHOICES, Choices, load_choices
@@ -92,8 +91,11 @@ class Classifier:
             return Classification(score=max((h.score for h in hits), default=0.0))
         attack_at = [h.at for h in hits if h.attack]
         found = places.extract_places(text, lang, self._gazetteer, self._choices.place, attack_at)
-        killed, injured = casualty_extraction.extract_casualties(text, lang, self._choices.casualty, pub_year,
-                                                                 attack_at)
+        # Imported on the first item a label fires on: compiling the casualty patterns is a third of the
+        # classifier's start-up, which `classify --title` of an item with no label never needs.
+        from monitor.reading.casualties import extract_casualties
+
+        killed, injured = extract_casualties(text, lang, self._choices.casualty, pub_year, attack_at)
         event_date = dates.resolve_event_date(text, lang, _local_publication(item.published_at, found.primary))
         return Classification(
             labels=labels,
