@@ -208,7 +208,8 @@ def queue_digests(deps: Deps, now: datetime | None = None) -> int:
         period = cron_period(rule.digest_cron, now, rule.digest_timezone)
         if period is None:
             continue
-        if deps.store.queue_digest(rule, target, period[0], period[1], deps.owner, now):
+        if deps.store.queue_digest(rule, target, period[0], period[1], deps.owner, now,
+                                   public_url=deps.settings.api.public_url):
             written += 1
             event(log, "digest_queued", target=target.name, rule=rule.name, period_start=period[0].isoformat())
     return written

@@ -153,6 +153,10 @@ def test_a_digest_lists_incidents_most_severe_first_with_counts_and_links() -> N
     assert "AM-AZ: 2" in body and "(<https://news.example/a>)" in body
     html = render_digest([a], period_start=T0, period_end=T0, body_format="html", burst=True)
     assert html.title.startswith("Burst digest") and '<a href="https://news.example/a">' in html.body
+    linked = render_digest([a], period_start=T0, period_end=T0, body_format="markdown",
+                           public_url="https://desk.example/")
+    assert f"[{a.id} r{a.revision}](<https://desk.example/incidents/{a.id}>)" in linked.body
+    assert "/incidents/" not in body  # without the dashboard's address, no incident links
 
 
 def test_an_incident_in_a_declared_ceasefire_area_and_period_is_its_violation() -> None:

@@ -5,6 +5,7 @@ the per-hour cap, digests (in UTC and in a local time zone across a clock change
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import random
 from collections.abc import Iterator, Sequence
 from datetime import UTC, date, datetime, timedelta
@@ -19,6 +20,7 @@ from monitor.models import Casualties, Classification, FeedItem, LabelHit, Place
 from monitor.pipeline import Deps, deliver_due, queue_digests, render_alert
 from monitor.settings import (
     AlertSettings,
+    ApiSettings,
     DatabaseSettings,
     FeedSettings,
     QuietHours,
@@ -232,6 +234,22 @@ def test_a_scheduled_digest_summarises_the_period_once_even_with_two_instances(s
     assert row["idempotency_key"] == "digest:ops:2022-09-13T06:00:00Z" and row["target"] == "ops"
     assert "2 incidents" in row["title"] and "Jermuk" in row["body"] and "Goris" in row["body"]
     assert "Killed (reported): 4" in row["body"]
+    assert "/incidents/" not in row["body"]  # no dashboard address configured: no incident links
+
+
+def test_a_scheduled_digest_links_each_incident_to_its_dashboard_page(store: Store, sink: SinkServer) -> None:
+    clock = Clock()
+    rule = RuleSettings(name="daily", targets=("ops",), digest_cron="0 6 * * *", countries=("AM",))
+    deps = make_deps(store, sink, clock, rule)
+    deps = dataclasses.replace(deps, settings=dataclasses.replace(
+        deps.settings, api=ApiSettings(public_url="https://desk.example/monitor/")))
+    clock.now = datetime(2022, 9, 13, 7, 0, tzinfo=UTC)
+    save(deps, [draft(1, place=PLACES[0], killed=3)])
+    clock.now = datetime(2022, 9, 14, 6, 0, 5, tzinfo=UTC)
+    assert queue_digests(deps) == 1
+    [row] = store.outbox_rows(kind="digest")
+    [incident] = row["detail"]["incidents"]
+    assert f"https://desk.example/monitor/incidents/{incident}" in row["body"]
 
 
 def queue_local_digests(deps: Deps) -> int:

@@ -36,6 +36,7 @@ from monitor.alerts.render import (
     _place_text,
     _safe_url,
     formatter,
+    incident_link,
 )
 from monitor.models import IncidentView
 from monitor.settings import AlertSettings
@@ -169,7 +170,7 @@ def digest_key(target: str, period_start: datetime) -> str:
     return f"digest:{target}:{period_start.astimezone(UTC).strftime('%Y-%m-%dT%H:%M:%SZ')}"
 
 
-def _item(v: IncidentView, fmt: Formatter) -> str:
+def _item(v: IncidentView, fmt: Formatter, public_url: str | None = None) -> str:
     line = f"[{_label_text(v.labels)}] {_place_text(v)}"
     casualties = _casualties(v)
     if casualties:
@@ -177,7 +178,10 @@ def _item(v: IncidentView, fmt: Formatter) -> str:
     line += f" — severity {v.severity:.1f}, {v.source_count} source{'s' if v.source_count != 1 else ''}"
     if v.ceasefire:
         line += f" — ceasefire: {_clean(v.ceasefire, 80)}"
-    text = fmt.esc(_clean(line, 400)) + " — " + fmt.esc(f"{v.id} r{v.revision}")
+    text = fmt.esc(_clean(line, 400)) + " — "
+    page = _safe_url(incident_link(public_url, v.id)) if public_url else None
+    ident = f"{v.id} r{v.revision}"
+    text += fmt.link(ident, page) if page else fmt.esc(ident)
     first = next((a for a in v.articles if _safe_url(a.url)), None)
     if first is not None:
         url = _safe_url(first.url)
@@ -187,9 +191,10 @@ def _item(v: IncidentView, fmt: Formatter) -> str:
 
 
 def render_digest(incidents: Sequence[IncidentView], *, period_start: datetime, period_end: datetime,
-                  body_format: str, burst: bool = False) -> Message:
+                  body_format: str, burst: bool = False, public_url: str | None = None) -> Message:
     """A summary of a period's incidents for one target, most severe first (at most MAX_DIGEST_ITEMS
-    listed, the rest counted). `burst` marks a digest of alerts held back by the per-hour cap."""
+    listed, the rest counted). `burst` marks a digest of alerts held back by the per-hour cap. With
+    `public_url` (the dashboard's address) each incident's id links to its page."""
     fmt = formatter(body_format)
     ordered = sorted(incidents, key=lambda v: (-v.severity, v.id))
     killed = sum(v.killed or 0 for v in incidents)
@@ -205,7 +210,7 @@ def render_digest(incidents: Sequence[IncidentView], *, period_start: datetime, 
     if truces:
         blocks.append(Block("Ceasefire violations", items=tuple(
             fmt.esc(f"{_clean(name, 120)}: {n}") for name, n in sorted(truces.items()))))
-    items = [_item(v, fmt) for v in ordered[:MAX_DIGEST_ITEMS]]
+    items = [_item(v, fmt, public_url) for v in ordered[:MAX_DIGEST_ITEMS]]
     if len(ordered) > MAX_DIGEST_ITEMS:
         items.append(fmt.esc(f"… and {len(ordered) - MAX_DIGEST_ITEMS} more"))
     blocks.append(Block("List", items=tuple(items)))

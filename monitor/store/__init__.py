@@ -269,10 +269,11 @@ class Store:
         self._transact(lambda conn: outbox_rows.release(conn, row_ids, owner))
 
     def queue_digest(self, rule: RuleSettings, target: TargetSettings, start: datetime, end: datetime,
-                     owner: str, now: datetime) -> bool:
-        """Write the scheduled digest of [start, end) for (rule, target) unless it exists. True if written."""
+                     owner: str, now: datetime, public_url: str | None = None) -> bool:
+        """Write the scheduled digest of [start, end) for (rule, target) unless it exists. True if written.
+        With `public_url` (the dashboard's address) each listed incident links to its page."""
         return self._transact(lambda conn: alerting.queue_scheduled_digest(conn, rule, target, start, end,
-                                                                           owner, now))
+                                                                           owner, now, public_url))
 
     def ceasefire_violations(self, since: date, until: date | None = None) -> dict[str, int]:
         """Incidents per ceasefire name with event dates in [since, until]."""

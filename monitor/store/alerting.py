@@ -286,7 +286,7 @@ def violation_counts(conn: Connection, since: Any, until: Any = None) -> dict[st
 
 
 def queue_scheduled_digest(conn: Connection, rule: RuleSettings, target: TargetSettings, start: datetime,
-                           end: datetime, owner: str, now: datetime) -> bool:
+                           end: datetime, owner: str, now: datetime, public_url: str | None = None) -> bool:
     """Write the digest of [start, end) for one (rule, target), once: the key `digest:{target}:{start}`
     and a once-only lock keep several instances from both writing it. An empty period sends nothing.
     True if a digest row was written."""
@@ -300,7 +300,8 @@ def queue_scheduled_digest(conn: Connection, rule: RuleSettings, target: TargetS
     views = [v for v, score in incidents_updated(conn, start, end) if rule_matches(rule, v, score)]
     if not views:
         return False
-    msg = render_digest(views, period_start=start, period_end=end, body_format=body_format_for(target.url))
+    msg = render_digest(views, period_start=start, period_end=end, body_format=body_format_for(target.url),
+                        public_url=public_url)
     return insert_alert(conn, kind="digest", target=target.name, key=key, message=msg, now=now,
                         detail={"rule": rule.name, "period_start": start.isoformat(),
                                 "period_end": end.isoformat(), "incidents": [v.id for v in views]})
