@@ -14,13 +14,12 @@ import argparse
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.choice_cost import rate  # classify items per CPU second
 from bench.real_text import ROOT, dev_items, snapshot_items
-from monitor.models import FeedItem
 from monitor.reading.choice import load_choices, read_choices
 from monitor.reading.classify import Classifier
 from monitor.reading.gazetteer import load_gazetteer
@@ -37,13 +36,6 @@ def revision_files(rev: str, folder: Path) -> bool:
             return False
         (folder / Path(path).name).write_text(shown.stdout, encoding="utf-8")
     return True
-
-
-def rate(classifier: Classifier, items: list[FeedItem]) -> float:
-    start = time.process_time()
-    for item in items:
-        classifier.classify(item)
-    return len(items) / max(time.process_time() - start, 1e-9)
 
 
 def main() -> int:
