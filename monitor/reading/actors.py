@@ -45,9 +45,11 @@ def demonym_role(text: str, start: int, end: int) -> tuple[str, str | None]:
     return "actor", name
 
 
-def armed_groups(text: str) -> tuple[str, ...]:
-    """The armed groups `text` names, by canonical name, in order of first mention."""
-    lowered = text.lower()
+def armed_groups(text: str, lowered: str | None = None) -> tuple[str, ...]:
+    """The armed groups `text` names, by canonical name, in order of first mention. `lowered`:
+    rules.lower_text(text), when known (the same as text.lower() but where that changes the length)."""
+    if lowered is None or "\u0130" in text:  # the one character whose lower case is two characters
+        lowered = text.lower()
     names, index = _group_index()
     candidates = index.scan(lowered)
     found = [(m.start(), names[i]) for i in index.present(candidates) if (m := index.search(i, lowered, candidates))]

@@ -403,22 +403,26 @@ _INJURED_KIND = _Kind(_ANY_INJURED, _INJURED, _INJURED_GATED, _SINGLE_INJURED, _
 
 
 def extract_casualties(text: str, lang: str, model: Model | None = None, pub_year: int | None = None,
-                       attack_at: Sequence[int] = ()) -> tuple[Casualties, Casualties]:
+                       attack_at: Sequence[int] = (), lowered: str | None = None) -> tuple[Casualties, Casualties]:
     """(killed, injured) as the text states them; Casualties() where it gives no figure. With a
     casualty `model`, every figure the patterns find is weighed by it (figure_choice) instead of
     keeping them all; `attack_at` are the offsets of the attack phrases. Either way the sentences about a
-    whole war or an earlier year are background, by rule."""
+    whole war or an earlier year are background, by rule. `lowered`: rules.lower_text(text), when known."""
     del lang  # English and Russian patterns are tried on every text; they do not collide
+    if "\u0130" in text:  # the one character whose lower case is two (lower_text keeps it; str.lower does not)
+        lowered = None
     if "\\" in text:  # some wire feeds break lines with a backslash ("wounding\\two"); same length
         text = text.replace("\\", " ")
+        lowered = None if lowered is None else lowered.replace("\\", " ")
     if model is None:
-        return _by_rule(text, pub_year)
-    killed, injured, none_killed, none_injured = figure_rows(text, pub_year, attack_at)
+        return _by_rule(text, pub_year, lowered)
+    killed, injured, none_killed, none_injured = figure_rows(text, pub_year, attack_at, lowered)
     return (_chosen(model, killed, none_killed), _chosen(model, injured, none_injured))
 
 
-def _by_rule(text: str, pub_year: int | None) -> tuple[Casualties, Casualties]:
-    lowered = text.lower()
+def _by_rule(text: str, pub_year: int | None, lowered: str | None = None) -> tuple[Casualties, Casualties]:
+    if lowered is None:
+        lowered = text.lower()
     if not _ANY_CASUALTY.search(lowered):
         return Casualties(), Casualties()
     scan = _scan(text, lowered)
@@ -465,10 +469,12 @@ def _background(lowered: str, start: int, chunk: str, pub_year: int | None, scan
 Rows = list[tuple["Figure", dict[str, float]]]
 
 
-def figure_rows(text: str, pub_year: int | None, attack_at: Sequence[int] = ()) -> tuple[Rows, Rows, bool, bool]:
+def figure_rows(text: str, pub_year: int | None, attack_at: Sequence[int] = (),
+                lowered: str | None = None) -> tuple[Rows, Rows, bool, bool]:
     """Every killed and injured figure with its features, and whether the text says no one was
-    killed / hurt (for the learned choice and for scripts/fit_weights.py)."""
-    lowered = text.lower()
+    killed / hurt (for the learned choice and for scripts/fit_weights.py). `lowered`: text.lower()."""
+    if lowered is None:
+        lowered = text.lower()
     if not _ANY_CASUALTY.search(lowered):
         return [], [], False, False
     scan = _scan(text, lowered)

@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import bisect
 import copy
+import functools
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from monitor.models import LABELS, Classification, FeedItem, LabelHit, Place
+from monitor.models import LABELS, Casualties, Classification, FeedItem, LabelHit, Place
 from monitor.reading import dates, places, relevance
 from monitor.reading.actors import armed_groups
 from monitor.reading.choice import NO_CHOICES, Choices, load_choices
@@ -79,11 +81,13 @@ class Classifier:
         lang = detect_lang(item, tuple(self._rules.languages))
         rules = self._rules.for_lang(lang)
         text = _join(item.title, item.text)
+        lowered = lower_text(text)  # once for every stage that reads the text lower-cased
         pub_year = item.published_at.year if item.published_at else None
-        hits, candidates = _label_hits(rules, text, pub_year)
-        labels, explanation = self._decide(hits)
+        hits, candidates = _label_hits(rules, text, pub_year, lowered)
+        groups = _group(hits)
+        labels, explanation = self._decide_groups(groups)
         model = self._choices.relevance
-        if labels and model is not None and not model.accepts(self.relevance_features(lang, text, hits)):
+        if labels and model is not None and not model.accepts(self._features(lang, text, hits, groups)):
             # The label scores passed their thresholds, but weighed together (relevance.py) they read
             # like general news: a missile test, a bombing, a metaphor. The thresholds stay a floor.
             labels, explanation = (), ()
@@ -91,20 +95,17 @@ class Classifier:
             return Classification(score=max((h.score for h in hits), default=0.0))
         attack_at = [h.at for h in hits if h.attack]
         found = places.extract_places(text, lang, self._gazetteer, self._choices.place, attack_at)
-        # Imported on the first item a label fires on: compiling the casualty patterns is a third of the
-        # classifier's start-up, which `classify --title` of an item with no label never needs.
-        from monitor.reading.casualties import extract_casualties
-
-        killed, injured = extract_casualties(text, lang, self._choices.casualty, pub_year, attack_at)
-        event_date = dates.resolve_event_date(text, lang, _local_publication(item.published_at, found.primary))
+        killed, injured = _extract_casualties()(text, lang, self._choices.casualty, pub_year, attack_at, lowered)
+        event_date = dates.resolve_event_date(text, lang, _local_publication(item.published_at, found.primary),
+                                              lowered)
         return Classification(
             labels=labels,
             score=max(hit.score for hit in labels),
             countries=found.countries,
             place=found.primary,
             places=found.places,
-            actors=tuple(dict.fromkeys((*found.actors, *armed_groups(text)))),
-            weapons=_weapons(rules, text, candidates),
+            actors=tuple(dict.fromkeys((*found.actors, *armed_groups(text, lowered)))),
+            weapons=_weapons(rules, text, candidates, lowered),
             killed=killed,
             injured=injured,
             event_date=event_date,
@@ -121,18 +122,20 @@ class Classifier:
 
     def relevance_features(self, lang: str, text: str, hits: list[_Hit]) -> dict[str, float]:
         """The features the relevance model weighs (monitor.reading.relevance)."""
-        groups: dict[str, list[_Hit]] = {}
-        for hit in hits:
-            groups.setdefault(hit.label, []).append(hit)
-        scored = {label: _combine(group) for label, group in groups.items()}
+        return self._features(lang, text, hits, _group(hits))
+
+    def _features(self, lang: str, text: str, hits: list[_Hit],
+                  groups: dict[str, tuple[float, list[_Hit]]]) -> dict[str, float]:
+        scored = {label: score for label, (score, _) in groups.items()}
         title_end = text.find("\n")
         return relevance.features(lang, text, hits, scored, self._thresholds, len(text) if title_end < 0 else title_end)
 
     def _decide(self, hits: list[_Hit]) -> tuple[tuple[LabelHit, ...], tuple[str, ...]]:
-        best: dict[str, list[_Hit]] = {}
-        for hit in hits:
-            best.setdefault(hit.label, []).append(hit)
-        scored = {label: (_combine(group), group) for label, group in best.items()}
+        return self._decide_groups(_group(hits))
+
+    def _decide_groups(self, groups: dict[str, tuple[float, list[_Hit]]]) -> tuple[tuple[LabelHit, ...],
+                                                                                    tuple[str, ...]]:
+        scored = dict(groups)
         _explain_away(scored)
         labels: list[LabelHit] = []
         explanation: list[str] = []
@@ -142,11 +145,19 @@ class Classifier:
             score, group = scored[label]
             if score < self._thresholds[label]:
                 continue
-            group.sort(key=lambda h: -h.score)
+            group = sorted(group, key=lambda h: -h.score)
             evidence = tuple(dict.fromkeys(h.evidence for h in group[:3]))
             labels.append(LabelHit(label, score, evidence))
             explanation.append(f"{label} {score:.2f}: '{group[0].evidence}' ({group[0].why})")
         return tuple(labels), tuple(explanation)
+
+
+def _group(hits: list[_Hit]) -> dict[str, tuple[float, list[_Hit]]]:
+    """The hits by label, in order of first hit, with the label's combined score."""
+    groups: dict[str, list[_Hit]] = {}
+    for hit in hits:
+        groups.setdefault(hit.label, []).append(hit)
+    return {label: (_combine(group), group) for label, group in groups.items()}
 
 
 def _explain_away(scored: dict[str, tuple[float, list[_Hit]]]) -> None:
@@ -193,11 +204,13 @@ def _combine(group: list[_Hit]) -> float:
     return min(score, 0.99)
 
 
-def _label_hits(rules: LangRules, text: str, pub_year: int | None) -> tuple[list[_Hit], _Scan | None]:
+def _label_hits(rules: LangRules, text: str, pub_year: int | None,
+                lowered: str | None = None) -> tuple[list[_Hit], _Scan | None]:
     """Every rule match in `text`, weighed by its context. Rules run on the lower-cased text (see
-    rules._compile), except the few with case-sensitive parts, which run on the original. Also where
-    in lower_text(text) the rules and weapons may match, when it was read (rules.Matcher)."""
-    scan = lower_text(text)
+    rules._compile; `lowered`: lower_text(text), when known), except the few with case-sensitive parts,
+    which run on the original. Also where in lower_text(text) the rules and weapons may match, when it
+    was read (rules.Matcher)."""
+    scan = lower_text(text) if lowered is None else lowered
     if rules.trigger is not None and not rules.trigger.search(scan):
         return [], None
     original = text
@@ -339,10 +352,12 @@ def _evidence(text: str, m: re.Match[str]) -> str:
     return " ".join(words[:3]) + " … " + " ".join(words[-3:])
 
 
-def _weapons(rules: LangRules, text: str, scanned: _Scan | None) -> tuple[str, ...]:
+def _weapons(rules: LangRules, text: str, scanned: _Scan | None, lowered: str | None = None) -> tuple[str, ...]:
     """The weapons named in `text`, by their canonical names ([weapons] of the rule file), in order.
-    `scanned`: where in lower_text(text) the patterns may begin (_label_hits), if known."""
-    lowered = lower_text(text)
+    `scanned`: where in lower_text(text) the patterns may begin (_label_hits), if known; `lowered`:
+    lower_text(text), if known."""
+    if lowered is None:
+        lowered = lower_text(text)
     if scanned is None:
         matcher = rules.matcher(lowered)
         scanned = _Scan(matcher, matcher.index.scan(lowered))
@@ -350,6 +365,16 @@ def _weapons(rules: LangRules, text: str, scanned: _Scan | None) -> tuple[str, .
     found = [(ms[0].start(), name) for i, (name, _) in enumerate(rules.weapons, start=first)
              if scanned.scanned.present(i) and (ms := index.matches(i, lowered, scanned.scanned, 1))]
     return tuple(name for _, name in sorted(found))
+
+
+@functools.cache
+def _extract_casualties() -> Callable[..., tuple[Casualties, Casualties]]:
+    """casualties.extract_casualties, imported on the first item a label fires on: compiling the
+    casualty patterns is a third of the classifier's start-up, which `classify --title` of an item with
+    no label never needs. (Imported once: an import statement run per item costs more than a stage.)"""
+    from monitor.reading.casualties import extract_casualties
+
+    return extract_casualties
 
 
 def _local_publication(published: datetime | None, place: Place | None) -> datetime | None:

@@ -72,14 +72,16 @@ _NOON = 12  # local hour: "the past day" of a report published before it is most
 _DATELINE_BEFORE = re.compile(r"(?:^|\n)\s*[A-Z][A-Z /.'’-]{2,}(?:\([^)]*\))?,\s*$")
 
 
-def resolve_event_date(text: str, lang: str, published: datetime | None) -> date | None:
+def resolve_event_date(text: str, lang: str, published: datetime | None, lowered: str | None = None) -> date | None:
     """The date the reported incident happened, or None when it cannot be told.
 
     `published` is best given in the incident place's local time (monitor.localtime), so "on
     Saturday" in a report published at 22:51 UTC on Friday from Azerbaijan means that Saturday.
+    `lowered`: lower_text(text), when known.
     """
     del lang
-    lowered = lower_text(text)  # the patterns are lower case: case-insensitive matching is much slower
+    if lowered is None:
+        lowered = lower_text(text)  # the patterns are lower case: case-insensitive matching is much slower
     pub = published.date() if published else None
     explicit = [(pos, day) for pos, day in _explicit(lowered, pub) if not _DATELINE_BEFORE.search(text[:pos])]
     hour = published.hour if published is not None else 0
