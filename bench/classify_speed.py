@@ -177,6 +177,7 @@ def stage_rows(classifier: Classifier, columns: dict[str, list[FeedItem]], n: in
     from monitor.reading import casualties, dates, places
     from monitor.reading import classify as c
     from monitor.reading.actors import armed_groups
+    from monitor.reading.rules import lower_text
 
     shares: dict[str, dict[str, tuple[float, float]]] = {}
     for name, distinct in columns.items():
@@ -187,11 +188,13 @@ def stage_rows(classifier: Classifier, columns: dict[str, list[FeedItem]], n: in
             lang = c.detect_lang(item, tuple(classifier._rules.languages))
             rules, text = classifier._rules.for_lang(lang), c._join(item.title, item.text)
             year = item.published_at.year if item.published_at else None
-            hits, scanned = timed("rules (label matches)", c._label_hits, rules, text, year)
-            labels, _ = timed("decide + relevance", classifier._decide, hits)
+            lowered = timed("rules (label matches)", lower_text, text)  # shared by the stages below
+            hits, scanned = timed("rules (label matches)", c._label_hits, rules, text, year, lowered)
+            groups = timed("decide + relevance", c._group, hits)
+            labels, _ = timed("decide + relevance", classifier._decide_groups, groups)
             model = classifier._choices.relevance
             if labels and model is not None:
-                features = timed("decide + relevance", classifier.relevance_features, lang, text, hits)
+                features = timed("decide + relevance", classifier._features, lang, text, hits, groups)
                 timed("decide + relevance", model.accepts, features)
             if not labels:
                 continue
@@ -199,11 +202,11 @@ def stage_rows(classifier: Classifier, columns: dict[str, list[FeedItem]], n: in
             found = timed("places", places.extract_places, text, lang, classifier._gazetteer,
                           classifier._choices.place, attack_at)
             timed("casualties", casualties.extract_casualties, text, lang, classifier._choices.casualty, year,
-                  attack_at)
+                  attack_at, lowered)
             local = timed("dates", c._local_publication, item.published_at, found.primary)
-            timed("dates", dates.resolve_event_date, text, lang, local)
-            timed("actors", armed_groups, text)
-            timed("weapons", c._weapons, rules, text, scanned)
+            timed("dates", dates.resolve_event_date, text, lang, local, lowered)
+            timed("actors", armed_groups, text, lowered)
+            timed("weapons", c._weapons, rules, text, scanned, lowered)
         total = sum(spent.values())
         for stage, seconds in spent.items():
             shares.setdefault(stage, {})[name] = (seconds / len(items) * 1e6, seconds / total)

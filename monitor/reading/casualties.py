@@ -689,7 +689,7 @@ def _singles(chunk: str, offset: int, single: tuple[re.Pattern[str], ...], low: 
 
 def _number(raw: str) -> tuple[int | None, bool]:
     word = raw.lower().strip()
-    digits = re.sub(r"[ ,]", "", word)
+    digits = word.replace(" ", "").replace(",", "")
     if digits.isdigit():
         value = int(digits)
         return (value, False) if value < 100000 else (None, False)  # phone numbers are not tolls

@@ -64,6 +64,7 @@ _REL = re.compile(r"(?<!\w)(?P<r>" + trie_pattern(list(_RELATIVE)) + r")")
 # any of those is not searched.
 _REL_NEEDS = tuple(phrase for phrase in _RELATIVE
                    if not any(other != phrase and other in phrase for other in _RELATIVE))
+_DIGIT = re.compile(r"\d")  # (\d as the date patterns read it: any decimal digit, not 0-9 only)
 _LOOKBACK_DAYS = 40  # an explicit date older than this is background, not the reported incident
 _EVENING = 18  # local hour: "overnight" in a report published before it is the night before
 _NOON = 12  # local hour: "the past day" of a report published before it is mostly the day before
@@ -83,7 +84,7 @@ def resolve_event_date(text: str, lang: str, published: datetime | None, lowered
     if lowered is None:
         lowered = lower_text(text)  # the patterns are lower case: case-insensitive matching is much slower
     pub = published.date() if published else None
-    explicit = [(pos, day) for pos, day in _explicit(lowered, pub) if not _DATELINE_BEFORE.search(text[:pos])]
+    explicit = [(pos, day) for pos, day in _explicit(lowered, pub) if not _dateline_before(text, pos)]
     hour = published.hour if published is not None else 0
     shifts = {_NIGHT: -1 if hour < _EVENING else 0, _PAST_DAY: -1 if hour < _NOON else 0}
     candidates = sorted(explicit + _relative(lowered, pub, shifts), key=lambda c: c[0])
@@ -94,8 +95,17 @@ def resolve_event_date(text: str, lang: str, published: datetime | None, lowered
     return min(explicit)[1] if explicit else pub
 
 
+def _dateline_before(text: str, pos: int) -> bool:
+    """Whether text[:pos] ends with a dateline. (It then ends with a comma and white space: tested
+    first, because the pattern is tried at every character of the text before the date.)"""
+    head = text[:pos]
+    return head.rstrip().endswith(",") and _DATELINE_BEFORE.search(head) is not None
+
+
 def _explicit(text: str, pub: date | None) -> list[tuple[int, date]]:
     found: list[tuple[int, date]] = []
+    if _DIGIT.search(text) is None:  # every explicit date has one
+        return found
     named = any(need in text for need in _MONTH_NEEDS)  # the patterns with a month's name need one
     for regex in (_DAY_MONTH, _MONTH_DAY, _NUMERIC, _ISO) if named else (_NUMERIC, _ISO):
         for m in regex.finditer(text):

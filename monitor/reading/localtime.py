@@ -37,7 +37,13 @@ def zone_of(country: str | None, lat: float | None, lon: float | None) -> tzinfo
     """The time zone of a place: its country's zone nearest to it, or None when unknown."""
     if country is None or lat is None or lon is None:
         return None
-    zones = _zone_table().get(country.upper())
+    return _nearest_zone(country.upper(), lat, lon)
+
+
+@functools.lru_cache(maxsize=4096)
+def _nearest_zone(country: str, lat: float, lon: float) -> tzinfo | None:
+    """zone_of for a place (remembered: reports of a conflict name the same few places again and again)."""
+    zones = _zone_table().get(country)
     if not zones:
         return None
     name = min(zones, key=lambda z: _degrees(lat, lon, z[1], z[2]))[0] if len(zones) > 1 else zones[0][0]
