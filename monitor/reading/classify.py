@@ -33,8 +33,8 @@ from monitor.settings import ClassifySettings
 # between spaces: r"[.!?;]+[\"'»”)]*\s+|\n+|\s[-–—]\s", written to begin with one character class
 # so the regex engine skips to the candidates instead of trying the pattern at every character.
 _SENTENCE_END = re.compile(r"[.!?;\s](?:(?<=[.!?;])[.!?;]*[\"'»”)]*\s+|(?<=\n)\n*|(?<=\s)[-–—]\s)")
-_CYRILLIC = re.compile(r"[а-яё]", re.IGNORECASE)
-_LATIN = re.compile(r"[a-z]", re.IGNORECASE)
+_CYRILLIC = re.compile(r"[а-яё]+", re.IGNORECASE)
+_LATIN = re.compile(r"[a-z]+", re.IGNORECASE)
 _MAX_MATCHES_PER_RULE = 4  # enough to find one clean match; bounds the cost on long texts
 _BEFORE = 45  # characters before a match searched for negation and hypothetical cues
 _AFTER = 40  # characters after a match searched for "were not recorded" and the like
@@ -180,7 +180,10 @@ def detect_lang(item: FeedItem, known: tuple[str, ...] = ("en", "ru")) -> str:
     if item.lang in known:
         return item.lang
     sample = (item.title + " " + item.text[:300])
-    return "ru" if len(_CYRILLIC.findall(sample)) > len(_LATIN.findall(sample)) else "en"
+    if sample.isascii():  # no Cyrillic letter (most untagged items): not counted
+        return "en"
+    # (letters counted by runs: fewer, longer matches than one per letter)
+    return "ru" if sum(map(len, _CYRILLIC.findall(sample))) > sum(map(len, _LATIN.findall(sample))) else "en"
 
 
 def _join(title: str, text: str) -> str:
