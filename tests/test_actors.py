@@ -32,3 +32,10 @@ def test_armed_groups_in_order_of_mention() -> None:
 
 def test_group_names_inside_other_words_are_not_groups() -> None:
     assert armed_groups("Officials at the Hamasaki plant said the safari park reopened") == ()
+
+
+@pytest.mark.parametrize("text", ["Hamas and Hezbollah fighters clashed", "İDLİB: Hamas fighters", "Боевики ХАМАС"])
+def test_the_lowered_text_given_by_classify_changes_nothing(text: str) -> None:
+    from monitor.reading.rules import lower_text
+
+    assert armed_groups(text, lower_text(text)) == armed_groups(text)

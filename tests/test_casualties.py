@@ -233,3 +233,15 @@ def test_backslash_line_breaks_of_wire_feeds_are_spaces() -> None:
 def test_russian_nominal_forms(text: str, killed: int | None, injured: int | None) -> None:
     k, i = extract_casualties(text, "ru")
     assert (k.count, i.count) == (killed, injured)
+
+
+@pytest.mark.parametrize("text", [
+    "Three soldiers were killed and two civilians wounded in shelling of a frontier hamlet.",
+    "İSTANBUL - A bomb killed 4 people\\and wounded 9 near a market.",
+    "Погибли двое военнослужащих, ещё трое ранены.",
+])
+def test_the_lowered_text_given_by_classify_changes_nothing(text: str) -> None:
+    # classify passes rules.lower_text(text), which keeps the length where str.lower does not ("İ")
+    from monitor.reading.rules import lower_text
+
+    assert extract_casualties(text, "en", lowered=lower_text(text)) == extract_casualties(text, "en")

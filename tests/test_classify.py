@@ -180,3 +180,17 @@ def test_sentence_ends_are_found_as_the_plain_pattern_finds_them(text: str) -> N
     assert [m.span() for m in _SENTENCE_END.finditer(text)] == [m.span() for m in plain.finditer(text)]
     made_up = "Guns fell silent. «Shots?» — he said;  then\n\nquiet - at last!) Done"
     assert [m.span() for m in _SENTENCE_END.finditer(made_up)] == [m.span() for m in plain.finditer(made_up)]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.sampled_from([*"abzKs ЖжёЁяЯ.“”-", "\u017f", "\u212a", "\u1c80", "İ"]), max_size=40))
+def test_language_is_detected_as_counting_every_letter_detects_it(text: str) -> None:
+    # detect_lang counts letters by runs and takes an all-ASCII sample as English without counting
+    cyrillic = len(re.findall(r"[а-яё]", text, re.IGNORECASE))
+    latin = len(re.findall(r"[a-z]", text, re.IGNORECASE))
+    assert detect_lang(FeedItem(title=text, text=text)) == ("ru" if cyrillic > latin else "en")
+
+
+def test_a_quoted_russian_headline_is_still_russian() -> None:
+    assert detect_lang(FeedItem(title="«Град» обстрелял окраину села", text="")) == "ru"
+    assert detect_lang(FeedItem(title="“Grad” rockets hit the outskirts", text="")) == "en"

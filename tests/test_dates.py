@@ -149,3 +149,20 @@ def test_dates_with_month_names_are_looked_for_in_texts_holding_a_month() -> Non
     assert resolve_event_date("Shelling on Sept. 3 hit the depot", "en", published) == date(2022, 9, 3)
     assert resolve_event_date("Обстрел 2 сентября", "ru", published) == date(2022, 9, 2)
     assert resolve_event_date("Shelling on 3.09.2022 hit the depot", "en", published) == date(2022, 9, 3)
+
+
+@pytest.mark.parametrize("text", [
+    "Clashes in Aleppo\nALEPPO, March 9. Shelling resumed on Tuesday despite the truce",
+    "İDLİB, 12 September 2022 - shelling overnight",
+    "Shelling in March, a month of truce, resumed on Tuesday",  # a month's name and no digit
+])
+def test_the_lowered_text_given_by_classify_changes_nothing(text: str) -> None:
+    from monitor.reading.rules import lower_text
+
+    published = datetime(2022, 9, 14, 8, tzinfo=UTC)
+    assert resolve_event_date(text, "en", published, lower_text(text)) == resolve_event_date(text, "en", published)
+
+
+def test_a_text_without_digits_is_dated_by_its_words() -> None:
+    assert resolve_event_date("Shelling in March, a month of truce, resumed on Tuesday", "en", PUB) == \
+        date(2022, 9, 13)
