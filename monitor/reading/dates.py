@@ -106,7 +106,7 @@ def _explicit(text: str, pub: date | None) -> list[tuple[int, date]]:
     found: list[tuple[int, date]] = []
     if _DIGIT.search(text) is None:  # every explicit date has one
         return found
-    named = any(need in text for need in _MONTH_NEEDS)  # the patterns with a month's name need one
+    named = any(map(text.__contains__, _MONTH_NEEDS))  # the patterns with a month's name need one
     for regex in (_DAY_MONTH, _MONTH_DAY, _NUMERIC, _ISO) if named else (_NUMERIC, _ISO):
         for m in regex.finditer(text):
             day = _make_date(m.group("y"), m.group("m"), m.group("d"), pub)
@@ -141,11 +141,11 @@ def _relative(text: str, pub: date | None, shifts: dict[int, int]) -> list[tuple
     if pub is None:
         return []
     found = []
-    relative = _REL.finditer(text) if any(need in text for need in _REL_NEEDS) else ()
+    relative = _REL.finditer(text) if any(map(text.__contains__, _REL_NEEDS)) else ()
     for m in relative:
         shift = _RELATIVE[m.group("r")]
         found.append((m.start(), pub + timedelta(days=shifts.get(shift, shift))))
-    weekdays = _WEEKDAY.finditer(text) if any(need in text for need in _WEEKDAY_NEEDS) else ()
+    weekdays = _WEEKDAY.finditer(text) if any(map(text.__contains__, _WEEKDAY_NEEDS)) else ()
     for m in weekdays:
         back = (pub.weekday() - _WEEKDAYS[m.group("w").lower()]) % 7
         found.append((m.start(), pub - timedelta(days=back)))
