@@ -402,6 +402,11 @@ _INJURED_KIND = _Kind(_ANY_INJURED, _INJURED, _INJURED_GATED, _SINGLE_INJURED, _
                       _NONE_INJURED, _NONE_INJURED_GATE)
 
 
+# What the search of one kind found out about a sentence that the other kind's search asks too.
+_Memo = dict[tuple[int, int], bool]
+_SINGLE, _DISPUTE = 0, 1  # one person's words (_SINGLE_GATE) there; a figure disputed (_DISPUTED) there
+
+
 def extract_casualties(text: str, lang: str, model: Model | None = None, pub_year: int | None = None,
                        attack_at: Sequence[int] = (), lowered: str | None = None) -> tuple[Casualties, Casualties]:
     """(killed, injured) as the text states them; Casualties() where it gives no figure. With a
@@ -426,11 +431,12 @@ def _by_rule(text: str, pub_year: int | None, lowered: str | None = None) -> tup
     if not _ANY_CASUALTY.search(lowered):
         return Casualties(), Casualties()
     scan = _scan(text, lowered)
-    sentences = [(start, chunk) for start, chunk in _sentences(text, lowered, scan)
+    sentences = [(start, chunk) for start, chunk, cumulative in _sentences(text, lowered, scan)
                  if _ANY_CASUALTY.search(lowered, start, start + len(chunk))
-                 and not _background(lowered, start, chunk, pub_year, scan)]
-    return (_extract(text, lowered, scan, sentences, _KILLED_KIND),
-            _extract(text, lowered, scan, sentences, _INJURED_KIND))
+                 and not _background(chunk, cumulative, pub_year)]
+    memo: _Memo = {}
+    return (_extract(text, lowered, scan, sentences, _KILLED_KIND, memo),
+            _extract(text, lowered, scan, sentences, _INJURED_KIND, memo))
 
 
 def _scan(text: str, lowered: str) -> str | None:
@@ -438,11 +444,13 @@ def _scan(text: str, lowered: str) -> str | None:
     return None if case_gate.UNSAFE.search(text) else lowered
 
 
-def _sentences(text: str, lowered: str, scan: str | None = None) -> list[tuple[int, str]]:
+def _sentences(text: str, lowered: str, scan: str | None = None) -> list[tuple[int, str, bool]]:
     """The sentences with their offsets, each cut where it compares the incident with an earlier one
     ("..., the deadliest attack since 2019, when 30 died") or turns to a running total in a clause of
     its own ("Two soldiers were killed, the ministry said; since the war began 4,000 have died", "погибли
-    трое военных, с начала года — 150"): what follows is another event's or the war's."""
+    трое военных, с начала года — 150"): what follows is another event's or the war's. Third: whether
+    what is left is about a whole war or a running total (_CUMULATIVE; worked out here, where the
+    search for a running total is made anyway)."""
     out = []
     for s in _SENTENCE.finditer(text):
         chunk = s.group(0)
@@ -450,20 +458,29 @@ def _sentences(text: str, lowered: str, scan: str | None = None) -> list[tuple[i
             compared = _COMPARED_SINCE.search(chunk)
             if compared:
                 chunk = chunk[:compared.start()]
+        cumulative = False
         if _CUMULATIVE_HINT.search(lowered, s.start(), s.start() + len(chunk)):
             running = _search(_CUMULATIVE, chunk, _low(scan, s.start(), chunk))
             clause = max(chunk.rfind(mark, 0, running.start()) for mark in ",;—–") if running else -1
             if clause > 0:
                 chunk = chunk[:clause]
-        out.append((s.start(), chunk))
+                cumulative = _cumulative(lowered, s.start(), chunk, scan)
+            else:
+                cumulative = running is not None
+        out.append((s.start(), chunk, cumulative))
     return out
 
 
-def _background(lowered: str, start: int, chunk: str, pub_year: int | None, scan: str | None = None) -> bool:
-    """Whether a sentence is about a whole war, a running total or an earlier year."""
+def _cumulative(lowered: str, start: int, chunk: str, scan: str | None) -> bool:
+    """Whether a sentence is about a whole war or a running total."""
     return bool(_CUMULATIVE_HINT.search(lowered, start, start + len(chunk))
-                and _search(_CUMULATIVE, chunk, _low(scan, start, chunk))) \
-        or figure_choice.earlier_year(chunk, pub_year)
+                and _search(_CUMULATIVE, chunk, _low(scan, start, chunk)))
+
+
+def _background(chunk: str, cumulative: bool, pub_year: int | None) -> bool:
+    """Whether a sentence is about a whole war, a running total (`cumulative`, from _sentences) or an
+    earlier year."""
+    return cumulative or figure_choice.earlier_year(chunk, pub_year)
 
 
 Rows = list[tuple["Figure", dict[str, float]]]
@@ -481,13 +498,13 @@ def figure_rows(text: str, pub_year: int | None, attack_at: Sequence[int] = (),
     sentences = _sentences(text, lowered, scan)
     killed: Rows = []
     injured: Rows = []
-    for index, (start, chunk) in enumerate(sentences):
-        if not _ANY_CASUALTY.search(lowered, start, start + len(chunk)) \
-                or _background(lowered, start, chunk, pub_year, scan):
+    memo: _Memo = {}
+    for index, (start, chunk, cumulative) in enumerate(sentences):
+        if not _ANY_CASUALTY.search(lowered, start, start + len(chunk)) or _background(chunk, cumulative, pub_year):
             continue  # a whole war's toll, or a past year's: background by rule
         context = figure_choice.sentence_features(chunk, start, index, pub_year, attack_at, _low(scan, start, chunk))
         for rows, kind, injured_flag in ((killed, _KILLED_KIND, 0.0), (injured, _INJURED_KIND, 1.0)):
-            for figure in _found(lowered, scan, start, chunk, kind):
+            for figure in _found(lowered, scan, start, chunk, kind, memo):
                 rows.append((figure, {**context, "injured": injured_flag}))
     for rows in (killed, injured):
         figure_choice.add_figure_features(rows)
@@ -506,21 +523,26 @@ def _chosen(model: Model, rows: Rows, none_said: bool) -> Casualties:
     return Casualties(0) if none_said else Casualties()
 
 
-def _extract(text: str, lowered: str, scan: str | None, sentences: list[tuple[int, str]], kind: _Kind) -> Casualties:
+def _extract(text: str, lowered: str, scan: str | None, sentences: list[tuple[int, str]], kind: _Kind,
+             memo: _Memo) -> Casualties:
     figures: list[Figure] = []
     for start, chunk in sentences:
-        figures.extend(_found(lowered, scan, start, chunk, kind))
+        figures.extend(_found(lowered, scan, start, chunk, kind, memo))
     if not figures:
         return Casualties(0) if _says_none(text, scan, kind) else Casualties()
     return total(figures)
 
 
-def _found(lowered: str, scan: str | None, start: int, chunk: str, kind: _Kind) -> list[Figure]:
-    """The figures of one kind a sentence states (none, unsearched, when it has no word of the kind)."""
+def _found(lowered: str, scan: str | None, start: int, chunk: str, kind: _Kind, memo: _Memo) -> list[Figure]:
+    """The figures of one kind a sentence states (none, unsearched, when it has no word of the kind).
+    `memo`: what the other kind's search found out about the sentence, by (start, _SINGLE or _DISPUTE)."""
     if not kind.words.search(lowered, start, start + len(chunk)):
         return []
-    found = _figures(chunk, start, kind, lowered, scan)
-    if may_match(_SINGLE_GATE, scan, start, start + len(chunk)):
+    found = _figures(chunk, start, kind, lowered, scan, memo)
+    single = memo.get((start, _SINGLE))
+    if single is None:
+        single = memo[start, _SINGLE] = may_match(_SINGLE_GATE, scan, start, start + len(chunk))
+    if single:
         found.extend(_singles(chunk, start, kind.single, _low(scan, start, chunk)))
     gate, who = kind.who
     if gate.search(lowered, start, start + len(chunk)):
@@ -571,12 +593,15 @@ def _wounded_of_casualties(chunk: str, offset: int, low: str | None) -> list[Fig
     return out
 
 
-def _figures(chunk: str, offset: int, kind: _Kind, lowered: str, scan: str | None) -> list[Figure]:
+def _figures(chunk: str, offset: int, kind: _Kind, lowered: str, scan: str | None, memo: _Memo) -> list[Figure]:
     found: dict[int, Figure] = {}
     end = offset + len(chunk)
     gated = [pattern for gate, pattern in kind.gated if gate.search(lowered, offset, end)]
     low = None if scan is None else scan[offset:end]
-    disputed = may_match(_DISPUTED_GATE, scan, offset, end) and _search(_DISPUTED, chunk, low) is not None
+    disputed = memo.get((offset, _DISPUTE))
+    if disputed is None:
+        disputed = memo[offset, _DISPUTE] = \
+            may_match(_DISPUTED_GATE, scan, offset, end) and _search(_DISPUTED, chunk, low) is not None
     for pattern in (*kind.patterns, *gated) if gated else kind.patterns:
         for m in _finditer(pattern, chunk, low):
             before = _before(chunk, m.start())
