@@ -194,3 +194,20 @@ def test_language_is_detected_as_counting_every_letter_detects_it(text: str) -> 
 def test_a_quoted_russian_headline_is_still_russian() -> None:
     assert detect_lang(FeedItem(title="«Град» обстрелял окраину села", text="")) == "ru"
     assert detect_lang(FeedItem(title="“Grad” rockets hit the outskirts", text="")) == "en"
+
+
+def test_the_casualty_patterns_are_imported_on_the_first_item_a_label_fires_on() -> None:
+    # compiling them is a third of the start-up, which `classify --title` of an unlabelled item never needs
+    import subprocess
+    import sys
+
+    code = ("import sys\n"
+            "from monitor.models import FeedItem\n"
+            "from monitor.reading.classify import Classifier\n"
+            "c = Classifier.from_settings()\n"
+            "c.classify(FeedItem(title='Parliament debates the budget', text=''))\n"
+            "print('monitor.reading.casualties' in sys.modules)\n"
+            "c.classify(FeedItem(title='Artillery shelling killed two soldiers overnight', text=''))\n"
+            "print('monitor.reading.casualties' in sys.modules)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert out == ["False", "True"]
