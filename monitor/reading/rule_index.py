@@ -97,10 +97,16 @@ class RuleIndex:
                 if len(found) == limit:
                     break
             return found
-        # The needed strings are looked for when that costs less than trying the pattern's words.
-        if not positions or (needs is not None and len(needs) <= len(positions)
-                             and not any(need in scanned.text for need in needs)):
+        if not positions:
             return []
+        # The needed strings are looked for when that costs less than trying the pattern's words.
+        if needs is not None and len(needs) <= len(positions):
+            lowered = scanned.text
+            for need in needs:
+                if need in lowered:
+                    break
+            else:
+                return []
         found, end, match = [], 0, regex.match
         for pos in positions:
             if pos < end:
