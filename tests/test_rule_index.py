@@ -102,7 +102,7 @@ def test_a_pattern_that_may_begin_at_any_word_is_run_where_its_strings_are() -> 
     text = "Rebel bombs fell. Town was shelled"
     scanned = index.scan(text.lower())
     at = text.index("shelled")
-    assert scanned.at == {"shelle": [at]}  # the first pattern adds no word to the scan
+    assert scanned.where == {1: [at]}  # the first pattern adds no word to the scan
     assert [m.group() for m in index.matches(0, text, scanned)] == ["Rebel bombs"]
     assert [m.group() for m in index.matches(1, text.lower(), scanned)] == ["shelled"]
     quiet = index.scan("a quiet day")
@@ -113,7 +113,7 @@ def test_a_pattern_that_may_begin_at_any_word_is_run_where_its_strings_are() -> 
 def test_text_with_unusual_characters_runs_every_pattern() -> None:
     index = RuleIndex([re.compile(r"(?<!\w)(?:\d\d mm)")])
     scanned = index.scan("a ١٢ mm gun")  # Arabic-Indic digits: \d matches them, 0-9 does not
-    assert scanned.at is None and scanned.near(0, 0, 1)
+    assert scanned.where is None and scanned.near(0, 0, 1)
     assert [m.group() for m in index.matches(0, "a ١٢ mm gun", scanned)] == ["١٢ mm"]
 
 

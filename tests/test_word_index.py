@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from monitor.reading.rules import LangRules, load_ruleset, lower_text
-from monitor.reading.word_index import PatternIndex, pattern_needs, pattern_starts
+from monitor.reading.word_index import _ODD, UNINDEXABLE, PatternIndex, pattern_needs, pattern_starts
 
 RULES = load_ruleset()
 CASES_DIR = Path(__file__).parent / "data" / "cases"
@@ -109,3 +109,13 @@ def test_pattern_needs() -> None:
     assert index.scan("the town bombs").at is not None
     assert list(index.finditer(0, "town was bombed", index.scan("town was bombed"))) == []
     assert [m.group() for m in index.finditer(0, "the town bombs", index.scan("the town bombs"))] == ["town bombs"]
+
+
+def test_unindexable_characters_are_the_odd_ones_and_the_digits_other_than_0_to_9() -> None:
+    digit = re.compile(r"\d")
+    odd = set(_ODD)
+    for code in range(0x3000):  # Latin, Greek, Cyrillic, Arabic, Indic digits, the odd characters
+        ch = chr(code)
+        expected = (digit.match(ch) is not None and ch not in "0123456789") or ch in odd
+        assert (UNINDEXABLE.search(ch) is not None) == expected, hex(code)
+    assert odd and "\u0130" in odd and "\u017f" in odd

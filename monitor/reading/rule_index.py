@@ -16,11 +16,11 @@ import bisect
 import re
 from collections.abc import Iterator, Sequence
 
-from monitor.reading.word_index import PatternIndex, pattern_needs, pattern_starts, trie_pattern
+from monitor.reading.word_index import UNINDEXABLE as _UNINDEXABLE
+from monitor.reading.word_index import pattern_needs, pattern_starts, trie_pattern
 
 _WORD = re.compile(r"\w")
 _NOWHERE: list[int] = []  # (never changed)
-_UNKNOWN: list[int] = []  # not worked out yet
 
 
 class RuleIndex:
@@ -52,7 +52,7 @@ class RuleIndex:
             for n in range(1, len(head) + 1):
                 for i in by_start.get(head[:n], ()):
                     patterns_of.setdefault(head, set()).add(i)
-        self._patterns_of = {head: frozenset(found) for head, found in patterns_of.items()}
+        self._patterns_of = {head: tuple(sorted(found)) for head, found in patterns_of.items()}
         # A word begins after a non-word character or at the start of the text: with a space put
         # before the text, `\W` then the head finds every one, and the regex engine skips straight
         # to the next non-word character instead of trying the pattern at every letter. The starts
@@ -61,25 +61,33 @@ class RuleIndex:
         trie = trie_pattern(heads)
         self._scan = (re.compile(r"\W(?=(" + trie + "))") if self._padded
                       else re.compile(r"(?<!\w)(?=(" + trie + "))")) if heads else None
-        self._probe = PatternIndex(())  # says whether a text can be indexed at all
 
     def scan(self, text: str) -> Scanned:
         """Where in `text` (lower-cased, see rules.lower_text) each pattern may begin."""
-        if not text.isascii() and self._probe.scan(text).at is None:
+        if not text.isascii() and _UNINDEXABLE.search(text):
             return Scanned(self, text, None)
-        at: dict[str, list[int]] = {}
+        # pattern -> the offsets of the words it may begin at, in order: filled hit by hit, so no list
+        # needs sorting or merging afterwards
+        where: dict[int, list[int]] = {}
         if self._scan is not None:
+            patterns_of, get = self._patterns_of, where.get
             # padded: the match is the non-word character before the word, at the word's own offset
             for m in self._scan.finditer(" " + text if self._padded else text):
-                at.setdefault(m.group(1), []).append(m.start())
-        return Scanned(self, text, at)
+                at = m.start()
+                for i in patterns_of[m.group(1)]:
+                    found = get(i)
+                    if found is None:
+                        where[i] = [at]
+                    else:
+                        found.append(at)
+        return Scanned(self, text, where)
 
     def matches(self, i: int, text: str, scanned: Scanned, limit: int = 0) -> list[re.Match[str]]:
         """The first `limit` (0: all) matches of `self.patterns[i].finditer(text)`. `text` is the scanned
         text or differs from it in letter case only (a case-sensitive rule run on the original text)."""
         regex = self.patterns[i]
         positions = scanned.positions(i)
-        needs = self._needs[i] if scanned.at is not None else None  # (word_index: needs only then)
+        needs = self._needs[i] if scanned.where is not None else None  # (word_index: needs only then)
         if positions is None:
             if needs is not None and not any(need in scanned.text for need in needs):
                 return []
@@ -89,10 +97,16 @@ class RuleIndex:
                 if len(found) == limit:
                     break
             return found
-        # The needed strings are looked for when that costs less than trying the pattern's words.
-        if not positions or (needs is not None and len(needs) <= len(positions)
-                             and not any(need in scanned.text for need in needs)):
+        if not positions:
             return []
+        # The needed strings are looked for when that costs less than trying the pattern's words.
+        if needs is not None and len(needs) <= len(positions):
+            lowered = scanned.text
+            for need in needs:
+                if need in lowered:
+                    break
+            else:
+                return []
         found, end, match = [], 0, regex.match
         for pos in positions:
             if pos < end:
@@ -130,33 +144,28 @@ class RuleIndex:
             return
         match, after = self.patterns[i].match, start
         for k in range(bisect.bisect_left(positions, start), len(positions)):
-            if positions[k] > end:
+            pos = positions[k]
+            if pos > end:
                 break
-            if positions[k] < after:
+            if pos < after:
                 continue
-            m = match(text, positions[k], end)
+            m = match(text, pos, end)
             if m is not None:
                 yield m
                 after = m.end()  # never empty (see finditer)
 
 
 class Scanned:
-    """One text's words where the patterns of a RuleIndex may begin (`at`: head -> word offsets; None
-    when the text cannot be indexed)."""
+    """One text's words where the patterns of a RuleIndex may begin (`where`: pattern -> word offsets,
+    for the patterns with any; None when the text cannot be indexed)."""
 
-    def __init__(self, index: RuleIndex, text: str, at: dict[str, list[int]] | None) -> None:
+    def __init__(self, index: RuleIndex, text: str, where: dict[int, list[int]] | None) -> None:
         self.index = index
         self.text = text
-        self.at = at
-        self._positions: dict[int, list[int] | None] = {}
-        # pattern -> the heads of the text's words where it may begin, in one pass over the words
-        self._heads: dict[int, list[str]] = {}
-        if at is not None:
-            for head in at:
-                for i in index._patterns_of[head]:
-                    self._heads.setdefault(i, []).append(head)
+        self.where = where
         # the patterns that may match somewhere in the text
-        self.found = index._unplanned.union(self._heads) if at is not None else None
+        self.found = index._unplanned.union(where) if where is not None else None
+        self._leading: dict[int, list[int]] = {}  # positions of the patterns with a lead, worked out
 
     def present(self, i: int) -> bool:
         """False when pattern i cannot match anywhere in the text."""
@@ -172,21 +181,13 @@ class Scanned:
 
     def positions(self, i: int) -> list[int] | None:
         """The sorted offsets where a match of pattern i may begin; None: anywhere."""
-        found = self._positions.get(i, _UNKNOWN)
-        if found is not _UNKNOWN:
-            return found
-        heads = self._heads.get(i)
-        if self.at is None or i in self.index._unplanned:
-            found = None
-        elif heads is None:
-            found = _NOWHERE
-        else:
-            if len(heads) == 1:
-                found = self.at[heads[0]]
-            else:  # a word has one head, so the lists do not overlap
-                found = sorted(p for head in heads for p in self.at[head])
-            lead = self.index._leads[i]
-            if lead:  # quotes or dashes may come before the first letter: "«Град»"
-                found = sorted({p - j for p in found for j in range(lead + 1) if p >= j})
-        self._positions[i] = found
+        if self.where is None or i in self.index._unplanned:
+            return None
+        found = self.where.get(i, _NOWHERE)
+        lead = self.index._leads[i]
+        if lead and found:  # quotes or dashes may come before the first letter: "«Град»"
+            leading = self._leading.get(i)
+            if leading is None:
+                leading = self._leading[i] = sorted({p - j for p in found for j in range(lead + 1) if p >= j})
+            return leading
         return found

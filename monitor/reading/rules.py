@@ -227,12 +227,24 @@ def parse_rule_file(text: str, source: str, lang: str) -> LangRules:
     patterns = scrub_raw.get("patterns", [])
     scrub = _compile_alternation(patterns, terms, source, "scrub.patterns") if patterns else None
     trigger_words = _string_list(meta.get("trigger", []), source, "meta.trigger") if meta.get("trigger") else []
-    trigger = _compile(r"(?<!\w)(?:" + "|".join(trigger_words) + ")", source, "meta.trigger") if trigger_words else None
+    trigger = _compile(r"(?<!\w)(?:" + _any_of(trigger_words) + ")", source, "meta.trigger") if trigger_words else None
     weapons_raw = data.get("weapons", {})
     _check_keys(weapons_raw, set(weapons_raw) if isinstance(weapons_raw, dict) else set(), source, "weapons.")
     weapons = tuple((name, _compile_alternation(value, terms, source, f"weapons.{name}"))
                     for name, value in weapons_raw.items())
     return LangRules(lang, rules, MappingProxyType(cues), scrub, source, weapons, trigger, MappingProxyType(cue_words))
+
+
+_PLAIN_WORD = re.compile(r"[\w ]+")
+
+
+def _any_of(words: list[str]) -> str:
+    """The alternation of `words` (regexes), the plain ones (letters and spaces) as a prefix tree: a
+    search fails at the first letter that no word goes on with, instead of trying every word there.
+    The same texts hold a match (what the trigger is asked), at the same places."""
+    plain = [word for word in words if _PLAIN_WORD.fullmatch(word)]
+    other = [word for word in words if not _PLAIN_WORD.fullmatch(word)]
+    return "|".join([trie_pattern(plain)] * bool(plain) + other)
 
 
 def _check_keys(table: Any, allowed: set[str], source: str, prefix: str) -> None:

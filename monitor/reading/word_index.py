@@ -40,7 +40,8 @@ def _odd_characters() -> str:
 _ODD = _odd_characters()
 # A text with these is run with every pattern: digits other than 0-9 (a pattern's \d is read as 0-9
 # here) and the odd characters above (for the rules run case-insensitively on the original text).
-_UNINDEXABLE = re.compile(r"(?![0-9])\d|[" + re.escape(_ODD) + "]" if _ODD else r"[^\x00-\x7f]")
+# ("[^\D0-9]": a digit other than 0-9, one class test per character where "(?![0-9])\d" took two.)
+UNINDEXABLE = re.compile(r"[^\D0-9]|[" + re.escape(_ODD) + "]" if _ODD else r"[^\x00-\x7f]")
 
 
 class PatternIndex:
@@ -79,7 +80,7 @@ class PatternIndex:
 
     def scan(self, text: str) -> Candidates:
         """The words of `text` (lower-cased) where some pattern may match, filed by their head."""
-        if not text.isascii() and _UNINDEXABLE.search(text):
+        if not text.isascii() and UNINDEXABLE.search(text):
             return Candidates(None, text)
         at: dict[str, list[int]] = {}
         if self._heads is not None:
@@ -128,7 +129,7 @@ class PatternIndex:
 @dataclass(frozen=True)
 class Candidates:
     """For one text: head -> the starts of the words filed under it, in order; None when the text
-    cannot be indexed (see _UNINDEXABLE) and every pattern is run in full."""
+    cannot be indexed (see UNINDEXABLE) and every pattern is run in full."""
 
     at: dict[str, list[int]] | None
     text: str  # the scanned text
