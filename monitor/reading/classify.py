@@ -83,10 +83,14 @@ class Classifier:
         hits, candidates = _label_hits(rules, text, pub_year)
         labels, explanation = self._decide(hits)
         model = self._choices.relevance
-        if labels and model is not None and not model.accepts(self.relevance_features(lang, text, hits)):
-            # The label scores passed their thresholds, but weighed together (relevance.py) they read
-            # like general news: a missile test, a bombing, a metaphor. The thresholds stay a floor.
-            labels, explanation = (), ()
+        if labels and model is not None:
+            # The label scores passed their thresholds; weighed with the item's other evidence
+            # (relevance.py), each label is kept or dropped: a missile test, a bombing, a metaphor keep
+            # none, "clashes amid shelling" may keep one. The thresholds stay a floor.
+            keep = relevance.kept(model, self.label_features(lang, text, hits, labels))
+            if len(keep) < len(labels):
+                chosen = [(hit, why) for hit, why in zip(labels, explanation, strict=True) if hit.label in keep]
+                labels, explanation = tuple(h for h, _ in chosen), tuple(w for _, w in chosen)
         if not labels:  # the score says how close it came: the best label score under its threshold
             return Classification(score=max((h.score for h in hits), default=0.0))
         attack_at = [h.at for h in hits if h.attack]
@@ -127,6 +131,17 @@ class Classifier:
         scored = {label: _combine(group) for label, group in groups.items()}
         title_end = text.find("\n")
         return relevance.features(lang, text, hits, scored, self._thresholds, len(text) if title_end < 0 else title_end)
+
+    def label_features(self, lang: str, text: str, hits: list[_Hit],
+                       labels: tuple[LabelHit, ...]) -> relevance.LabelFeatures:
+        """The features the relevance model weighs for each of `labels` (monitor.reading.relevance)."""
+        groups: dict[str, list[_Hit]] = {}
+        for hit in hits:
+            groups.setdefault(hit.label, []).append(hit)
+        scored = {label: _combine(group) for label, group in groups.items()}
+        title_end = text.find("\n")
+        return relevance.label_features(lang, text, hits, scored, self._thresholds,
+                                        len(text) if title_end < 0 else title_end, {h.label: h.score for h in labels})
 
     def _decide(self, hits: list[_Hit]) -> tuple[tuple[LabelHit, ...], tuple[str, ...]]:
         best: dict[str, list[_Hit]] = {}
