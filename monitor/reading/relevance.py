@@ -138,8 +138,9 @@ def _item_features(lang: str, text: str, hits: Iterable[HitLike], scored: Mappin
     and each label's matches."""
     f: dict[str, float] = {"ru": float(lang == "ru")}
     for label, score in scored.items():
-        f[f"score_{label}"] = score
-        f[f"above_{label}"] = float(score >= thresholds.get(label, 0.5))
+        score_name, above_name = _label_names(label)
+        f[score_name] = score
+        f[above_name] = float(score >= thresholds.get(label, 0.5))
     f["max_score"] = max(scored.values(), default=0.0)
     by_label: dict[str, dict[str, float]] = {}
     matches: dict[str, _Matches] = {}
@@ -148,7 +149,7 @@ def _item_features(lang: str, text: str, hits: Iterable[HitLike], scored: Mappin
     strong: set[int] = set()
     for hit in hits:
         label, score, at = hit.label, hit.score, hit.at
-        name = f"rule:{lang}:{hit.why}" if not hit.why.startswith("attack (") else "rule:inferred_violation"
+        name = _rule_name(lang, hit.why)
         rules = by_label.get(label)
         if rules is None:
             rules = by_label[label] = {}
@@ -183,13 +184,29 @@ def _item_features(lang: str, text: str, hits: Iterable[HitLike], scored: Mappin
     f["strong_spots"] = math.log1p(len(strong)) / math.log(10.0)
     if strong and all(at < title_end for at in strong):
         f["title_only"] = 1.0
-    classes = {_CLASS_OF[m.group(0)] for m in _CLASS_SCAN.finditer(text.lower())}
-    labelled = [label for label in scored if f[f"above_{label}"]]
+    classes = {_CLASS_OF[word] for word in set(_CLASS_SCAN.findall(text.lower()))}  # findall: no match objects
+    labelled = [label for label in scored if f[_label_names(label)[1]]]
     for name in classes:
-        f[f"words:{name}"] = 1.0
+        f[_class_name(name, "")] = 1.0
         for label in labelled:  # "bomb" words under an air strike label, "clash" under politics
-            by_label.setdefault(label, {})[f"words:{name}&{label}"] = 1.0
+            by_label.setdefault(label, {})[_class_name(name, label)] = 1.0
     return f, by_label, matches
+
+
+# Feature names, made once each (the decide step of classify names them for every labelled item).
+@functools.cache
+def _label_names(label: str) -> tuple[str, str]:
+    return f"score_{label}", f"above_{label}"
+
+
+@functools.cache
+def _rule_name(lang: str, why: str) -> str:
+    return f"rule:{lang}:{why}" if not why.startswith("attack (") else "rule:inferred_violation"
+
+
+@functools.cache
+def _class_name(name: str, label: str) -> str:
+    return f"words:{name}&{label}" if label else f"words:{name}"
 
 
 @functools.cache
