@@ -78,10 +78,8 @@ def classify_stage_inputs(items: list[FeedItem]) -> tuple[list[StageArgs], Model
         rules, text = classifier._rules.for_lang(lang), c._join(item.title, item.text)
         year = item.published_at.year if item.published_at else None
         hits, _ = c._label_hits(rules, text, year)
-        labels, _ = classifier._decide(hits)
-        relevance = classifier._choices.relevance
-        if labels and relevance is not None and not relevance.accepts(classifier.relevance_features(lang, text, hits)):
-            labels = ()
+        labels, why = classifier._decide(hits)
+        labels, _ = classifier.relevant_labels(lang, text, hits, c._group(hits), labels, why)
         if labels:
             out.append((text, lang, year, [h.at for h in hits if h.attack]))
     return out, classifier._choices.casualty

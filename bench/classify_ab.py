@@ -57,10 +57,13 @@ def stage_times(version: tuple[ModuleType, dict[str, ModuleType], Any], items: l
         t0 = clock()
         hits, scanned = c._label_hits(rules, text, year)
         t1 = clock()
-        labels, _ = clf._decide(hits)
-        model = clf._choices.relevance
-        if labels and model is not None:
-            model.accepts(clf.relevance_features(lang, text, hits))
+        labels, why = clf._decide(hits)
+        if hasattr(clf, "relevant_labels"):  # per-label relevance
+            labels, _ = clf.relevant_labels(lang, text, hits, c._group(hits), labels, why)
+        else:
+            model = clf._choices.relevance
+            if labels and model is not None:
+                model.accepts(clf.relevance_features(lang, text, hits))
         t2 = clock()
         spent["rules"] += t1 - t0
         spent["decide + relevance"] += t2 - t1

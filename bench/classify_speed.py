@@ -191,11 +191,8 @@ def stage_rows(classifier: Classifier, columns: dict[str, list[FeedItem]], n: in
             lowered = timed("rules (label matches)", lower_text, text)  # shared by the stages below
             hits, scanned = timed("rules (label matches)", c._label_hits, rules, text, year, lowered)
             groups = timed("decide + relevance", c._group, hits)
-            labels, _ = timed("decide + relevance", classifier._decide_groups, groups)
-            model = classifier._choices.relevance
-            if labels and model is not None:
-                features = timed("decide + relevance", classifier._features, lang, text, hits, groups)
-                timed("decide + relevance", model.accepts, features)
+            labels, why = timed("decide + relevance", classifier._decide_groups, groups)
+            labels, _ = timed("decide + relevance", classifier.relevant_labels, lang, text, hits, groups, labels, why)
             if not labels:
                 continue
             attack_at = [h.at for h in hits if h.attack]

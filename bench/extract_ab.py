@@ -54,8 +54,10 @@ def stage_times(version: tuple[ModuleType, dict[str, ModuleType], Any], casualti
         model = clf._choices.relevance
         if grouped:
             groups = c._group(hits)
-            labels, _ = clf._decide_groups(groups)
-            if labels and model is not None:
+            labels, why = clf._decide_groups(groups)
+            if hasattr(clf, "relevant_labels"):  # per-label relevance (this version)
+                labels, _ = clf.relevant_labels(lang, text, hits, groups, labels, why)
+            elif labels and model is not None:
                 model.accepts(clf._features(lang, text, hits, groups))
         else:
             labels, _ = clf._decide(hits)

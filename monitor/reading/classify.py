@@ -86,11 +86,7 @@ class Classifier:
         hits, candidates = _label_hits(rules, text, pub_year, lowered)
         groups = _group(hits)
         labels, explanation = self._decide_groups(groups)
-        model = self._choices.relevance
-        if labels and model is not None and not model.accepts(self._features(lang, text, hits, groups)):
-            # The label scores passed their thresholds, but weighed together (relevance.py) they read
-            # like general news: a missile test, a bombing, a metaphor. The thresholds stay a floor.
-            labels, explanation = (), ()
+        labels, explanation = self.relevant_labels(lang, text, hits, groups, labels, explanation)
         if not labels:  # the score says how close it came: the best label score under its threshold
             return Classification(score=max((h.score for h in hits), default=0.0))
         attack_at = [h.at for h in hits if h.attack]
@@ -112,6 +108,23 @@ class Classifier:
             explanation=explanation,
         )
 
+    def relevant_labels(self, lang: str, text: str, hits: list[_Hit], groups: dict[str, tuple[float, list[_Hit]]],
+                        labels: tuple[LabelHit, ...], explanation: tuple[str, ...],
+                        ) -> tuple[tuple[LabelHit, ...], tuple[str, ...]]:
+        """The labels (and their explanations) the relevance model keeps of those past their thresholds.
+
+        Weighed with the item's other evidence (relevance.py), each label is kept or dropped: a missile
+        test, a bombing, a metaphor keep none, "clashes amid shelling" may keep one. The thresholds
+        stay a floor."""
+        model = self._choices.relevance
+        if not labels or model is None:
+            return labels, explanation
+        keep = relevance.kept(model, self.label_features(lang, text, hits, labels, groups))
+        if len(keep) == len(labels):
+            return labels, explanation
+        chosen = [(hit, why) for hit, why in zip(labels, explanation, strict=True) if hit.label in keep]
+        return tuple(h for h, _ in chosen), tuple(w for _, w in chosen)
+
     def hits(self, item: FeedItem) -> tuple[str, str, list[_Hit]]:
         """The item's language, joined text and rule matches (for scripts/fit_weights.py)."""
         lang = detect_lang(item, tuple(self._rules.languages))
@@ -129,6 +142,15 @@ class Classifier:
         scored = {label: score for label, (score, _) in groups.items()}
         title_end = text.find("\n")
         return relevance.features(lang, text, hits, scored, self._thresholds, len(text) if title_end < 0 else title_end)
+
+    def label_features(self, lang: str, text: str, hits: list[_Hit],
+                       labels: tuple[LabelHit, ...],
+                       groups: dict[str, tuple[float, list[_Hit]]] | None = None) -> relevance.LabelFeatures:
+        """The features the relevance model weighs for each of `labels` (monitor.reading.relevance)."""
+        scored = {label: score for label, (score, _) in (groups if groups is not None else _group(hits)).items()}
+        title_end = text.find("\n")
+        return relevance.label_features(lang, text, hits, scored, self._thresholds,
+                                        len(text) if title_end < 0 else title_end, {h.label: h.score for h in labels})
 
     def _decide(self, hits: list[_Hit]) -> tuple[tuple[LabelHit, ...], tuple[str, ...]]:
         return self._decide_groups(_group(hits))
