@@ -32,7 +32,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from monitor.reading.gazetteer import Gazetteer, bare_division_name, load_gazetteer, loose_key, name_key  # noqa: E402
+from monitor.reading.gazetteer import Gazetteer, bare_division_name, load_gazetteer, name_key  # noqa: E402
 
 # Countries in conflict that neither acled-dev.jsonl nor the other labelled files code ACLED events for.
 COUNTRIES = ("YE", "SD", "SS", "MM", "PK", "IN", "CO", "MX", "CD", "ET", "LY", "CF", "TD", "AZ", "AM", "GE",

