@@ -147,6 +147,7 @@ class Division:
     def __init__(self, row_id: int, row: list[str], cc: str) -> None:
         self.row_id = row_id
         self.name, self.iso, self.code = row[0], row[1], row[2]
+        self.kind = row[4].strip().lower()  # GeoNames' type of the division: "province", "municipality", ...
         self.aliases = [a for a in row[5].split("|") if a]
         self.level = int(row[6])
         self.parent = int(row[7]) if row[7] else None
@@ -254,6 +255,9 @@ def division_keys(d: Division, ru: dict[str, str], main_town: str | None) -> lis
         suffixes = ADMIN1_SUFFIXES if d.level == 1 else ADMIN2_SUFFIXES
         keys += [name_key(f"{main_town} {t}") for t in suffixes]
     types = ADMIN1_TYPES if d.level == 1 else ADMIN2_TYPES
+    # A lower division is also met with its own type word: the Philippines' provinces are second-level
+    # ("Surigao del Sur province"), as are Mali's cercles.
+    own = (d.kind,) if d.level >= 2 and d.kind.isalpha() and d.kind.isascii() and d.kind not in ADMIN2_SUFFIXES else ()
     for name in names:
         base = strip_type(name, types)
         if d.level == 1:
@@ -267,9 +271,9 @@ def division_keys(d: Division, ru: dict[str, str], main_town: str | None) -> lis
                 keys += [name_key(name), exact_name_key(name)] if base != name else []
                 keys += [name_key(f"{base} {t}") for t in RU_ADMIN2_TYPES]
             else:
-                keys += [name_key(name)] + [name_key(f"{base} {t}") for t in ADMIN2_SUFFIXES]
+                keys += [name_key(name)] + [name_key(f"{base} {t}") for t in (*ADMIN2_SUFFIXES, *own)]
         else:
-            keys += [name_key(f"{name} {t}") for t in ADMIN2_SUFFIXES]
+            keys += [name_key(f"{name} {t}") for t in (*ADMIN2_SUFFIXES, *own)]
     return [k for k in dict.fromkeys(keys) if len(k) >= 4]
 
 

@@ -83,6 +83,7 @@ _DATELINE = re.compile(r"\n\s*(?P<city>[A-Z][A-Z'’.-]+(?: [A-Z][A-Z'’.-]+)?)
 # Words that make the name next to them a settlement or area: "the town of X", "X area", "X district".
 _SETTLEMENT_BEFORE = with_first_characters(re.compile(
     r"\b(?:village|town|city|settlement|area|district|suburb|outskirts)\s+of\s+\Z", re.IGNORECASE))
+_ADMIN_WORD_AFTER = re.compile(r"\s+(?:province|region|governorate|state|oblast|department)\b", re.IGNORECASE)
 _AREA_AFTER = re.compile(r"\s+(?:area|district|village|town|sector|region|province|countryside)\b", re.IGNORECASE)
 # A capitalised name, perhaps with an area word, then "(" or "," opening its container.
 _NAME_THEN_CONTAINER = with_first_characters(re.compile(
@@ -275,7 +276,12 @@ def _resolve(text: str, start: int, end: int, candidates: tuple[Entry, ...],
     if _VENUE_BEFORE.search(text[max(0, start - 40):start]) or _VENUE_AFTER.match(text, end):
         return None  # "talks in Jeddah", "the Minsk agreements": where diplomats meet, not where they fight
     best = max(candidates, key=lambda e: e.prior + named.get(e.country, 0.0) + (1.5 if e.focus else 0.0))
-    if best.division:  # "Herat": the city, not the province of the same name
+    if not best.division and _ADMIN_WORD_AFTER.match(text, end):
+        # "X region", "X province" where the index keys the division without that word (a long name):
+        # the division of that name, not its namesake town
+        best = max((e for e in candidates if e.division and e.country == best.country), key=lambda e: -e.division,
+                   default=best)
+    elif best.division:  # "Herat": the city, not the province of the same name
         best = max((e for e in candidates if e.precision == "place" and e.country == best.country),
                    key=lambda e: e.prior, default=best)
     if best.capital and SPEAKER_AFTER.match(text[end:end + WINDOW]):

@@ -1,0 +1,40 @@
+"""Country and place of ACLED-style notes that name a village's containers and no country: division
+names as notes write them, a province name several countries share, "X province" after a long name.
+Examples are made up; the names are the gazetteer's."""
+
+from __future__ import annotations
+
+import pytest
+
+from monitor.reading.gazetteer import Gazetteer, load_gazetteer, name_key
+from monitor.reading.places import extract_places
+
+
+@pytest.fixture(scope="module")
+def gazetteer() -> Gazetteer:
+    return load_gazetteer()
+
+
+def test_a_division_is_named_as_its_names_agree_not_by_a_local_language_alias(gazetteer: Gazetteer) -> None:
+    # The Philippine province is also "Province of Tarlac" and has an Ilocano name: the display name is
+    # the one its names agree on, so "(..., Tarlac)" meets it as a bulletin's container.
+    names = {e.name for e in gazetteer.districts_named(name_key("Tarlac")) if e.country == "PH"}
+    assert names == {"Tarlac"}
+
+
+def test_a_second_level_province_is_met_with_its_type_word(gazetteer: Gazetteer) -> None:
+    found = extract_places("On 2 May 2024, army troops shelled Kavepa, Surigao del Sur province.", "en", gazetteer)
+    assert found.primary is not None
+    assert (found.primary.name, found.primary.country, found.primary.precision) == ("Surigao del Sur", "PH", "region")
+
+
+def test_a_shared_province_name_reads_as_the_monitored_countrys_when_no_country_is_named(
+        gazetteer: Gazetteer) -> None:
+    found = extract_places("On 2 May 2024, gunmen and villagers exchanged fire in Pagubudi (Plateau).", "en", gazetteer)
+    assert found.countries[:1] == ("NG",)
+    assert found.primary is not None and found.primary.precision == "region"
+
+
+def test_a_named_country_still_decides_a_shared_province_name(gazetteer: Gazetteer) -> None:
+    found = extract_places("On 2 May 2024, gunmen attacked Pagubudi village (Plateau, Benin).", "en", gazetteer)
+    assert found.countries[:1] == ("BJ",)
