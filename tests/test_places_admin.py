@@ -38,3 +38,20 @@ def test_a_shared_province_name_reads_as_the_monitored_countrys_when_no_country_
 def test_a_named_country_still_decides_a_shared_province_name(gazetteer: Gazetteer) -> None:
     found = extract_places("On 2 May 2024, gunmen attacked Pagubudi village (Plateau, Benin).", "en", gazetteer)
     assert found.countries[:1] == ("BJ",)
+
+
+@pytest.mark.parametrize(("province", "country"), [("Jalapa", "GT"), ("Nandi", "KE")])
+def test_a_bulletins_container_is_a_province_before_a_foreign_namesake_town(
+        gazetteer: Gazetteer, province: str, country: str) -> None:
+    found = extract_places(f"On 18 August 2024, two militias exchanged fire in Noshi ({province}).", "en", gazetteer)
+    assert found.countries[:1] == (country,)
+    assert found.primary is not None and found.primary.precision == "region"
+
+
+def test_a_variant_spelling_in_a_container_place_reads_the_province(gazetteer: Gazetteer) -> None:
+    # "Jawzjan" is a spelling the index lacks for an Afghan province (found by its loose key); after
+    # "X district," it is the container, and the text names the country through a demonym only.
+    text = "On 3 June 2024, Afghan soldiers repulsed an attack on a checkpoint in Kavepa district, Jawzjan."
+    found = extract_places(text, "en", gazetteer)
+    assert found.primary is not None
+    assert (found.primary.country, found.primary.precision) == ("AF", "region")

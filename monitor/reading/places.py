@@ -83,6 +83,9 @@ _DATELINE = re.compile(r"\n\s*(?P<city>[A-Z][A-Z'’.-]+(?: [A-Z][A-Z'’.-]+)?)
 # Words that make the name next to them a settlement or area: "the town of X", "X area", "X district".
 _SETTLEMENT_BEFORE = with_first_characters(re.compile(
     r"\b(?:village|town|city|settlement|area|district|suburb|outskirts)\s+of\s+\Z", re.IGNORECASE))
+# A name in a container's place: after "(" or "," and before ",", ")", ";" or a full stop.
+_AFTER_CONTAINER_OPENS = re.compile(r"[^\W\d_]\s?[(,]\s*\Z")
+_CONTAINER_CLOSES = re.compile(r"\s*(?:[,);]|\.(?:\s|$)|$)")
 _ADMIN_WORD_AFTER = re.compile(r"\s+(?:province|region|governorate|state|oblast|department)\b", re.IGNORECASE)
 _AREA_AFTER = re.compile(r"\s+(?:area|district|village|town|sector|region|province|countryside)\b", re.IGNORECASE)
 # A capitalised name, perhaps with an area word, then "(" or "," opening its container.
@@ -281,6 +284,12 @@ def _resolve(text: str, start: int, end: int, candidates: tuple[Entry, ...],
         # the division of that name, not its namesake town
         best = max((e for e in candidates if e.division and e.country == best.country), key=lambda e: -e.division,
                    default=best)
+    elif (_in_container_place(text, start, end) and _first_level(candidates, named)
+          and _first_level(candidates, named)[0].country != best.country):
+        # "Village (X)", "Village, District, X.": a bulletin's container is a province before a namesake
+        # town in another country, when the name's provinces are all of one country (one the text
+        # names, if any); a town of the province's own country stays (its district is re-picked near it)
+        best = _first_level(candidates, named)[0]
     elif best.division:  # "Herat": the city, not the province of the same name
         best = max((e for e in candidates if e.precision == "place" and e.country == best.country),
                    key=lambda e: e.prior, default=best)
@@ -295,6 +304,23 @@ def _resolve(text: str, start: int, end: int, candidates: tuple[Entry, ...],
     return _Mention(start, end, best, locative, candidates=candidates)
 
 
+def _in_container_place(text: str, start: int, end: int) -> bool:
+    """Whether the name at start:end stands where a bulletin puts a container: after "Name (" or
+    "Name, " and before ",", ")", ";" or a full stop."""
+    return (_AFTER_CONTAINER_OPENS.search(text, max(0, start - 6), start) is not None
+            and _CONTAINER_CLOSES.match(text, end) is not None)
+
+
+def _first_level(candidates: tuple[Entry, ...], named: dict[str, float]) -> list[Entry]:
+    """The first-level divisions among `candidates` when they are all of one country that the text
+    names (or the text names none); else none."""
+    provinces = [e for e in candidates if e.division == 1 and e.lat is not None]
+    countries = {e.country for e in provinces}
+    if len(countries) != 1 or (named and not countries <= set(named)):
+        return []
+    return provinces
+
+
 def _resolve_loose(text: str, start: int, end: int, candidates: tuple[Entry, ...], named: dict[str, float],
                    anchors: list[Entry]) -> _Mention | None:
     """_resolve for a name found only by its loose key. A variant spelling is a guess, taken only as
@@ -302,18 +328,20 @@ def _resolve_loose(text: str, start: int, end: int, candidates: tuple[Entry, ...
     places, within _NEAR_KM of one of them. In a text that names no country, a province or a well-known
     city of one country is taken where an area word follows ("X countryside", "X province")."""
     kept = tuple(e for e in candidates if named.get(e.country, 0.0) >= 3.0 and e.lat is not None and (
-        not anchors or _near_any(e, anchors)))
-    if not kept and not named and _AREA_AFTER.match(text, end):
-        # "Dayr Azzur countryside", "X province" in a text that names no country: a province or a
-        # city well known, all of one country, is the name's reading
+        not anchors or _near_any(e, anchors) or any(_in_division(e, a) for a in anchors if a.precision == "region")))
+    container = _in_container_place(text, start, end)
+    if not kept and ((not named and _AREA_AFTER.match(text, end)) or container):
+        # "Dayr Azzur countryside", "X province" in a text that names no country, or a container ("...
+        # district, X."): a province or a city well known, all of one country (one the text names, if
+        # it names any), is the name's reading
         known = tuple(e for e in candidates if e.lat is not None and (e.division == 1 or e.prior >= _WORLD_CITY))
-        if len({e.country for e in known}) == 1:
+        if len({e.country for e in known}) == 1 and (not named or known[0].country in named):
             kept = known
-            named = {known[0].country: 3.0}
+            named = {**named, known[0].country: 3.0}
     candidates = kept
     mention = _resolve(text, start, end, candidates, named) if candidates else None
     if mention is None or not (mention.locative or _SETTLEMENT_BEFORE.search(text, max(0, start - 20), start)
-                               or _AREA_AFTER.match(text, end)):
+                               or _AREA_AFTER.match(text, end) or container):
         return None
     return mention
 
@@ -422,6 +450,10 @@ def _towns_in_province(gazetteer: Gazetteer, town: str, province: str) -> tuple[
         if town_key in gazetteer.stoplist:
             return None, []
         wanted = {province_key, loose_key(province_key)}
+        # and the index's own names of the divisions so named, whatever alias or spelling the text uses
+        # ("Bamyan" for a province the index calls "Bomiyon")
+        wanted |= {name_key(e.name) for e in (*gazetteer.lookup(province_key), *gazetteer.lookup_loose(province_key))
+                   if e.division}
         return frozenset(wanted), (_held_by(gazetteer.lookup(town_key), wanted)
                                    or _held_by(gazetteer.lookup_loose(town_key), wanted)
                                    or _held_by(gazetteer.districts_named(town_key), wanted))
