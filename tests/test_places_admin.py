@@ -55,3 +55,14 @@ def test_a_variant_spelling_in_a_container_place_reads_the_province(gazetteer: G
     found = extract_places(text, "en", gazetteer)
     assert found.primary is not None
     assert (found.primary.country, found.primary.precision) == ("AF", "region")
+
+
+def test_a_word_of_a_longer_unknown_name_is_not_a_place_of_its_own(gazetteer: Gazetteer) -> None:
+    # "Mine" is a town in Japan; here it is the last word of a made-up mine's name, which the index lacks.
+    found = extract_places("On 3 June 2024, insurgents shelled positions near Lundorovka Mine.", "en", gazetteer)
+    assert "JP" not in found.countries
+
+
+def test_a_one_word_name_after_a_lowercase_word_is_still_taken(gazetteer: Gazetteer) -> None:
+    found = extract_places("On 3 June 2024, insurgents shelled positions near Kramatorsk.", "en", gazetteer)
+    assert found.primary is not None and found.primary.name == "Kramatorsk"

@@ -83,6 +83,20 @@ _DATELINE = re.compile(r"\n\s*(?P<city>[A-Z][A-Z'’.-]+(?: [A-Z][A-Z'’.-]+)?)
 # Words that make the name next to them a settlement or area: "the town of X", "X area", "X district".
 _SETTLEMENT_BEFORE = with_first_characters(re.compile(
     r"\b(?:village|town|city|settlement|area|district|suburb|outskirts)\s+of\s+\Z", re.IGNORECASE))
+# A capitalised word right before or after a one-word name, joined by a space (a hyphen joins the
+# names of twin villages, "A-B", whose first is often in the index and near).
+_CAPITALISED_BEFORE = re.compile(r"(?<![\w'’])([A-Z][a-z'’]+) \Z")
+_CAPITALISED_AFTER = re.compile(r" ([A-Z][a-z'’]+)(?![\w'’-])")
+_NOT_NAME_WORDS = frozenset({
+    "province", "region", "governorate", "state", "oblast", "district", "raion", "rayon", "county", "city",
+    "town", "village", "area", "sector", "department", "municipality", "prefecture", "division", "zone",
+    "lga", "commune", "territory", "republic", "island", "islands", "river", "valley", "mountains", "strip",
+    "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday", "january", "february",
+    "march", "april", "may", "june", "july", "august", "september", "october", "november", "december",
+    "in", "at", "on", "of", "near", "the", "and", "to", "from", "by", "for", "with", "after", "as", "into",
+    "north", "south", "east", "west", "northern", "southern", "eastern", "western", "central", "upper", "lower",
+    "greater", "old", "new", "president", "minister", "governor", "mayor", "general", "army", "forces",
+})
 # A name in a container's place: after "(" or "," and before ",", ")", ";" or a full stop.
 _AFTER_CONTAINER_OPENS = re.compile(r"[^\W\d_]\s?[(,]\s*\Z")
 _CONTAINER_CLOSES = re.compile(r"\s*(?:[,);]|\.(?:\s|$)|$)")
@@ -207,6 +221,7 @@ def _found(text: str, gazetteer: Gazetteer) -> tuple[list[_Mention], _Mention | 
                                                      dict[str, float], list[str]]:
     """The mentions of `text`, the rules' primary mention and country, the country scores, the actors."""
     scan = scan_names(text, gazetteer)
+    scan.places = _without_parts_of_unknown_names(text, scan.places, gazetteer)
     # Countries the text names, including those of the regions it names ("Курской области"); those
     # named only as actors ("ВСУ", score 0) count for less when a name is shared.
     named = {cc: (1.0 if s == 0.0 else 3.0) for cc, s in scan.scores.items()}
@@ -233,6 +248,38 @@ def _found(text: str, gazetteer: Gazetteer) -> tuple[list[_Mention], _Mention | 
     if spread is not None:
         primary_mention = spread
     return mentions, primary_mention, primary_country, scan.scores, scan.actors
+
+
+def _without_parts_of_unknown_names(text: str, found: list[tuple[int, int, tuple[Entry, ...]]],
+                                    gazetteer: Gazetteer) -> list[tuple[int, int, tuple[Entry, ...]]]:
+    """The scan's names less the one-word names that are only a word of a longer name the index lacks
+    ("Kot" of "Shah Wali Kot", "Mine" of "X-Y Mine", "Chak" of "Chak Seven"): a capitalised word joins
+    them by a space on either side in the body of the text, and it is no name, type word or ordinary
+    capitalised word. Towns of a world city's size stay."""
+    title_end = text.find("\n")
+    starts = {s for s, _, _ in found}
+    ends = {e for _, e, _ in found}
+    out = []
+    for start, end, candidates in found:
+        if start > title_end and " " not in text[start:end] and not any(
+                e.prior >= _WORLD_CITY for e in candidates):
+            before = _CAPITALISED_BEFORE.search(text, max(0, start - 30), start)
+            after = _CAPITALISED_AFTER.match(text, end)
+            if (before is not None and before.end(1) not in ends and _joins(before.group(1), gazetteer)) or (
+                    after is not None and after.start(1) not in starts and _joins(after.group(1), gazetteer)):
+                continue
+        out.append((start, end, candidates))
+    return out
+
+
+def _joins(word: str, gazetteer: Gazetteer) -> bool:
+    """Whether a capitalised word next to a name may be another word of that name: not a word capitalised
+    for another reason (a type word, a weekday, a month, a title-case function word), not a country or
+    demonym ("Syrian Kobani")."""
+    if word.lower() in _NOT_NAME_WORDS or word.isupper():
+        return False
+    key = name_key(word)
+    return key not in gazetteer.countries and key not in gazetteer.demonyms and key not in gazetteer.stoplist
 
 
 def _the_capital(text: str, mentions: list[_Mention], gazetteer: Gazetteer,
