@@ -158,8 +158,8 @@ class Division:
     def display_name(self, main_town: str | None) -> str:
         """An English name: the first Latin alias with a type word ("Helmand Province"), else "<main
         town> Oblast" for a division named after its town ("Kurskaya oblast'"), else the Latin name
-        most of its names agree on once type words are stripped ("Agusan del Sur", also "Province of
-        Agusan del Sur", over the local-language "Habagatang Agusan"), else the first Latin alias."""
+        most of its names agree on once type words are stripped ("Tarlac", also "Province of Tarlac",
+        over the Ilocano "Probinsia ti Tarlac"), else the first Latin alias."""
         types = (*ADMIN1_TYPES, *ADMIN2_TYPES)
         latin = [a for a in self.aliases if a.isascii() and is_latin(a) and a.lower() not in types]  # not "Region"
         typed = [a for a in latin if " " in a and a.rsplit(" ", 1)[1].lower() in types]

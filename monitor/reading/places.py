@@ -253,7 +253,7 @@ def _found(text: str, gazetteer: Gazetteer) -> tuple[list[_Mention], _Mention | 
 def _without_parts_of_unknown_names(text: str, found: list[tuple[int, int, tuple[Entry, ...]]],
                                     gazetteer: Gazetteer) -> list[tuple[int, int, tuple[Entry, ...]]]:
     """The scan's names less the one-word names that are only a word of a longer name the index lacks
-    ("Kot" of "Shah Wali Kot", "Mine" of "X-Y Mine", "Chak" of "Chak Seven"): a capitalised word joins
+    ("Nadi" of "Lundorovka Nadi", "Chak" of "Chak Seven"): a capitalised word joins
     them by a space on either side in the body of the text, and it is no name, type word or ordinary
     capitalised word. Towns of a world city's size stay."""
     title_end = text.find("\n")
