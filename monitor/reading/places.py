@@ -85,7 +85,8 @@ _SETTLEMENT_BEFORE = with_first_characters(re.compile(
     r"\b(?:village|town|city|settlement|area|district|suburb|outskirts)\s+of\s+\Z", re.IGNORECASE))
 # A capitalised word right before or after a one-word name, joined by a space (a hyphen joins the
 # names of twin villages, "A-B", whose first is often in the index and near).
-_CAPITALISED_BEFORE = re.compile(r"(?<![\w'’])([A-Z][a-z'’]+) \Z")
+# (not a sentence's first word: "Occupied X", "Shelled X")
+_CAPITALISED_BEFORE = re.compile(r"(?:(?<=[\w,;:'’)] )|(?<=-))([A-Z][a-z'’]+) \Z")
 _CAPITALISED_AFTER = re.compile(r" ([A-Z][a-z'’]+)(?![\w'’-])")
 _NOT_NAME_WORDS = frozenset({
     "province", "region", "governorate", "state", "oblast", "district", "raion", "rayon", "county", "city",
@@ -95,7 +96,8 @@ _NOT_NAME_WORDS = frozenset({
     "march", "april", "may", "june", "july", "august", "september", "october", "november", "december",
     "in", "at", "on", "of", "near", "the", "and", "to", "from", "by", "for", "with", "after", "as", "into",
     "north", "south", "east", "west", "northern", "southern", "eastern", "western", "central", "upper", "lower",
-    "greater", "old", "new", "president", "minister", "governor", "mayor", "general", "army", "forces",
+    "greater", "old", "new", "occupied", "president", "minister", "governor", "mayor", "general", "army",
+    "forces",
 })
 # A name in a container's place: after "(" or "," and before ",", ")", ";" or a full stop.
 _AFTER_CONTAINER_OPENS = re.compile(r"[^\W\d_]\s?[(,]\s*\Z")
