@@ -467,8 +467,9 @@ def _agreeing_pairs(text: str, mentions: list[_Mention], gazetteer: Gazetteer,
         if wanted is None:
             continue  # the town's words are a stop word
         here = [i for i, m in enumerate(out) if m.start < end and m.end > start]
-        if any(out[i].entry.precision == "place" and _held_by((out[i].entry,), wanted) for i in here):
-            continue  # the scan's pick is a town that agrees already
+        if any((out[i].entry.precision == "place" or out[i].entry.division >= 2) and _held_by((out[i].entry,), wanted)
+               for i in here):
+            continue  # the scan's pick is a town or district that agrees already
         if not inside:
             continue
         pick = max(inside, key=lambda e: e.prior)
