@@ -259,16 +259,22 @@ def _without_parts_of_unknown_names(text: str, found: list[tuple[int, int, tuple
     them by a space on either side in the body of the text, and it is no name, type word or ordinary
     capitalised word. Towns of a world city's size stay."""
     title_end = text.find("\n")
-    starts = {s for s, _, _ in found}
-    ends = {e for _, e, _ in found}
     out = []
     for start, end, candidates in found:
-        if start > title_end and " " not in text[start:end] and not any(
+        # (cheap tests first: most names have no capitalised word next to them)
+        capital_before = False
+        if start > 2 and text[start - 1] == " ":
+            at = text.rfind(" ", max(0, start - 30), start - 1)  # the space before the word before
+            capital_before = text[at + 1 if at >= 0 else max(0, start - 30)].isupper()
+        capital_after = text[end:end + 1] == " " and text[end + 1:end + 2].isupper()
+        if (capital_before or capital_after) and start > title_end and " " not in text[start:end] and not any(
                 e.prior >= _WORLD_CITY for e in candidates):
-            before = _CAPITALISED_BEFORE.search(text, max(0, start - 30), start)
-            after = _CAPITALISED_AFTER.match(text, end)
-            if (before is not None and before.end(1) not in ends and _joins(before.group(1), gazetteer)) or (
-                    after is not None and after.start(1) not in starts and _joins(after.group(1), gazetteer)):
+            before = _CAPITALISED_BEFORE.search(text, max(0, start - 30), start) if capital_before else None
+            after = _CAPITALISED_AFTER.match(text, end) if capital_after else None
+            if (before is not None and all(e != before.end(1) for _, e, _ in found)
+                    and _joins(before.group(1), gazetteer)) or (
+                    after is not None and all(s != after.start(1) for s, _, _ in found)
+                    and _joins(after.group(1), gazetteer)):
                 continue
         out.append((start, end, candidates))
     return out
@@ -356,8 +362,9 @@ def _resolve(text: str, start: int, end: int, candidates: tuple[Entry, ...],
 def _in_container_place(text: str, start: int, end: int) -> bool:
     """Whether the name at start:end stands where a bulletin puts a container: after "Name (" or
     "Name, " and before ",", ")", ";" or a full stop."""
-    return (_AFTER_CONTAINER_OPENS.search(text, max(0, start - 6), start) is not None
-            and _CONTAINER_CLOSES.match(text, end) is not None)
+    before = text[max(0, start - 2):start]  # (a cheap test first: most names follow a plain word)
+    return ("(" in before or "," in before) and _AFTER_CONTAINER_OPENS.search(
+        text, max(0, start - 6), start) is not None and _CONTAINER_CLOSES.match(text, end) is not None
 
 
 def _first_level(candidates: tuple[Entry, ...], named: dict[str, float]) -> list[Entry]:
