@@ -21,6 +21,7 @@ from monitor.alerts.deliver import send_async
 from monitor.alerts.digest import cron_period
 from monitor.alerts.render import Message, body_format_for, render_incident
 from monitor.alerts.routing import LOG_TARGET, digest_targets
+from monitor.classify_memo import ClassificationMemo
 from monitor.errors import DatabaseError, DeliveryError, FeedError
 from monitor.feeds.fetch import Fetcher
 from monitor.feeds.parse import fingerprint, parse_feed
@@ -49,6 +50,8 @@ class Deps:
     owner: str  # lease owner: this instance's name
     clock: Callable[[], datetime] = utcnow
     rng: random.Random = field(default_factory=random.Random)
+    # Items met again (another poll, another outlet's copy) are classified once (classify_memo.py).
+    memo: ClassificationMemo = field(default_factory=ClassificationMemo)
 
 
 @dataclass
@@ -73,8 +76,9 @@ def classify_items(items: Sequence[FeedItem], deps: Deps, now: datetime,
     drafts = []
     for item, key in zip(items, prints if prints is not None else [fingerprint(i) for i in items], strict=True):
         published = item.published_at or now
-        classification = deps.classifier.classify(item if item.published_at else
-                                                  FeedItem(**{**item.__dict__, "published_at": published}))
+        classification = deps.memo.classify(item if item.published_at else
+                                            FeedItem(**{**item.__dict__, "published_at": published}),
+                                            deps.classifier.classify)
         drafts.append(ArticleDraft(item=item, fingerprint=key, classification=classification,
                                    published_at=published, first_seen_at=now))
     return drafts
