@@ -59,6 +59,24 @@ def parse_feed(body: bytes, headers: Mapping[str, str], *, source: str, lang: st
     recovered from; it raises nothing else. A truncated document yields its entries except the
     last one, which may be cut short.
     """
+    return unique_items(parse_entries(body, headers, source=source, lang=lang, url=url, now=now)[0])
+
+
+def unique_items(items: list[FeedItem | None]) -> list[FeedItem]:
+    """The usable items, each fingerprint once (the first), in feed order."""
+    unique: dict[str, FeedItem] = {}
+    for item in items:
+        if item is not None:
+            unique.setdefault(fingerprint(item), item)
+    return list(unique.values())
+
+
+def parse_entries(body: bytes, headers: Mapping[str, str], *, source: str, lang: str | None = None,
+                  url: str = "", now: datetime | None = None) -> tuple[list[FeedItem | None], bool]:
+    """`parse_feed` before duplicates are dropped: one item per entry feedparser found (None where the
+    entry has neither title nor text), and whether the document was clean (no recovery from bad XML or
+    a wrong charset, nothing cut off, not in a Western 8-bit charset whose reading depends on the whole
+    body: `_mislabelled_cyrillic`). Raises FeedError as `parse_feed` does."""
     if not body.removeprefix(b"\xef\xbb\xbf").strip():  # a lone UTF-8 BOM is still empty
         raise FeedError("not_a_feed", f"{source}: empty body")
     parsed = _feedparser(body, headers, url)
@@ -76,12 +94,8 @@ def parse_feed(body: bytes, headers: Mapping[str, str], *, source: str, lang: st
             raise FeedError("parse_error", f"{source}: truncated document: {parsed.get('bozo_exception')}")
     feed_lang = normalise_lang(lang) if lang else normalise_lang(parsed.get("feed", {}).get("language"))
     now = now or datetime.now(UTC)
-    items: dict[str, FeedItem] = {}
-    for entry in entries:
-        item = _item(entry, source=source, lang=feed_lang, now=now)
-        if item is not None:
-            items.setdefault(fingerprint(item), item)
-    return list(items.values())
+    clean = not bozo and str(parsed.get("encoding", "")).lower() not in _WESTERN_8BIT
+    return [_item(entry, source=source, lang=feed_lang, now=now) for entry in entries], clean
 
 
 def _feedparser(body: bytes, headers: Mapping[str, str], url: str) -> Any:
@@ -133,6 +147,9 @@ feedparser.api.replace_doctype = _replace_doctype
 feedparser.mixin.make_safe_absolute_uri = functools.lru_cache(maxsize=1024)(feedparser.mixin.make_safe_absolute_uri)
 
 
+_WESTERN_8BIT = ("windows-1252", "iso-8859-1", "cp1252")
+
+
 def _mislabelled_cyrillic(parsed: Any, body: bytes) -> bool:
     """True when feedparser fell back to a Western 8-bit charset on what is really windows-1251.
 
@@ -140,7 +157,7 @@ def _mislabelled_cyrillic(parsed: Any, body: bytes) -> bool:
     fallback. In windows-1251 Russian, words are made wholly of 8-bit letters; in a Western 8-bit
     text (French, German) the 8-bit letters are a few accents inside otherwise ASCII words.
     """
-    if str(parsed.get("encoding", "")).lower() not in ("windows-1252", "iso-8859-1", "cp1252"):
+    if str(parsed.get("encoding", "")).lower() not in _WESTERN_8BIT:
         return False
     high = letters = 0
     for word in _WORD_WITH_8BIT.findall(body[:50_000]):
