@@ -62,6 +62,16 @@ def test_the_next_poll_parses_only_the_new_entry() -> None:
     assert [i.title for i in items] == ["Report 5"] and skipped == 5
 
 
+def test_headers_feedparser_does_not_read_change_nothing() -> None:
+    index, store = RepeatIndex(), Store()
+    poll(make_rss(_entries(3)), index, store, {**HEADERS, "Date": "Mon, 01 Jan 2024 00:00:00 GMT", "ETag": '"a"'})
+    items, skipped = poll(make_rss(_entries(3)), index, store,
+                          {**HEADERS, "Date": "Mon, 01 Jan 2024 00:05:00 GMT", "ETag": '"b"'})
+    assert (items, skipped) == ([], 3)
+    items, skipped = poll(make_rss(_entries(3)), index, store, {"content-type": "application/xml; charset=utf-8"})
+    assert skipped == 0  # the charset feedparser reads is part of the context
+
+
 def test_an_atom_feed_whose_own_updated_time_changes_still_skips() -> None:
     index, store = RepeatIndex(), Store()
     entries = [{"title": f"Entry {i}", "id": f"urn:e:{i}", "link": f"https://news.example.org/a{i}",

@@ -32,7 +32,7 @@ MAX_TEXT_CHARS = 10_000
 # Publishers' clocks and time zones are sloppy; beyond this a date is wrong, not early.
 MAX_FUTURE = timedelta(days=2)
 # Only these response headers mean anything to feedparser once the body is decoded bytes.
-_PASSED_HEADERS = ("content-type", "content-location", "content-language")
+PASSED_HEADERS = ("content-type", "content-location", "content-language")
 _WORD_WITH_8BIT = re.compile(rb"[A-Za-z\xc0-\xff]*[\xc0-\xff][A-Za-z\xc0-\xff]*")
 _CLOSING_ROOT = re.compile(rb"</(?:[\w.-]+:)?(?:rss|feed|RDF)\s*>")
 _HTML_START = re.compile(rb"^\s*(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html|head|body)[\s>]", re.I | re.S)
@@ -99,7 +99,7 @@ def parse_entries(body: bytes, headers: Mapping[str, str], *, source: str, lang:
 
 
 def _feedparser(body: bytes, headers: Mapping[str, str], url: str) -> Any:
-    wanted = {k.lower(): v for k, v in headers.items() if k.lower() in _PASSED_HEADERS}
+    wanted = {k.lower(): v for k, v in headers.items() if k.lower() in PASSED_HEADERS}
     if url and "content-location" not in wanted:
         wanted["content-location"] = url
     try:

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from monitor.errors import FeedError
-from monitor.feeds.parse import fingerprint, parse_entries, unique_items
+from monitor.feeds.parse import PASSED_HEADERS, fingerprint, parse_entries, unique_items
 from monitor.models import FeedItem
 
 DEFAULT_SIZE = 32_768  # entries remembered (~250 bytes each): about one cycle of 1,000 feeds of 30 items
@@ -86,7 +86,9 @@ class RepeatIndex:
 
 
 def _keys(layout: Layout, headers: Mapping[str, str], source: str, lang: str | None, url: str) -> list[bytes]:
-    context = repr((sorted((k.lower(), v) for k, v in headers.items()), source, lang, url)).encode()
+    # Only the headers feedparser reads (others, such as Date or ETag, change at every poll)
+    passed = sorted((k.lower(), v) for k, v in headers.items() if k.lower() in PASSED_HEADERS)
+    context = repr((passed, source, lang, url)).encode()
     head = _FEED_DATES.sub(b"", layout.head)
     base = hashlib.blake2b(context + b"\0" + head, digest_size=16).digest()
     return [hashlib.blake2b(base + entry, digest_size=16).digest() for entry in layout.entries]
