@@ -21,9 +21,11 @@ from monitor.alerts.deliver import send_async
 from monitor.alerts.digest import cron_period
 from monitor.alerts.render import Message, body_format_for, render_incident
 from monitor.alerts.routing import LOG_TARGET, digest_targets
+from monitor.classify_memo import ClassificationMemo
 from monitor.errors import DatabaseError, DeliveryError, FeedError
 from monitor.feeds.fetch import Fetcher
-from monitor.feeds.parse import fingerprint, parse_feed
+from monitor.feeds.parse import fingerprint
+from monitor.feeds.repeats import RepeatIndex, parse_unseen
 from monitor.feeds.retry import next_fetch_delay
 from monitor.incidents.group import ArticleDraft
 from monitor.logs import event
@@ -49,6 +51,10 @@ class Deps:
     owner: str  # lease owner: this instance's name
     clock: Callable[[], datetime] = utcnow
     rng: random.Random = field(default_factory=random.Random)
+    # Items met again (another poll, another outlet's copy) are classified once (classify_memo.py).
+    memo: ClassificationMemo = field(default_factory=ClassificationMemo)
+    # Entries parsed before whose articles are stored are not parsed again (feeds/repeats.py).
+    repeats: RepeatIndex = field(default_factory=RepeatIndex)
 
 
 @dataclass
@@ -73,17 +79,19 @@ def classify_items(items: Sequence[FeedItem], deps: Deps, now: datetime,
     drafts = []
     for item, key in zip(items, prints if prints is not None else [fingerprint(i) for i in items], strict=True):
         published = item.published_at or now
-        classification = deps.classifier.classify(item if item.published_at else
-                                                  FeedItem(**{**item.__dict__, "published_at": published}))
+        classification = deps.memo.classify(item if item.published_at else
+                                            FeedItem(**{**item.__dict__, "published_at": published}),
+                                            deps.classifier.classify)
         drafts.append(ArticleDraft(item=item, fingerprint=key, classification=classification,
                                    published_at=published, first_seen_at=now))
     return drafts
 
 
 def process_items(items: Sequence[FeedItem], deps: Deps, *, feed: FeedRow | None = None,
-                  outcome: FetchOutcome | None = None, dry_run: bool = False) -> SaveReport:
+                  outcome: FetchOutcome | None = None, dry_run: bool = False, stored: int = 0) -> SaveReport:
     """Classify items and store them with their incidents and alerts (one transaction; rolled back
-    when `dry_run`, so the report says what would have happened)."""
+    when `dry_run`, so the report says what would have happened). `stored`: entries of the poll left out
+    by the parser as stored already (counted as read duplicates)."""
     now = deps.clock()
     # Items stored already (a feed lists its recent items at every poll) are counted as duplicates without
     # being classified; the save still inserts only unseen fingerprints, so a race changes nothing.
@@ -97,7 +105,7 @@ def process_items(items: Sequence[FeedItem], deps: Deps, *, feed: FeedRow | None
                                         ceasefires=deps.settings.ceasefires, now=now,
                                         render=partial(render_alert, public_url=deps.settings.api.public_url),
                                         dry_run=dry_run)
-    skipped = len(items) - len(todo)
+    skipped = len(items) - len(todo) + stored
     report.read += skipped
     report.duplicates += skipped
     if dry_run:
@@ -153,11 +161,12 @@ async def poll_feed(feed: FeedRow, fetcher: Fetcher, deps: Deps, report: CycleRe
             metrics.record_poll(None)
             event(log, "feed_unchanged", feed=feed.id, status=result.status)
             return
-        items = await asyncio.to_thread(parse_feed, result.body, result.headers, source=feed.name,
-                                        lang=feed.language, url=feed.url)
-        outcome = FetchOutcome(**{**ok.__dict__, "items": len(items)})
         try:
-            saved = await asyncio.to_thread(process_items, items, deps, feed=feed, outcome=outcome)
+            items, stored = await asyncio.to_thread(parse_unseen, result.body, result.headers, source=feed.name,
+                                                    lang=feed.language, url=feed.url, index=deps.repeats,
+                                                    stored=deps.store.stored_fingerprints)
+            outcome = FetchOutcome(**{**ok.__dict__, "items": len(items) + stored})
+            saved = await asyncio.to_thread(process_items, items, deps, feed=feed, outcome=outcome, stored=stored)
         except DatabaseError as exc:
             # Stored nothing (one transaction). Back off like a failing fetch, so a batch the database keeps
             # refusing is not retried every lease period; if the database is down this write fails too and
@@ -166,7 +175,7 @@ async def poll_feed(feed: FeedRow, fetcher: Fetcher, deps: Deps, report: CycleRe
         metrics.record_poll(None)
         report.fetched += 1
         report.saved.add(saved)
-        event(log, "feed_polled", feed=feed.id, status=result.status, items=len(items), new=saved.new,
+        event(log, "feed_polled", feed=feed.id, status=result.status, items=saved.read, new=saved.new,
               relevant=saved.relevant, incidents_created=saved.incidents_created,
               incidents_updated=saved.incidents_updated, alerts_queued=saved.alerts_queued)
     except FeedError as err:

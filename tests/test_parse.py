@@ -122,6 +122,22 @@ def test_relative_links_resolve_against_the_feed_url() -> None:
     assert item.url == "https://site.example.net/news/9"
 
 
+def test_xml_base_and_the_feed_url_resolve_links_poll_after_poll() -> None:
+    # feedparser's base-URI work is memoised (parse.py): the same document under another feed URL, and
+    # an element's own xml:base, must still resolve each time as if nothing had been seen before.
+    body = (b'<?xml version="1.0" encoding="utf-8"?><feed xmlns="http://www.w3.org/2005/Atom">'
+            b'<title>t</title><id>urn:f</id><updated>2024-01-01T00:00:00Z</updated>'
+            b'<entry xml:base="/desk/"><title>a</title><id>urn:a</id><link href="one"/>'
+            b'<updated>2024-01-01T00:00:00Z</updated></entry>'
+            b'<entry><title>b</title><id>urn:b</id><link href="two"/><updated>2024-01-01T00:00:00Z</updated>'
+            b'</entry></feed>')
+    for _ in range(2):
+        for host in ("https://one.example.org/f/atom.xml", "https://two.example.org/g/atom.xml"):
+            root, folder = host.rsplit("/", 2)[0], host.rsplit("/", 1)[0]
+            items = parse(body, {"content-type": ATOM_TYPE}, url=host)
+            assert [i.url for i in items] == [f"{root}/desk/one", f"{folder}/two"]
+
+
 def test_non_http_links_are_dropped() -> None:
     (item,) = parse(make_rss([{"title": "t", "link": "javascript:alert(1)", "guid": "g"}]))
     assert item.url is None and item.guid == "g"

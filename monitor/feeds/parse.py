@@ -7,6 +7,7 @@ into plain text and gives every item the identity the store deduplicates on.
 from __future__ import annotations
 
 import calendar
+import functools
 import hashlib
 import html
 import io
@@ -20,6 +21,7 @@ from typing import Any
 
 import feedparser
 import feedparser.api
+import feedparser.mixin
 import feedparser.sanitizer
 
 from monitor.errors import FeedError
@@ -30,7 +32,7 @@ MAX_TEXT_CHARS = 10_000
 # Publishers' clocks and time zones are sloppy; beyond this a date is wrong, not early.
 MAX_FUTURE = timedelta(days=2)
 # Only these response headers mean anything to feedparser once the body is decoded bytes.
-_PASSED_HEADERS = ("content-type", "content-location", "content-language")
+PASSED_HEADERS = ("content-type", "content-location", "content-language")
 _WORD_WITH_8BIT = re.compile(rb"[A-Za-z\xc0-\xff]*[\xc0-\xff][A-Za-z\xc0-\xff]*")
 _CLOSING_ROOT = re.compile(rb"</(?:[\w.-]+:)?(?:rss|feed|RDF)\s*>")
 _HTML_START = re.compile(rb"^\s*(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html|head|body)[\s>]", re.I | re.S)
@@ -57,6 +59,24 @@ def parse_feed(body: bytes, headers: Mapping[str, str], *, source: str, lang: st
     recovered from; it raises nothing else. A truncated document yields its entries except the
     last one, which may be cut short.
     """
+    return unique_items(parse_entries(body, headers, source=source, lang=lang, url=url, now=now)[0])
+
+
+def unique_items(items: list[FeedItem | None]) -> list[FeedItem]:
+    """The usable items, each fingerprint once (the first), in feed order."""
+    unique: dict[str, FeedItem] = {}
+    for item in items:
+        if item is not None:
+            unique.setdefault(fingerprint(item), item)
+    return list(unique.values())
+
+
+def parse_entries(body: bytes, headers: Mapping[str, str], *, source: str, lang: str | None = None,
+                  url: str = "", now: datetime | None = None) -> tuple[list[FeedItem | None], bool]:
+    """`parse_feed` before duplicates are dropped: one item per entry feedparser found (None where the
+    entry has neither title nor text), and whether the document was clean (no recovery from bad XML or
+    a wrong charset, nothing cut off, not in a Western 8-bit charset whose reading depends on the whole
+    body: `_mislabelled_cyrillic`). Raises FeedError as `parse_feed` does."""
     if not body.removeprefix(b"\xef\xbb\xbf").strip():  # a lone UTF-8 BOM is still empty
         raise FeedError("not_a_feed", f"{source}: empty body")
     parsed = _feedparser(body, headers, url)
@@ -74,16 +94,12 @@ def parse_feed(body: bytes, headers: Mapping[str, str], *, source: str, lang: st
             raise FeedError("parse_error", f"{source}: truncated document: {parsed.get('bozo_exception')}")
     feed_lang = normalise_lang(lang) if lang else normalise_lang(parsed.get("feed", {}).get("language"))
     now = now or datetime.now(UTC)
-    items: dict[str, FeedItem] = {}
-    for entry in entries:
-        item = _item(entry, source=source, lang=feed_lang, now=now)
-        if item is not None:
-            items.setdefault(fingerprint(item), item)
-    return list(items.values())
+    clean = not bozo and str(parsed.get("encoding", "")).lower() not in _WESTERN_8BIT
+    return [_item(entry, source=source, lang=feed_lang, now=now) for entry in entries], clean
 
 
 def _feedparser(body: bytes, headers: Mapping[str, str], url: str) -> Any:
-    wanted = {k.lower(): v for k, v in headers.items() if k.lower() in _PASSED_HEADERS}
+    wanted = {k.lower(): v for k, v in headers.items() if k.lower() in PASSED_HEADERS}
     if url and "content-location" not in wanted:
         wanted["content-location"] = url
     try:
@@ -124,6 +140,14 @@ def _replace_doctype(data: bytes) -> tuple[str | None, bytes, dict[str, str]]:
 
 # feedparser.parse() calls the name it imported into feedparser.api; replace it there (once, at import).
 feedparser.api.replace_doctype = _replace_doctype
+# With a base URI (we pass the feed's URL as Content-Location, for relative links), feedparser works out the
+# base of EVERY element again at its start tag: make_safe_absolute_uri(base, the same base or its xml:base),
+# a urljoin each time - a quarter of its parse time on real feeds. The function is pure and its arguments
+# repeat within a document and across polls, so the names the parser calls are given a bounded memo.
+feedparser.mixin.make_safe_absolute_uri = functools.lru_cache(maxsize=1024)(feedparser.mixin.make_safe_absolute_uri)
+
+
+_WESTERN_8BIT = ("windows-1252", "iso-8859-1", "cp1252")
 
 
 def _mislabelled_cyrillic(parsed: Any, body: bytes) -> bool:
@@ -133,7 +157,7 @@ def _mislabelled_cyrillic(parsed: Any, body: bytes) -> bool:
     fallback. In windows-1251 Russian, words are made wholly of 8-bit letters; in a Western 8-bit
     text (French, German) the 8-bit letters are a few accents inside otherwise ASCII words.
     """
-    if str(parsed.get("encoding", "")).lower() not in ("windows-1252", "iso-8859-1", "cp1252"):
+    if str(parsed.get("encoding", "")).lower() not in _WESTERN_8BIT:
         return False
     high = letters = 0
     for word in _WORD_WITH_8BIT.findall(body[:50_000]):
@@ -161,25 +185,30 @@ def _looks_like_html(body: bytes, headers: Mapping[str, str]) -> bool:
     return "html" in content_type.lower() or bool(_HTML_START.match(body[:2048]))
 
 
+# feedparser's entries are dicts whose own get() maps legacy key names first (a tenth of our share of the
+# parse); none of the keys read here is such a name, so the plain dict lookup gives the same values.
+_get = dict.get
+
+
 def _item(entry: Any, *, source: str, lang: str | None, now: datetime) -> FeedItem | None:
     title = _cap(_detail_text(entry, "title"), MAX_TITLE_CHARS)
     text = _cap(_detail_text(entry, "summary") or _content_text(entry), MAX_TEXT_CHARS)
     if not title and not text:
         return None
-    guid = str(entry.get("id") or "").strip() or None
+    guid = str(_get(entry, "id") or "").strip() or None
     return FeedItem(title=title, text=text, url=_entry_url(entry), guid=guid,
                     published_at=_published_at(entry, now), source=source, lang=lang)
 
 
 def _detail_text(entry: Any, key: str) -> str:
-    value = entry.get(key)
-    detail = entry.get(f"{key}_detail") or {}
-    return _as_text(value, detail.get("type")) if isinstance(value, str) else ""
+    value = _get(entry, key)
+    detail = _get(entry, f"{key}_detail") or {}
+    return _as_text(value, _get(detail, "type")) if isinstance(value, str) else ""
 
 
 def _content_text(entry: Any) -> str:
-    for content in entry.get("content") or ():
-        text = _as_text(content.get("value"), content.get("type"))
+    for content in _get(entry, "content") or ():
+        text = _as_text(_get(content, "value"), _get(content, "type"))
         if text:
             return text
     return ""
@@ -195,7 +224,7 @@ def _as_text(value: object, content_type: object) -> str:
 
 
 def _entry_url(entry: Any) -> str | None:
-    link = entry.get("link")
+    link = _get(entry, "link")
     if not isinstance(link, str) or not link.strip():
         return None
     canonical = canonical_url(link)
@@ -205,7 +234,7 @@ def _entry_url(entry: Any) -> str | None:
 def _published_at(entry: Any, now: datetime) -> datetime | None:
     """The entry's publication (else update) time in UTC; None if absent, invalid or absurdly future."""
     for key in ("published_parsed", "updated_parsed"):
-        parsed = entry.get(key)
+        parsed = _get(entry, key)
         if isinstance(parsed, time.struct_time):
             try:
                 # feedparser's struct_time is already UTC; timegm avoids local-time interpretation.
@@ -278,6 +307,7 @@ def html_to_text(markup: str) -> str:
     return " ".join(text.split())
 
 
+@functools.lru_cache(maxsize=8192)  # pure; a feed repeats its recent items' links at every poll
 def canonical_url(url: str) -> str:
     """The form of `url` used for deduplication (DESIGN §3); idempotent.
 
@@ -332,10 +362,19 @@ def fingerprint(item: FeedItem) -> str:
     normalised title, published date). The kinds are tagged so one can never collide with another.
     """
     if item.url:
-        key = canonical_url(item.url)
-    elif item.guid:
+        return _url_fingerprint(item.url)
+    if item.guid:
         key = f"guid\x1f{item.source}\x1f{item.guid.strip()}"
     else:
         day = item.published_at.astimezone(UTC).date().isoformat() if item.published_at else ""
         key = f"title\x1f{item.source}\x1f{' '.join(item.title.casefold().split())}\x1f{day}"
+    return _sha256(key)
+
+
+@functools.lru_cache(maxsize=8192)  # an item's fingerprint is asked for by the parser, then by the pipeline
+def _url_fingerprint(url: str) -> str:
+    return _sha256(canonical_url(url))
+
+
+def _sha256(key: str) -> str:
     return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()

@@ -135,9 +135,10 @@ def save_drafts(conn: Connection, drafts: Sequence[ArticleDraft], *, feed_id: in
     batch = Batch(conn, now, ceasefires)
     batch.thresholds = score_thresholds(alerts)
     fresh = canonical_order(d for d in unique if d.fingerprint in inserted and d.classification.relevant)
-    batch.locks.lock_for(fresh)  # PostgreSQL: before any candidate is read, in one ordered statement
-    batch.idf(set().union(*(d.terms for d in fresh)))  # every draft's document frequencies in one read
-    batch.prefetch((d.countries, d.event_date) for d in fresh)
+    if fresh:  # else nothing to group (a poll of known or irrelevant items): not even the document count
+        batch.locks.lock_for(fresh)  # PostgreSQL: before any candidate is read, in one ordered statement
+        batch.idf(set().union(*(d.terms for d in fresh)))  # every draft's document frequencies in one read
+        batch.prefetch((d.countries, d.event_date) for d in fresh)
     for draft in fresh:
         report.relevant += 1
         joined = _group_one(batch, draft, inserted[draft.fingerprint])
