@@ -99,6 +99,14 @@ _CAPITAL_BEFORE = with_first_characters(
 _DIRECTION_BEFORE = with_first_characters(re.compile(
     r"(?P<d>(?:north|south)(?:-?(?:east|west))?(?:ern)?|east(?:ern)?|west(?:ern)?|central|"
     r"(?:северо-|юго-)?(?:север|юг|восток|запад)\w*|центр\w*)(?:\s+(?:part of|of|части))?\s+\Z", re.IGNORECASE))
+# What a text must hold for _MEDIATOR or _DIRECTION_BEFORE to match in it (in lower case): the
+# searches are run only then (_mediator_near, _direction_before). str.lower folds case as the patterns
+# do only on ASCII and basic Cyrillic (re also equates "ſ" with "s", "ᲀ" with "в" ...): a window with
+# any other character is searched as it is.
+_MEDIATOR_HINTS = ("-", "brokered by", "mediat", "talks in", "hosted", "envoy", "all", "посредничеств", "переговор")
+_DIRECTION_ENDINGS = ("north", "south", "east", "west", "ern", "central", "of", "части")
+_DIRECTION_STEMS = ("север", "юг", "восток", "запад", "центр")
+_UNPLAIN = re.compile(r"[^\x00-\x7f\u0400-\u04ff]")
 # Nouns after which a Russian adjective names the place it derives from ("Товузском направлении" ->
 # Товуз); alone, "Лебединскому" is the village Лебединское, not the town Лебедин.
 _RU_AREA_NOUNS = ("направлени", "район", "област", "округ", "сектор", "участк", "погранич", "границ", "окрестност",
@@ -139,8 +147,8 @@ def scan_names(text: str, gazetteer: Gazetteer) -> Scan:
         return out
     memo = lookup.memo
     found, stems, exact, marks, cased_marks, loose = zip(
-        *[memo.get(w) or _marks(w, gazetteer, lookup) for w in [m.group() for m in matches]], strict=True)
-    words = [(m.start(), m.end(), w) for m, w in zip(matches, found, strict=True)]
+        *[memo.get(w) or _marks(w, gazetteer, lookup) for w in map(re.Match.group, matches)], strict=True)
+    words = list(zip(map(re.Match.start, matches), map(re.Match.end, matches), found, strict=True))
     lower_text = not any(ch.isupper() for ch in text)
     stems_differ = stems != exact  # Cyrillic words: their stems are looked up too
     covered: set[int] = set()  # words of the names found
@@ -176,7 +184,8 @@ def scan_names(text: str, gazetteer: Gazetteer) -> Scan:
         if stems_differ:
             top = max(top, _reach(stems, i, limit, goes_on))
         for length in range(top, 0, -1):
-            key, stem = " ".join(exact[i:i + length]), " ".join(stems[i:i + length])
+            key = exact[i] if length == 1 else " ".join(exact[i:i + length])
+            stem = key if not stems_differ else stems[i] if length == 1 else " ".join(stems[i:i + length])
             if not (names(key, length) or (stem != key and names(stem, length))):
                 continue  # what _take would find too, more cheaply: most runs of words name nothing
             keys = (key,) if stem == key else (key, stem)
@@ -327,12 +336,36 @@ def _scan_loose(words: list[tuple[int, int, str]], stems: Sequence[str], starts:
 
 def _part_of_country(text: str, start: int, end: int, cc: str, gazetteer: Gazetteer, out: Scan) -> None:
     """Record "northern Syria", "на юге Ливана" as a region: the part of the country named."""
-    m = _DIRECTION_BEFORE.search(text, max(0, start - 30), start)
+    m = _direction_before(text, start)
     if m is None:
         return
     entry = gazetteer.part_of_country(cc, m.group("d"), text[m.start("d"):end])
     if entry is not None:
         out.places.append((m.start("d"), end, (entry,)))
+
+
+def _direction_before(text: str, start: int) -> re.Match[str] | None:
+    """_DIRECTION_BEFORE's search in the 30 characters before `start`, run only when the last word
+    there (then whitespace) can end a match: a direction, "of" or "части"."""
+    window = text[max(0, start - 30):start]
+    chunk = window.rstrip()
+    if len(chunk) == len(window) or not chunk:
+        return None  # a match ends in whitespace
+    last = chunk.rsplit(None, 1)[-1]
+    low = last.lower()
+    if _UNPLAIN.search(last) is None and not low.endswith(_DIRECTION_ENDINGS) and not any(
+            stem in low for stem in _DIRECTION_STEMS):
+        return None
+    return _DIRECTION_BEFORE.search(text, max(0, start - 30), start)
+
+
+def _mediator_near(window: str) -> bool:
+    """Whether _MEDIATOR matches in `window`, searched only when a word of it may be there."""
+    if _UNPLAIN.search(window) is None:
+        low = window.lower()
+        if not any(hint in low for hint in _MEDIATOR_HINTS):
+            return False
+    return _MEDIATOR.search(window) is not None
 
 
 def _capital_phrase(text: str, start: int, end: int, cc: str, gazetteer: Gazetteer, out: Scan) -> None:
@@ -357,7 +390,7 @@ def _allowed(key: str, gazetteer: Gazetteer, lookup: NameLookup, first_word: str
 
 def _score_country(text: str, start: int, end: int, cc: str, scores: dict[str, float]) -> None:
     before = text[max(0, start - WINDOW):start]
-    if _MEDIATOR.search(text[max(0, start - 25):end + 12]):
+    if _mediator_near(text[max(0, start - 25):end + 12]):
         scores[cc] = min(scores.get(cc, 0.0), -1.0)  # named, but only as a mediator
         return
     score = 1.0 + (0.5 if not scores else 0.0)

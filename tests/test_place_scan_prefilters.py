@@ -1,5 +1,5 @@
-"""place_scan.LOCATIVE_BEFORE: the locative search run only where the last word before a name can end
-a match finds exactly what the plain search finds. The windows are made up."""
+"""place_scan's searches run only where a match can be (LOCATIVE_BEFORE, _direction_before,
+_mediator_near) find exactly what the plain searches find. The windows are made up."""
 
 from __future__ import annotations
 
@@ -55,3 +55,35 @@ def test_a_non_locative_last_word_skips_the_search() -> None:
     skipping.search("fighting in ")
     skipping.search("fighting in\u00e9 ")  # a word beyond ASCII and basic Cyrillic: left to the search
     assert Counting.calls == 2
+
+
+TEXTS = [
+    "Shelling in northern Freedonia killed two; in the south-eastern part of Freedonia, calm.",
+    "На юге Фридонии и в северо-восточной части Фридонии продолжаются бои.",
+    "The Ruritania-brokered truce, mediated by envoys, held as allies hosted talks in the capital.",
+    "Переговоры в столице при посредничестве соседей продолжились; на западе Фридонии тихо.",
+    "Fighting in centralFreedonia and the WESTERN  Freedonia border; north of Freedonia nothing.",
+    "\u017fouthern Freedonia and ALLIED forces; \u1c80 \u0421еверной Фридонии.",
+]
+
+
+@pytest.mark.parametrize("text", TEXTS)
+def test_direction_and_mediator_searches_find_what_the_plain_ones_find(text: str) -> None:
+    for start in range(len(text) + 1):
+        fast = place_scan._direction_before(text, start)
+        plain = place_scan._DIRECTION_BEFORE.search(text, max(0, start - 30), start)
+        assert (fast is None) == (plain is None), text[:start]
+        if fast is not None and plain is not None:
+            assert fast.span("d") == plain.span("d")
+        for end in (start + 5, start + 12):
+            window = text[max(0, start - 25):end]
+            assert place_scan._mediator_near(window) == (place_scan._MEDIATOR.search(window) is not None), window
+
+
+def test_the_made_up_texts_do_have_directions_and_mediators() -> None:
+    text = TEXTS[0]
+    assert place_scan._direction_before(text, text.index("Freedonia killed")) is not None
+    assert place_scan._direction_before(text, text.index("Freedonia, calm")) is not None
+    assert place_scan._direction_before(text, text.index("killed")) is None
+    assert place_scan._mediator_near(TEXTS[2][:40])
+    assert not place_scan._mediator_near("fighting resumed near the border on Monday")
