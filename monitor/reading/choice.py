@@ -10,8 +10,8 @@ scikit-learn and writes the file; nothing here needs scikit-learn.
 from __future__ import annotations
 
 import functools
-import json
 import itertools
+import json
 import math
 import operator
 from collections.abc import Mapping
@@ -36,7 +36,8 @@ class Model:
 
     def logit(self, features: Mapping[str, float]) -> float:
         # The same products summed in the same order as a loop over features.items(), in C (maps).
-        return self.bias + sum(map(operator.mul, map(self.weights.get, features, _ZEROS), features.values()))
+        total: float = sum(map(operator.mul, map(self.weights.get, features, _ZEROS), features.values()))
+        return self.bias + total
 
     def probability(self, features: Mapping[str, float]) -> float:
         z = self.logit(features)
