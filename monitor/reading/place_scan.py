@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 
 from monitor.reading.actors import demonym_role
 from monitor.reading.gazetteer import Entry, Gazetteer, exact_word_key, loose_word, word_key
-from monitor.reading.hinted_search import with_hints
 from monitor.reading.name_lookup import NameLookup, lookup_for
 from monitor.reading.word_index import with_first_characters
 
@@ -100,11 +99,11 @@ _CAPITAL_BEFORE = with_first_characters(
 _DIRECTION_BEFORE = with_first_characters(re.compile(
     r"(?P<d>(?:north|south)(?:-?(?:east|west))?(?:ern)?|east(?:ern)?|west(?:ern)?|central|"
     r"(?:северо-|юго-)?(?:север|юг|восток|запад)\w*|центр\w*)(?:\s+(?:part of|of|части))?\s+\Z", re.IGNORECASE))
-_MEDIATOR_NEAR = with_hints(_MEDIATOR, ("-", "brokered by", "mediat", "talks in", "hosted", "envoy", "all",
-                                         "посредничеств", "переговор"))
-# How the last word before a match of _DIRECTION_BEFORE ends (in lower case), or a stem it holds: the
-# search is run only then (_direction_before). str.lower folds case as the pattern does only on ASCII
-# and basic Cyrillic (re also equates "ſ" with "s" ...): a word with any other character is searched.
+# What a text must hold for _MEDIATOR or _DIRECTION_BEFORE to match in it (in lower case): the
+# searches are run only then (_mediator_near, _direction_before). str.lower folds case as the patterns
+# do only on ASCII and basic Cyrillic (re also equates "ſ" with "s", "ᲀ" with "в" ...): a window with
+# any other character is searched as it is.
+_MEDIATOR_HINTS = ("-", "brokered by", "mediat", "talks in", "hosted", "envoy", "all", "посредничеств", "переговор")
 _DIRECTION_ENDINGS = ("north", "south", "east", "west", "ern", "central", "of", "части")
 _DIRECTION_STEMS = ("север", "юг", "восток", "запад", "центр")
 _UNPLAIN = re.compile(r"[^\x00-\x7f\u0400-\u04ff]")
@@ -360,6 +359,15 @@ def _direction_before(text: str, start: int) -> re.Match[str] | None:
     return _DIRECTION_BEFORE.search(text, max(0, start - 30), start)
 
 
+def _mediator_near(window: str) -> bool:
+    """Whether _MEDIATOR matches in `window`, searched only when a word of it may be there."""
+    if _UNPLAIN.search(window) is None:
+        low = window.lower()
+        if not any(hint in low for hint in _MEDIATOR_HINTS):
+            return False
+    return _MEDIATOR.search(window) is not None
+
+
 def _capital_phrase(text: str, start: int, end: int, cc: str, gazetteer: Gazetteer, out: Scan) -> None:
     """Record "South Sudan's capital", "the capital of Yemen" as the capital city."""
     after = _CAPITAL_AFTER.match(text, end)
@@ -382,7 +390,7 @@ def _allowed(key: str, gazetteer: Gazetteer, lookup: NameLookup, first_word: str
 
 def _score_country(text: str, start: int, end: int, cc: str, scores: dict[str, float]) -> None:
     before = text[max(0, start - WINDOW):start]
-    if _MEDIATOR_NEAR.search(text[max(0, start - 25):end + 12]):
+    if _mediator_near(text[max(0, start - 25):end + 12]):
         scores[cc] = min(scores.get(cc, 0.0), -1.0)  # named, but only as a mediator
         return
     score = 1.0 + (0.5 if not scores else 0.0)

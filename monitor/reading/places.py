@@ -51,23 +51,20 @@ from monitor.reading.gazetteer import (
     name_key,
     word_key,
 )
-from monitor.reading.hinted_search import with_hints
 from monitor.reading.place_choice import Mention as _Mention
 from monitor.reading.place_scan import LOCATIVE_BEFORE, SPEAKER_AFTER, STRUCK_AFTER, WINDOW, scan_names
 from monitor.reading.word_index import with_first_characters
 
 # The searches over the words before a name run through with_first_characters (as place_scan's do): the
-# same matches, but the positions no match can begin at are turned away with one test; and through
-# with_hints: only in windows holding the words a match must hold.
-_VENUE_BEFORE = with_hints(with_first_characters(re.compile(
+# same matches, but the positions no match can begin at are turned away with one test.
+_VENUE_BEFORE = with_first_characters(re.compile(
     r"(?:talks|negotiations|summit|meeting|conference|mediators?|signed|переговор\w*|"
     r"встреч\w*|саммит\w*)\s+(?:(?:held|hosted|resumed|taking place|under ?way|"
     r"прошл\w*|проход\w*)\s+)?(?:in|at|в|на)\s+(?:the\s+)?"
-    r"(?:[\w-]+\s+(?:city\s+of\s+|capital\s+)?)?$", re.IGNORECASE)),
-    ("talks", "negotiations", "summit", "meeting", "conference", "mediator", "signed", "переговор", "встреч", "саммит"))
-_BACKGROUND_BEFORE = with_hints(with_first_characters(re.compile(
+    r"(?:[\w-]+\s+(?:city\s+of\s+|capital\s+)?)?$", re.IGNORECASE))
+_BACKGROUND_BEFORE = with_first_characters(re.compile(
     r"\b(?:following|after|since)\s+(?:a|an|the|last\s+\w+['’]s)\s+[^.;\n]{0,80}?"
-    r"\b(?:that|which)\b[^.;\n]*$", re.IGNORECASE)), ("following", "after", "since"), ("that", "which"))
+    r"\b(?:that|which)\b[^.;\n]*$", re.IGNORECASE))
 _VENUE_AFTER = re.compile(r"\s+(?:peace\s+)?(?:talks|negotiations|summit|process|agreements?|accords?|declaration|"
                           r"format|platform|protocol|memorandum|переговор\w*|соглашени\w*|договоренност\w*|"
                           r"формат\w*|протокол\w*)\b", re.IGNORECASE)
@@ -75,13 +72,10 @@ _VENUE_AFTER = re.compile(r"\s+(?:peace\s+)?(?:talks|negotiations|summit|process
 _UNIT_AFTER = re.compile(r"(?:\s+(?:al[- ])?[A-Z][\w'’-]*){0,2}\s+(?:Division|Brigades?|Battalions?|Regiments?|"
                          r"Army|Front|Corps|Legion|Squadron|Group|Movement|Militia)\b")
 # Arabic words that open a militia's name: "Liwa (brigade) X", "Jaish (army) X", "Kataib (battalions) X".
-_UNIT_BEFORE = with_hints(with_first_characters(
-    re.compile(r"\b(?:Liwa|Jaysh|Jaish|Kata['’]?ib|Harakat|Ansar)\s+(?:[\w'’-]+\s+){0,2}\Z")),
-    ("Liwa", "Jaysh", "Jaish", "Kata", "Harakat", "Ansar"))
-_TITLE_BEFORE = with_hints(with_first_characters(re.compile(
-    r"(?:President|Minister|Mr|Mrs|Ms|Gen|General|Colonel|Col|Sen|Senator|"
-    r"президент|министр|глава)\.?\s+$", re.IGNORECASE)),
-    ("president", "minister", "mr", "ms", "gen", "col", "sen", "президент", "министр", "глава"))
+_UNIT_BEFORE = with_first_characters(
+    re.compile(r"\b(?:Liwa|Jaysh|Jaish|Kata['’]?ib|Harakat|Ansar)\s+(?:[\w'’-]+\s+){0,2}\Z"))
+_TITLE_BEFORE = with_first_characters(re.compile(r"(?:President|Minister|Mr|Mrs|Ms|Gen|General|Colonel|Col|Sen|Senator|"
+                           r"президент|министр|глава)\.?\s+$", re.IGNORECASE))
 # A wire dateline opening the body: "JUBA Renewed fighting ...", "DIYARBAKIR, Turkey Four people ...".
 _DATELINE = re.compile(r"\n\s*(?P<city>[A-Z][A-Z'’.-]+(?: [A-Z][A-Z'’.-]+)?)"
                        r"(?=[,\s(]+(?:\(\w+\)\s*[-–—]?\s*)?[A-Z]?[a-z]|,)")
