@@ -14,6 +14,7 @@ import itertools
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from monitor.reading.actors import demonym_role
 from monitor.reading.gazetteer import Entry, Gazetteer, exact_word_key, loose_word, word_key
@@ -131,6 +132,14 @@ _JOINER = re.compile(r"[ \-‐]")
 _ARTICLE_AFTER = re.compile(r"[ \-](?:al|el|ash|az|ez|ibn)[ \-][A-Z]|-(?:ad|ar|as|at|an|ed|es|et|er|ul)-[A-Z]")
 
 
+class _Words(NamedTuple):
+    """The words of a text: their matches (for their offsets, read only where a name is) and each
+    word without a possessive."""
+
+    matches: list[re.Match[str]]
+    found: tuple[str, ...]
+
+
 @dataclass
 class Scan:
     places: list[tuple[int, int, tuple[Entry, ...]]]
@@ -148,11 +157,11 @@ def scan_names(text: str, gazetteer: Gazetteer) -> Scan:
     memo = lookup.memo
     found, stems, exact, marks, cased_marks, loose = zip(
         *[memo.get(w) or _marks(w, gazetteer, lookup) for w in map(re.Match.group, matches)], strict=True)
-    words = list(zip(map(re.Match.start, matches), map(re.Match.end, matches), found, strict=True))
+    words = _Words(matches, found)
     lower_text = not any(ch.isupper() for ch in text)
     stems_differ = stems != exact  # Cyrillic words: their stems are looked up too
     covered: set[int] = set()  # words of the names found
-    n, after = len(words), 0  # `after`: the first word not yet passed
+    n, after = len(found), 0  # `after`: the first word not yet passed
     mark = marks if lower_text else cased_marks  # which mark applies (see _marks)
     # Only the words a name may begin at are visited: the others would find nothing (see _marks).
     for i in itertools.compress(range(n), mark):
@@ -176,7 +185,7 @@ def scan_names(text: str, gazetteer: Gazetteer) -> Scan:
             after = i + 1
             continue
         # A word in lower case begins only a demonym or a curated phrase (see _take): fewer keys to try.
-        cased = lower_text or words[i][2][:1].isupper()
+        cased = lower_text or found[i][:1].isupper()
         names = lookup.names if cased else lookup.names_in_lower_case
         goes_on = lookup.goes_on if cased else lookup.goes_on_in_lower_case
         limit = min(gazetteer.max_words, n - i)
@@ -265,14 +274,14 @@ def _places_of_adjective(stem: str) -> tuple[str, ...]:
     return (base, base[:-2]) if base.endswith(("ан", "ян")) and len(base) >= 5 else (base,)
 
 
-def _take(text: str, words: list[tuple[int, int, str]], i: int, length: int, keys: tuple[str, ...],
+def _take(text: str, words: _Words, i: int, length: int, keys: tuple[str, ...],
           lower_text: bool, gazetteer: Gazetteer, lookup: NameLookup, out: Scan) -> bool:
     """Record what words[i:i+length] name, if anything; True when they name something.
 
     Country names and demonyms are tried before places ("Armenia" is also a town in Colombia).
     """
-    start, end = words[i][0], words[i + length - 1][1]
-    first = words[i][2]
+    start, end = words.matches[i].start(), words.matches[i + length - 1].end()
+    first = words.found[i]
     capital = first[:1].isupper() or lower_text
     for key in keys:
         if key in gazetteer.countries and capital:
@@ -305,12 +314,12 @@ def _take(text: str, words: list[tuple[int, int, str]], i: int, length: int, key
     return False
 
 
-def _scan_loose(words: list[tuple[int, int, str]], stems: Sequence[str], starts: list[int], covered: set[int],
+def _scan_loose(words: _Words, stems: Sequence[str], starts: list[int], covered: set[int],
                 gazetteer: Gazetteer, lookup: NameLookup, out: Scan) -> None:
     """Second pass: capitalised Latin words that named nothing, looked up by their loose key, the
     longest run first ("Ain Tamr" for ‘Ayn at Tamr). Words of names already found are left alone.
     `starts`: the words such a run may begin at (see _marks), in order."""
-    after = 0  # the first word not yet passed
+    after, found = 0, words.found  # `after`: the first word not yet passed
     for i in starts:
         if i < after:
             continue
@@ -322,14 +331,16 @@ def _scan_loose(words: list[tuple[int, int, str]], stems: Sequence[str], starts:
         for length in range(top, 0, -1):
             span = range(i, i + length)
             # (word i alone always passes: a start is capitalised, not all capitals and not covered)
-            if length > 1 and (any(j in covered or words[j][2].isupper() or not (words[j][2][:1].isupper() or (
-                    j > i and words[j][2] in _ARTICLES)) for j in span) or words[span[-1]][2] in _ARTICLES):
+            if length > 1 and (found[span[-1]] in _ARTICLES or any(
+                    j in covered or found[j].isupper()
+                    or not (found[j][:1].isupper() or (j > i and found[j] in _ARTICLES)) for j in span)):
                 continue
             key = " ".join(stems[i:i + length])
             candidates = () if key in gazetteer.stoplist else lookup.loose_candidates(key)
             if candidates:
-                out.places.append((words[i][0], words[i + length - 1][1], candidates))
-                out.loose.add(words[i][0])
+                start = words.matches[i].start()
+                out.places.append((start, words.matches[i + length - 1].end(), candidates))
+                out.loose.add(start)
                 after = i + length
                 break
 
@@ -414,11 +425,12 @@ def _score_demonym(text: str, start: int, end: int, cc: str, scores: dict[str, f
     return actor
 
 
-def _inside_longer_name(text: str, words: list[tuple[int, int, str]], i: int) -> bool:
+def _inside_longer_name(text: str, words: _Words, i: int) -> bool:
     """True when word i is only part of a longer name the gazetteer lacks: "Nasr" of "Beit Nasr",
     "Madinat" of "Madinat al Nasr". Such a word names another place."""
-    if i > 0 and words[i - 1][2] in _NAME_HEADS and _JOINER.fullmatch(text, words[i - 1][1], words[i][0]):
+    matches, found = words
+    if i > 0 and found[i - 1] in _NAME_HEADS and _JOINER.fullmatch(text, matches[i - 1].end(), matches[i].start()):
         return True
-    if i > 1 and _ARTICLE_AFTER.match(text, words[i - 2][1]) and words[i - 2][2][:1].isupper():
+    if i > 1 and _ARTICLE_AFTER.match(text, matches[i - 2].end()) and found[i - 2][:1].isupper():
         return True  # "Numan" of "Maarat al Numan"
-    return bool(_ARTICLE_AFTER.match(text, words[i][1]))
+    return bool(_ARTICLE_AFTER.match(text, matches[i].end()))
