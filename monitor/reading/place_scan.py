@@ -14,6 +14,7 @@ import itertools
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from monitor.reading.actors import demonym_role
 from monitor.reading.gazetteer import Entry, Gazetteer, exact_word_key, loose_word, word_key
@@ -25,7 +26,7 @@ DIRECTION = (r"(?:(?:north|south|east|west|central|northern|southern|eastern|wes
               r"северн\w*|южн\w*|восточн\w*|западн\w*|центральн\w*|оккупированн\w*)\s+)?")
 # The searches over the words before a name are run through with_first_characters: the same matches, with
 # the positions where none can begin turned away first (~2x faster on news text).
-LOCATIVE_BEFORE = with_first_characters(re.compile(
+_LOCATIVE_BEFORE = with_first_characters(re.compile(
     r"(?:\b(?:in|near|at|on|outside|around|inside|into|across|along|over|off|toward|towards|between|"
     r"(?:areas?|parts?|outskirts|vicinity|countryside|suburbs?|environs) of|"
     r"shell(?:ed|s|ing)?|hit(?:s|ting)?|struck|strikes?|rock(?:s|ed)?|pound(?:s|ed|ing)?|target(?:s|ed|ing)?|"
@@ -34,6 +35,50 @@ LOCATIVE_BEFORE = with_first_characters(re.compile(
     + DIRECTION +
     r"(?:(?:[Vv]illage|[Tt]own|[Cc]ity|[Rr]egion|[Dd]istrict|(?:[\w-]+\s+)?capital,?|столиц\w*|сел[аеоу]|город[ае]?|поселк[ае]|посёлк[ае]|"
     r"пгт|деревн[ие]|район[ае]?)\s+(?:of\s+)?)?)$", re.IGNORECASE))
+
+
+class _LastWordFirst:
+    """LOCATIVE_BEFORE: the search above, run only when the last word of the text searched (a window
+    before a name) can end one of its matches. Every match ends in a word of _LOCATIVE_LAST_WORDS
+    (or one beginning with _LOCATIVE_LAST_STEMS), then whitespace, at the end of the text; the
+    search tries each position of the window, the test one word (~3x less work on news text, where
+    most names follow no locative word). A last word that case folding could read otherwise than
+    str.lower (any character beyond ASCII and basic Cyrillic) is left to the search."""
+
+    def __init__(self, regex: re.Pattern[str]) -> None:
+        self.pattern = regex
+
+    def search(self, before: str) -> re.Match[str] | None:
+        chunk = before.rstrip()
+        if len(chunk) == len(before) or not chunk:
+            return None  # a match ends in whitespace: none ends here
+        raw = chunk.rsplit(None, 1)[-1]
+        raw = (raw[:-1] if raw.endswith(",") else raw).rsplit("-", 1)[-1]  # "capital,", "x-held"
+        word = raw.lower()
+        if word in _LOCATIVE_LAST_WORDS or word.startswith(_LOCATIVE_LAST_STEMS) or not raw.isalpha() or not (
+                raw.isascii() or _is_basic_cyrillic(raw)):
+            return self.pattern.search(before)
+        return None
+
+
+def _is_basic_cyrillic(word: str) -> bool:
+    return all("\u0400" <= ch <= "\u04ff" for ch in word)
+
+
+# The words a match of LOCATIVE_BEFORE can end with (in lower case), and the stems of those ending in \w*.
+_LOCATIVE_LAST_WORDS = frozenset((
+    "in near at on outside around inside into across along over off toward towards between of "
+    "shell shelled shells shelling hit hits hitting struck strike strikes rock rocks rocked pound pounds pounded "
+    "pounding target targets targeted targeting attack attacks attacked attacking bomb bombs bombed bombing "
+    "raid raids raided invade invades invaded the north south east west central northern southern eastern "
+    "western northeastern northwestern southeastern southwestern occupied held controlled village town city "
+    "region district capital "
+    "в во на по у под около возле близ вблизи районе окрестностях над села селе село селу город города городе "
+    "поселка поселке посёлка посёлке пгт деревни деревне район района").split())
+_LOCATIVE_LAST_STEMS = ("обстрел", "атаков", "северн", "южн", "восточн", "западн", "центральн", "оккупированн",
+                        "столиц")
+LOCATIVE_BEFORE = _LastWordFirst(_LOCATIVE_BEFORE)
+
 SPEAKER_AFTER = re.compile(
     r"^(?:['’]s\b|\s+(?:says?|said|accuse[sd]?|claims?|claimed|denie[sd]|deny|warns?|warned|reports?|reported|"
     r"blames?|blamed|told|has said|заявил\w*|обвинил\w*|сообщил\w*|утвержда\w*|отрица\w*|считает))", re.IGNORECASE)
@@ -55,6 +100,14 @@ _CAPITAL_BEFORE = with_first_characters(
 _DIRECTION_BEFORE = with_first_characters(re.compile(
     r"(?P<d>(?:north|south)(?:-?(?:east|west))?(?:ern)?|east(?:ern)?|west(?:ern)?|central|"
     r"(?:северо-|юго-)?(?:север|юг|восток|запад)\w*|центр\w*)(?:\s+(?:part of|of|части))?\s+\Z", re.IGNORECASE))
+# What a text must hold for _MEDIATOR or _DIRECTION_BEFORE to match in it (in lower case): the
+# searches are run only then (_mediator_near, _direction_before). str.lower folds case as the patterns
+# do only on ASCII and basic Cyrillic (re also equates "ſ" with "s", "ᲀ" with "в" ...): a window with
+# any other character is searched as it is.
+_MEDIATOR_HINTS = ("-", "brokered by", "mediat", "talks in", "hosted", "envoy", "all", "посредничеств", "переговор")
+_DIRECTION_ENDINGS = ("north", "south", "east", "west", "ern", "central", "of", "части")
+_DIRECTION_STEMS = ("север", "юг", "восток", "запад", "центр")
+_UNPLAIN = re.compile(r"[^\x00-\x7f\u0400-\u04ff]")
 # Nouns after which a Russian adjective names the place it derives from ("Товузском направлении" ->
 # Товуз); alone, "Лебединскому" is the village Лебединское, not the town Лебедин.
 _RU_AREA_NOUNS = ("направлени", "район", "област", "округ", "сектор", "участк", "погранич", "границ", "окрестност",
@@ -79,6 +132,14 @@ _JOINER = re.compile(r"[ \-‐]")
 _ARTICLE_AFTER = re.compile(r"[ \-](?:al|el|ash|az|ez|ibn)[ \-][A-Z]|-(?:ad|ar|as|at|an|ed|es|et|er|ul)-[A-Z]")
 
 
+class _Words(NamedTuple):
+    """The words of a text: their matches (for their offsets, read only where a name is) and each
+    word without a possessive."""
+
+    matches: list[re.Match[str]]
+    found: tuple[str, ...]
+
+
 @dataclass
 class Scan:
     places: list[tuple[int, int, tuple[Entry, ...]]]
@@ -95,12 +156,12 @@ def scan_names(text: str, gazetteer: Gazetteer) -> Scan:
         return out
     memo = lookup.memo
     found, stems, exact, marks, cased_marks, loose = zip(
-        *[memo.get(w) or _marks(w, gazetteer, lookup) for w in [m.group() for m in matches]], strict=True)
-    words = [(m.start(), m.end(), w) for m, w in zip(matches, found, strict=True)]
+        *[memo.get(w) or _marks(w, gazetteer, lookup) for w in map(re.Match.group, matches)], strict=True)
+    words = _Words(matches, found)
     lower_text = not any(ch.isupper() for ch in text)
     stems_differ = stems != exact  # Cyrillic words: their stems are looked up too
     covered: set[int] = set()  # words of the names found
-    n, after = len(words), 0  # `after`: the first word not yet passed
+    n, after = len(found), 0  # `after`: the first word not yet passed
     mark = marks if lower_text else cased_marks  # which mark applies (see _marks)
     # Only the words a name may begin at are visited: the others would find nothing (see _marks).
     for i in itertools.compress(range(n), mark):
@@ -124,7 +185,7 @@ def scan_names(text: str, gazetteer: Gazetteer) -> Scan:
             after = i + 1
             continue
         # A word in lower case begins only a demonym or a curated phrase (see _take): fewer keys to try.
-        cased = lower_text or words[i][2][:1].isupper()
+        cased = lower_text or found[i][:1].isupper()
         names = lookup.names if cased else lookup.names_in_lower_case
         goes_on = lookup.goes_on if cased else lookup.goes_on_in_lower_case
         limit = min(gazetteer.max_words, n - i)
@@ -132,7 +193,8 @@ def scan_names(text: str, gazetteer: Gazetteer) -> Scan:
         if stems_differ:
             top = max(top, _reach(stems, i, limit, goes_on))
         for length in range(top, 0, -1):
-            key, stem = " ".join(exact[i:i + length]), " ".join(stems[i:i + length])
+            key = exact[i] if length == 1 else " ".join(exact[i:i + length])
+            stem = key if not stems_differ else stems[i] if length == 1 else " ".join(stems[i:i + length])
             if not (names(key, length) or (stem != key and names(stem, length))):
                 continue  # what _take would find too, more cheaply: most runs of words name nothing
             keys = (key,) if stem == key else (key, stem)
@@ -212,14 +274,14 @@ def _places_of_adjective(stem: str) -> tuple[str, ...]:
     return (base, base[:-2]) if base.endswith(("ан", "ян")) and len(base) >= 5 else (base,)
 
 
-def _take(text: str, words: list[tuple[int, int, str]], i: int, length: int, keys: tuple[str, ...],
+def _take(text: str, words: _Words, i: int, length: int, keys: tuple[str, ...],
           lower_text: bool, gazetteer: Gazetteer, lookup: NameLookup, out: Scan) -> bool:
     """Record what words[i:i+length] name, if anything; True when they name something.
 
     Country names and demonyms are tried before places ("Armenia" is also a town in Colombia).
     """
-    start, end = words[i][0], words[i + length - 1][1]
-    first = words[i][2]
+    start, end = words.matches[i].start(), words.matches[i + length - 1].end()
+    first = words.found[i]
     capital = first[:1].isupper() or lower_text
     for key in keys:
         if key in gazetteer.countries and capital:
@@ -252,12 +314,12 @@ def _take(text: str, words: list[tuple[int, int, str]], i: int, length: int, key
     return False
 
 
-def _scan_loose(words: list[tuple[int, int, str]], stems: Sequence[str], starts: list[int], covered: set[int],
+def _scan_loose(words: _Words, stems: Sequence[str], starts: list[int], covered: set[int],
                 gazetteer: Gazetteer, lookup: NameLookup, out: Scan) -> None:
     """Second pass: capitalised Latin words that named nothing, looked up by their loose key, the
     longest run first ("Ain Tamr" for ‘Ayn at Tamr). Words of names already found are left alone.
     `starts`: the words such a run may begin at (see _marks), in order."""
-    after = 0  # the first word not yet passed
+    after, found = 0, words.found  # `after`: the first word not yet passed
     for i in starts:
         if i < after:
             continue
@@ -269,26 +331,52 @@ def _scan_loose(words: list[tuple[int, int, str]], stems: Sequence[str], starts:
         for length in range(top, 0, -1):
             span = range(i, i + length)
             # (word i alone always passes: a start is capitalised, not all capitals and not covered)
-            if length > 1 and (any(j in covered or words[j][2].isupper() or not (words[j][2][:1].isupper() or (
-                    j > i and words[j][2] in _ARTICLES)) for j in span) or words[span[-1]][2] in _ARTICLES):
+            if length > 1 and (found[span[-1]] in _ARTICLES or any(
+                    j in covered or found[j].isupper()
+                    or not (found[j][:1].isupper() or (j > i and found[j] in _ARTICLES)) for j in span)):
                 continue
             key = " ".join(stems[i:i + length])
             candidates = () if key in gazetteer.stoplist else lookup.loose_candidates(key)
             if candidates:
-                out.places.append((words[i][0], words[i + length - 1][1], candidates))
-                out.loose.add(words[i][0])
+                start = words.matches[i].start()
+                out.places.append((start, words.matches[i + length - 1].end(), candidates))
+                out.loose.add(start)
                 after = i + length
                 break
 
 
 def _part_of_country(text: str, start: int, end: int, cc: str, gazetteer: Gazetteer, out: Scan) -> None:
     """Record "northern Syria", "на юге Ливана" as a region: the part of the country named."""
-    m = _DIRECTION_BEFORE.search(text, max(0, start - 30), start)
+    m = _direction_before(text, start)
     if m is None:
         return
     entry = gazetteer.part_of_country(cc, m.group("d"), text[m.start("d"):end])
     if entry is not None:
         out.places.append((m.start("d"), end, (entry,)))
+
+
+def _direction_before(text: str, start: int) -> re.Match[str] | None:
+    """_DIRECTION_BEFORE's search in the 30 characters before `start`, run only when the last word
+    there (then whitespace) can end a match: a direction, "of" or "части"."""
+    window = text[max(0, start - 30):start]
+    chunk = window.rstrip()
+    if len(chunk) == len(window) or not chunk:
+        return None  # a match ends in whitespace
+    last = chunk.rsplit(None, 1)[-1]
+    low = last.lower()
+    if _UNPLAIN.search(last) is None and not low.endswith(_DIRECTION_ENDINGS) and not any(
+            stem in low for stem in _DIRECTION_STEMS):
+        return None
+    return _DIRECTION_BEFORE.search(text, max(0, start - 30), start)
+
+
+def _mediator_near(window: str) -> bool:
+    """Whether _MEDIATOR matches in `window`, searched only when a word of it may be there."""
+    if _UNPLAIN.search(window) is None:
+        low = window.lower()
+        if not any(hint in low for hint in _MEDIATOR_HINTS):
+            return False
+    return _MEDIATOR.search(window) is not None
 
 
 def _capital_phrase(text: str, start: int, end: int, cc: str, gazetteer: Gazetteer, out: Scan) -> None:
@@ -313,7 +401,7 @@ def _allowed(key: str, gazetteer: Gazetteer, lookup: NameLookup, first_word: str
 
 def _score_country(text: str, start: int, end: int, cc: str, scores: dict[str, float]) -> None:
     before = text[max(0, start - WINDOW):start]
-    if _MEDIATOR.search(text[max(0, start - 25):end + 12]):
+    if _mediator_near(text[max(0, start - 25):end + 12]):
         scores[cc] = min(scores.get(cc, 0.0), -1.0)  # named, but only as a mediator
         return
     score = 1.0 + (0.5 if not scores else 0.0)
@@ -337,11 +425,12 @@ def _score_demonym(text: str, start: int, end: int, cc: str, scores: dict[str, f
     return actor
 
 
-def _inside_longer_name(text: str, words: list[tuple[int, int, str]], i: int) -> bool:
+def _inside_longer_name(text: str, words: _Words, i: int) -> bool:
     """True when word i is only part of a longer name the gazetteer lacks: "Nasr" of "Beit Nasr",
     "Madinat" of "Madinat al Nasr". Such a word names another place."""
-    if i > 0 and words[i - 1][2] in _NAME_HEADS and _JOINER.fullmatch(text, words[i - 1][1], words[i][0]):
+    matches, found = words
+    if i > 0 and found[i - 1] in _NAME_HEADS and _JOINER.fullmatch(text, matches[i - 1].end(), matches[i].start()):
         return True
-    if i > 1 and _ARTICLE_AFTER.match(text, words[i - 2][1]) and words[i - 2][2][:1].isupper():
+    if i > 1 and _ARTICLE_AFTER.match(text, matches[i - 2].end()) and found[i - 2][:1].isupper():
         return True  # "Numan" of "Maarat al Numan"
-    return bool(_ARTICLE_AFTER.match(text, words[i][1]))
+    return bool(_ARTICLE_AFTER.match(text, matches[i].end()))
