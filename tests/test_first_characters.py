@@ -14,7 +14,8 @@ from monitor.reading import place_scan
 from monitor.reading.word_index import with_first_characters
 
 SEARCHES = {name: getattr(place_scan, name) for name in
-            ("LOCATIVE_BEFORE", "_DIRECTION_BEFORE", "_MEDIATOR", "_CAPITAL_BEFORE")}
+            ("_LOCATIVE_BEFORE", "_DIRECTION_BEFORE", "_MEDIATOR", "_CAPITAL_BEFORE")}
+# (LOCATIVE_BEFORE wraps _LOCATIVE_BEFORE in a last-word pre-check: tests/test_place_scan_prefilters.py)
 PHRASES = [
     "Artillery shelled the village of ", "fighting in northern ", "drones hit the occupied ",
     "the outskirts of the town of ", "talks in ", "a Turkish-brokered truce in ", "the capital of the ",
