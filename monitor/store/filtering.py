@@ -152,8 +152,10 @@ def listed_columns(conn: Connection) -> list[ColumnElement[Any]]:
             for n in _LISTED]
 
 
-def filtered(conn: Connection, f: IncidentFilter) -> Select[Any]:
-    q = select(*listed_columns(conn)).where(*conditions(conn, f))
+def filtered(conn: Connection, f: IncidentFilter,
+             columns: list[ColumnElement[Any]] | None = None) -> Select[Any]:
+    """The matching incidents' `columns` (default listed_columns) in list order, newest update first."""
+    q = select(*(columns or listed_columns(conn))).where(*conditions(conn, f))
     q = q.order_by(incidents.c.updated_at.desc(), incidents.c.id.desc())
     if f.limit is not None and f.near is None:  # with `near`, rows outside the circle are dropped later
         q = q.limit(f.limit)

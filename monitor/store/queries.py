@@ -20,7 +20,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from monitor.models import ArticleRef, IncidentView
 from monitor.store.filtering import LIVE as LIVE  # re-exported: monitor.store.alerting imports it from here
-from monitor.store.filtering import IncidentFilter, Near, conditions, filtered, inside, listed_columns
+from monitor.store.filtering import IncidentFilter, Near, conditions, filtered, inside
 from monitor.store.schema import articles, feeds, incident_revisions, incidents, outbox
 
 MAX_ARTICLES_PER_VIEW = 200
@@ -138,7 +138,7 @@ def take(conn: Connection, q: Select[Any], near: Near | None, want: int) -> list
                 break
     if not keep:
         return []
-    found = {r.id: r._mapping for r in conn.execute(select(*listed_columns(conn)).where(c.id.in_(keep)))}
+    found = {r.id: r._mapping for r in conn.execute(select(*q.selected_columns).where(c.id.in_(keep)))}
     return [found[i] for i in keep]
 
 
@@ -172,10 +172,12 @@ def export_incidents(conn: Connection, f: IncidentFilter, batch: int = 500) -> I
         yield ExportRecord(view, actors)
 
 
-def page_rows(conn: Connection, f: IncidentFilter) -> tuple[list[Any], tuple[datetime, int] | None]:
-    """The rows of one page (at most f.limit, required) and the cursor of the next page."""
+def page_rows(conn: Connection, f: IncidentFilter, columns: list[ColumnElement[Any]] | None = None
+              ) -> tuple[list[Any], tuple[datetime, int] | None]:
+    """The rows of one page (at most f.limit, required) and the cursor of the next page. `columns` (default
+    filtering.listed_columns) must hold `id` and `updated_at` (stored text on SQLite)."""
     assert f.limit is not None
-    rows = take(conn, filtered(conn, replace(f, limit=f.limit + 1)), f.near, f.limit + 1)
+    rows = take(conn, filtered(conn, replace(f, limit=f.limit + 1), columns), f.near, f.limit + 1)
     more = len(rows) > f.limit
     rows = rows[:f.limit]
     return rows, (_utc(rows[-1]["updated_at"]), int(rows[-1]["id"])) if more else None
