@@ -13,6 +13,7 @@ round. And the country's name, from monitor.alerts.render.country_name.
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -54,9 +55,9 @@ def _iso_time(conn: Connection, column: Any) -> ColumnElement[Any]:
     when there are microseconds (datetime.isoformat)."""
     if conn.dialect.name == "sqlite":  # the stored text is always `2022-09-13 06:00:00.000000` (SQLAlchemy's)
         stored = type_coerce(column, String)
-        fraction = func.substr(stored, 20, type_=String)
-        return (func.replace(func.substr(stored, 1, 19, type_=String), _s(" "), _s("T"), type_=String)
-                + case((fraction == _s(".000000"), _s("")), else_=fraction) + _s("Z"))
+        # two replaces: fewer SQL function calls than cutting the fraction off and testing it (~2 ms a page)
+        return func.replace(func.replace(stored, _s(" "), _s("T"), type_=String), _s(".000000"), _s(""),
+                            type_=String) + _s("Z")
     whole = func.to_char(column, _s('YYYY-MM-DD"T"HH24:MI:SS'), type_=Text)
     return whole + case((func.date_trunc(_s("second"), column) == column, _s("")),
                         else_=func.to_char(column, _s(".US"))) + _s("Z")
@@ -101,16 +102,24 @@ def articles_json(conn: Connection, incident_ids: list[int]) -> dict[int, str]:
     """{incident id: JSON array text of its articles} by one query for all of them."""
     found: dict[int, list[str]] = {i: [] for i in incident_ids}
     if incident_ids:
+        # incident first in the order: sorting on an integer key first is cheaper (SQLite, ~2 ms a page)
         result = conn.execute(select(articles.c.incident_id, _article_object(conn))
                               .where(articles.c.incident_id.in_(incident_ids))
-                              .order_by(articles.c.published_at, articles.c.id))
+                              .order_by(articles.c.incident_id, articles.c.published_at, articles.c.id))
         rows = result.cursor.fetchall() if result.cursor is not None else []  # plain tuples: nothing to process
         result.close()
         for incident_id, text in rows:
-            out = found[incident_id]
-            if len(out) < MAX_ARTICLES_PER_VIEW:
-                out.append(text)
-    return {i: "[" + ",".join(texts) + "]" for i, texts in found.items()}
+            found[incident_id].append(text)
+    return {i: "[" + ",".join(texts[:MAX_ARTICLES_PER_VIEW]) + "]" for i, texts in found.items()}
+
+
+def _number(value: float | None) -> str:
+    """A number as the json module writes it (its repr; None is null), a few times faster than encode()."""
+    if value is None:
+        return "null"
+    if not math.isfinite(value):
+        raise ValueError(f"out of range float value for JSON: {value!r}")  # as allow_nan=False does
+    return repr(value)
 
 
 _names: dict[str | None, str] = {}
@@ -127,8 +136,8 @@ def listed(conn: Connection, rows: list[Any]) -> list[str]:
     """The JSON objects of the incidents of `rows` (mappings of page_columns), their articles read in one
     query: monitor.web.desk.incident_json's keys and values, with `articles`."""
     texts = articles_json(conn, [m["id"] for m in rows])
-    return [m["body"][:-1] + ',"lat":' + _ENCODE(m["lat"]) + ',"lon":' + _ENCODE(m["lon"])
-            + ',"severity":' + _ENCODE(round(m["severity"], 2)) + ',"country_name":'
+    return [m["body"][:-1] + ',"lat":' + _number(m["lat"]) + ',"lon":' + _number(m["lon"])
+            + ',"severity":' + _number(round(m["severity"], 2)) + ',"country_name":'
             + _country_name_json(m["country"]) + ',"articles":' + texts[m["id"]] + "}" for m in rows]
 
 
