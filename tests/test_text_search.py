@@ -163,3 +163,33 @@ def test_upgrade_indexes_existing_rows_and_downgrade_removes_the_indexes(store_a
         assert sorted(ids(store, text="jermuk")) == sorted([before, after])
     _migrate(store, "head")
     assert sorted(ids(store, text="jermuk")) == sorted([before, after])
+
+
+def _rows_from_title_index(conn: Connection, needle: str) -> int:
+    """How many rows PostgreSQL's title trigram index hands over for `title ILIKE %needle%` (each then
+    rechecked): every row when the needle gives pg_trgm no trigram to look up."""
+    conn.exec_driver_sql("SET LOCAL enable_seqscan = off")
+    conn.exec_driver_sql("SET LOCAL enable_indexscan = off")
+    plan = conn.execute(text("EXPLAIN (ANALYZE, FORMAT JSON) SELECT id FROM incidents WHERE title ILIKE :p"),
+                        {"p": text_search._like_pattern(needle)}).scalar_one()
+    node = plan[0]["Plan"]
+    while node["Node Type"] != "Bitmap Index Scan":
+        node = node["Plans"][0]
+    assert node["Index Name"] == "ix_incidents_title_trgm"
+    return int(node["Actual Rows"])
+
+
+@pytest.mark.parametrize(("needle", "taken"), [
+    ("qz", False), ("---", False), ("...", False), ("a b", False), ("x-1", False), ("д ж", False),
+    ("qzx", True), ("q-19", True), ("a.b.c", True), ("джм", True), ("7 5 3", True), ("zz «x»", True),
+])
+def test_the_api_takes_only_needles_both_indexes_can_look_up(store: Store, texts: dict[str, str], needle: str,
+                                                             taken: bool) -> None:
+    """indexable: three letters or digits. Without them PostgreSQL's trigram index has nothing to look up and
+    hands over every row (a full scan); with them it hands over only rows holding the needle's trigrams."""
+    assert text_search.indexable(needle) is taken
+    if store.dialect != "postgresql" or needle in ("a b", "x-1", "д ж"):  # these have a trigram or two
+        return  # (`  b`, `  1`: a word starting so), too common to be worth an index lookup
+    with store.read() as conn:
+        everything = len(texts)
+        assert _rows_from_title_index(conn, needle) == (0 if taken else everything)

@@ -18,6 +18,15 @@ MIN_INDEXED_TEXT = 3  # trigram indexes answer needles of at least this many cha
 DENSE_TEXT = 2_000  # SQLite: from this many matching incidents on, walk the list order instead (see below)
 
 
+def indexable(text: str) -> bool:
+    """Whether both engines' trigram indexes answer `text`: MIN_INDEXED_TEXT characters, as many of them
+    letters or digits. pg_trgm takes its trigrams from the runs of letters and digits (padded with blanks
+    where another character bounds them): a needle with fewer than three has none to look up (`---`) or only
+    one such as `  b` (`a b`), which nearly every row holds; PostgreSQL would read every incident. With three,
+    a run is three long or a later run is padded to three. FTS5 indexes every character."""
+    return len(text) >= MIN_INDEXED_TEXT and sum(ch.isalnum() for ch in text) >= MIN_INDEXED_TEXT
+
+
 def _text_matches(title: str | None, evidence: str | None, needle: str) -> int:
     """SQLite helper: 1 when `needle` (already casefolded) is in the title or an evidence phrase."""
     if title and needle in title.casefold():
