@@ -103,7 +103,13 @@ LIVE: ColumnElement[bool] = func.coalesce(incidents.c.merged_into, 0) == 0
 
 def conditions(conn: Connection, f: IncidentFilter) -> list[ColumnElement[bool]]:
     c = incidents.c
-    conds: list[ColumnElement[bool]] = [LIVE]
+    postgresql = conn.dialect.name == "postgresql"
+    # PostgreSQL has statistics on merged_into (nearly all NULL) and on no expression: it took the COALESCE
+    # of LIVE and the label's text search to keep 0.5 % of rows each, and then sorted a sequential scan of
+    # every incident rather than walk the list order's index to the limit (ceasefire + min sources, label +
+    # min severity at 100,000: 40-50 ms -> 2-7 ms). Here the NULL test is estimated from the statistics and
+    # strpos(...) > 0 as an inequality (a third of the rows), near what a label holds.
+    conds: list[ColumnElement[bool]] = [or_(c.merged_into.is_(None), c.merged_into == 0) if postgresql else LIVE]
     if f.since is not None:
         conds.append(c.updated_at >= f.since)
     if f.until is not None:
@@ -118,7 +124,9 @@ def conditions(conn: Connection, f: IncidentFilter) -> list[ColumnElement[bool]]
         conds.append(c.country == f.country)
     if f.label:
         # labels is a JSON list of fixed identifiers; its text holds each one in quotes on both engines
-        conds.append(cast(c.labels, Text).like(f'%"{f.label}"%'))
+        quoted = f'"{f.label}"'
+        conds.append(func.strpos(cast(c.labels, Text), quoted) > 0 if postgresql
+                     else cast(c.labels, Text).like(f"%{quoted}%"))
     if f.ceasefire:
         conds.append(func.lower(c.ceasefire) == f.ceasefire.lower())
     if f.min_severity is not None:
