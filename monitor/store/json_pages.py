@@ -2,8 +2,9 @@
 
 A page of 1,000 incidents carries ~10,000 articles. Building an IncidentView per incident and an ArticleRef
 per article, then formatting and encoding them again, was most of such a page's time (Python per row). Here
-the database writes each incident's JSON object (what monitor.web.desk.incident_json gives, but for the
-fields below) and each article's (ArticleRef.to_json's), and Python splices the texts together.
+the database writes each incident's JSON (what monitor.web.desk.incident_json gives, but for the fields
+below) and each article's (ArticleRef.to_json's), and Python splices the texts together, keys in the order
+the views' JSON has them: the page is the text it was when it was encoded from views.
 
 Python still writes the floats (lat, lon, severity rounded to 2 places): SQLite prints reals with 15
 significant digits and rounds halves its own way, where the views' JSON holds the shortest repr of Python's
@@ -28,9 +29,10 @@ from monitor.store.queries import MAX_ARTICLES_PER_VIEW, page_rows
 from monitor.store.schema import articles, incidents
 
 ARTICLE_FIELDS = ("external_id", "url", "source", "title")
-# IncidentView.to_json's keys the database writes, in that order (lat, lon, severity and articles: Python)
-INCIDENT_FIELDS = ("revision", "country", "admin1", "place", "geo_precision", "killed", "injured",
-                   "source_count", "ceasefire", "title")
+# monitor.web.desk.incident_json's keys, in its order, in the runs the database writes: Python writes lat and
+# lon after the first, severity after the second, then articles, country_name and first_seen_at
+HEAD, MIDDLE, TAIL = ("id", "revision", "event_date", "country", "admin1", "place"), \
+    ("geo_precision", "labels", "killed", "injured"), ("source_count", "ceasefire", "title")
 
 # the encoding of monitor.web.desk's pages (JSONResponse's)
 _ENCODE = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode
@@ -63,12 +65,20 @@ def _iso_time(conn: Connection, column: Any) -> ColumnElement[Any]:
                         else_=func.to_char(column, _s(".US"))) + _s("Z")
 
 
-def _object(conn: Connection, pairs: list[tuple[str, Any]]) -> ColumnElement[Any]:
-    args: list[Any] = []
-    for name, value in pairs:
-        args += [_s(name), value]
-    build = func.json_object if conn.dialect.name == "sqlite" else func.json_build_object
-    return cast(build(*args), Text)
+def _object(conn: Connection, pairs: list[tuple[str, Any]], raw: tuple[str, ...] = ()) -> ColumnElement[Any]:
+    """The JSON object of `pairs` (name, value) as text with no blanks, as the pages' encoder writes it;
+    the values of the names in `raw` are JSON texts already. PostgreSQL's json_build_object writes
+    `{"a" : 1, "b" : 2}`: there each value is written by to_json and the text put together here."""
+    if conn.dialect.name == "sqlite":
+        args: list[Any] = []
+        for name, value in pairs:
+            args += [_s(name), value]
+        return cast(func.json_object(*args), Text)
+    out = _s("")
+    for n, (name, value) in enumerate(pairs):
+        written = value if name in raw else func.coalesce(cast(func.to_json(value), Text), _s("null"))
+        out = out + _s(("{" if n == 0 else ",") + json.dumps(name) + ":") + written
+    return out + _s("}")
 
 
 def _article_object(conn: Connection) -> ColumnElement[Any]:
@@ -76,26 +86,32 @@ def _article_object(conn: Connection) -> ColumnElement[Any]:
                    + [("published", _iso_time(conn, articles.c.published_at))])
 
 
-def _incident_object(conn: Connection) -> ColumnElement[Any]:
+def _incident_objects(conn: Connection) -> list[ColumnElement[Any]]:
+    """The HEAD, MIDDLE and TAIL runs of an incident's JSON, each as an object's text, and its first-seen
+    time as monitor.web.views.iso writes it."""
     c = incidents.c
     sqlite = conn.dialect.name == "sqlite"
-    # SQLite: the stored texts (an ISO date; the JSON list, which json() marks as JSON); PostgreSQL writes a
-    # date in ISO form and a json column as it is, whatever the session's DateStyle
-    day = type_coerce(c.event_date, String) if sqlite else c.event_date
-    labels = func.json(type_coerce(c.labels, String)) if sqlite else c.labels
-    return _object(conn, [("id", c.public_id), ("event_date", day), ("labels", labels),
-                          *[(n, c[n]) for n in INCIDENT_FIELDS],
-                          ("first_seen_at", _iso_time(conn, c.first_seen_at))])
+    # SQLite: the stored texts (an ISO date; the JSON list, which json() marks as JSON and writes without
+    # blanks); PostgreSQL's to_json writes a date in ISO form whatever the session's DateStyle
+    value = {n: c[n] for n in HEAD + MIDDLE + TAIL} | {
+        "id": c.public_id,
+        "event_date": type_coerce(c.event_date, String) if sqlite else c.event_date,
+        # a list of fixed identifiers: its stored text without blanks is its JSON as the pages write it
+        "labels": func.json(type_coerce(c.labels, String)) if sqlite else
+        func.regexp_replace(cast(c.labels, Text), _s(r"\s+"), _s(""), _s("g"), type_=Text)}
+    return [_object(conn, [(n, value[n]) for n in run], raw=("labels",)).label(name)
+            for name, run in (("head", HEAD), ("middle", MIDDLE), ("tail", TAIL))] + [
+        _iso_time(conn, c.first_seen_at).label("first_seen")]
 
 
 def page_columns(conn: Connection) -> list[ColumnElement[Any]]:
     """What a JSON page reads of each incident: the list-order keys (id; updated_at and event_date as
-    filtering.listed_columns gives them, for the cursors), lat and lon (for `near`), what Python writes
-    and `body`, the rest as a JSON object."""
+    filtering.listed_columns gives them, for the cursors), lat and lon (for `near`), what else Python
+    writes, and the rest as JSON texts (_incident_objects)."""
     c = incidents.c
     sqlite = conn.dialect.name == "sqlite"
     stored = [type_coerce(c[n], String).label(n) if sqlite else c[n] for n in ("updated_at", "event_date")]
-    return [c.id, *stored, c.lat, c.lon, c.severity, c.country, _incident_object(conn).label("body")]
+    return [c.id, *stored, c.lat, c.lon, c.severity, c.country, *_incident_objects(conn)]
 
 
 def articles_json(conn: Connection, incident_ids: list[int]) -> dict[int, str]:
@@ -134,11 +150,12 @@ def _country_name_json(code: str | None) -> str:
 
 def listed(conn: Connection, rows: list[Any]) -> list[str]:
     """The JSON objects of the incidents of `rows` (mappings of page_columns), their articles read in one
-    query: monitor.web.desk.incident_json's keys and values, with `articles`."""
+    query: monitor.web.desk.incident_json's text (its keys, values and order) with `articles`."""
     texts = articles_json(conn, [m["id"] for m in rows])
-    return [m["body"][:-1] + ',"lat":' + _number(m["lat"]) + ',"lon":' + _number(m["lon"])
-            + ',"severity":' + _number(round(m["severity"], 2)) + ',"country_name":'
-            + _country_name_json(m["country"]) + ',"articles":' + texts[m["id"]] + "}" for m in rows]
+    return [m["head"][:-1] + ',"lat":' + _number(m["lat"]) + ',"lon":' + _number(m["lon"]) + ","
+            + m["middle"][1:-1] + ',"severity":' + _number(round(m["severity"], 2)) + "," + m["tail"][1:-1]
+            + ',"articles":' + texts[m["id"]] + ',"country_name":' + _country_name_json(m["country"])
+            + ',"first_seen_at":"' + m["first_seen"] + '"}' for m in rows]
 
 
 def page_listed(conn: Connection, f: IncidentFilter) -> ListedPage:
