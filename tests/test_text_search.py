@@ -6,11 +6,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection, delete, inspect, select, text, update
+from sqlalchemy import event as sqlalchemy_event
 from test_queries import add_incident, ids
 
 from monitor.settings import DatabaseSettings
@@ -197,3 +199,29 @@ def test_the_api_takes_only_needles_both_indexes_can_look_up(store: Store, texts
     with store.read() as conn:
         everything = len(texts)
         assert _rows_from_title_index(conn, needle) == (0 if taken else everything)
+
+
+def test_postgresql_is_given_the_pattern_and_the_limit_in_the_sql(store: Store, texts: dict[str, str]) -> None:
+    """psycopg prepares a statement run five times and PostgreSQL then plans it for any value of its
+    parameters: for a needle no row holds it walked every incident. The pattern and the LIMIT are written
+    into the SQL (by the dialect, escaped), so each needle is planned as itself; the answers stay the same."""
+    sent: list[tuple[str, Any]] = []
+
+    def seen(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool) -> None:
+        sent.append((statement, parameters))
+
+    sqlalchemy_event.listen(store.engine, "before_cursor_execute", seen)
+    try:
+        for _ in range(7):
+            assert ids(store, text="ROUNDS WERE") == [texts["jermuk"]]
+            assert ids(store, text="100%") == [texts["sotk"]]
+            with store.read() as conn:
+                assert [v.id for v in list_incidents(conn, IncidentFilter(text="k\\s", limit=3))] == [texts["quote"]]
+    finally:
+        sqlalchemy_event.remove(store.engine, "before_cursor_execute", seen)
+    listed = [(s, p) for s, p in sent if "LIMIT" in s]
+    assert listed
+    if store.dialect == "postgresql":
+        for statement, parameters in listed:
+            assert "LIMIT 3" in statement and "k\\\\s" in statement, statement
+            assert not any("k\\" in str(v) or v == 3 for v in (parameters or {}).values()), parameters

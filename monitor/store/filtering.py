@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Select, String, Text, and_, cast, func, or_, select, type_coerce
+from sqlalchemy import Integer, Select, String, Text, and_, cast, func, literal_column, or_, select, type_coerce
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -166,5 +166,14 @@ def filtered(conn: Connection, f: IncidentFilter,
     q = select(*(columns or listed_columns(conn))).where(*conditions(conn, f))
     q = q.order_by(incidents.c.updated_at.desc(), incidents.c.id.desc())
     if f.limit is not None and f.near is None:  # with `near`, rows outside the circle are dropped later
-        q = q.limit(f.limit)
+        q = limited(conn, q, f.limit)
     return q
+
+
+def limited(conn: Connection, q: Select[Any], n: int) -> Select[Any]:
+    """`q` with LIMIT n, the number written into the SQL on PostgreSQL. psycopg prepares a statement run five
+    times, and a plan for any LIMIT is made for a tenth of the rows: PostgreSQL then walked the list order's
+    index through all 100,000 incidents for a text no row holds (16 ms -> 200 ms, `text=zzzqqq`)."""
+    if conn.dialect.name == "postgresql":
+        return q.limit(literal_column(str(int(n)), Integer))
+    return q.limit(n)

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.engine import Connection
 
-from monitor.store.filtering import IncidentFilter, conditions
+from monitor.store.filtering import IncidentFilter, conditions, limited
 from monitor.store.json_pages import listed, page_columns
 from monitor.store.queries import _day, take
 from monitor.store.schema import articles, incidents
@@ -76,7 +76,7 @@ def page_by_event(conn: Connection, f: IncidentFilter, after: tuple[date | None,
 
 
 def _take(conn: Connection, q: Any, f: IncidentFilter, want: int) -> list[Any]:
-    return take(conn, q if f.near is not None else q.limit(want), f.near, want)
+    return take(conn, q if f.near is not None else limited(conn, q, want), f.near, want)
 
 
 def incident_articles(conn: Connection, public_id: str) -> list[ArticleText] | None:
