@@ -104,7 +104,25 @@ def _incident_objects(conn: Connection) -> list[ColumnElement[Any]]:
         _iso_time(conn, c.first_seen_at).label("first_seen")]
 
 
+_built: dict[tuple[str, str], Any] = {}
+
+
+def _once(conn: Connection, what: str, build: Any) -> Any:
+    """An expression built once per dialect: building (and tracing) the JSON expressions at each query cost
+    the client a few ms a page, more on PostgreSQL, whose are longer."""
+    key = (conn.dialect.name, what)
+    found = _built.get(key)
+    if found is None:
+        found = _built[key] = build(conn)
+    return found
+
+
 def page_columns(conn: Connection) -> list[ColumnElement[Any]]:
+    """_page_columns, built once per dialect."""
+    return list(_once(conn, "page", _page_columns))
+
+
+def _page_columns(conn: Connection) -> list[ColumnElement[Any]]:
     """What a JSON page reads of each incident: the list-order keys (id; updated_at and event_date as
     filtering.listed_columns gives them, for the cursors), lat and lon (for `near`), what else Python
     writes, and the rest as JSON texts (_incident_objects)."""
@@ -119,7 +137,7 @@ def articles_json(conn: Connection, incident_ids: list[int]) -> dict[int, str]:
     found: dict[int, list[str]] = {i: [] for i in incident_ids}
     if incident_ids:
         # incident first in the order: sorting on an integer key first is cheaper (SQLite, ~2 ms a page)
-        result = conn.execute(select(articles.c.incident_id, _article_object(conn))
+        result = conn.execute(select(articles.c.incident_id, _once(conn, "article", _article_object))
                               .where(articles.c.incident_id.in_(incident_ids))
                               .order_by(articles.c.incident_id, articles.c.published_at, articles.c.id))
         rows = result.cursor.fetchall() if result.cursor is not None else []  # plain tuples: nothing to process
