@@ -19,7 +19,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from monitor.errors import InputError
 from monitor.models import LABELS
 from monitor.store.filtering import IncidentFilter, Near
-from monitor.store.text_search import MIN_INDEXED_TEXT
+from monitor.store.text_search import MIN_INDEXED_TEXT, indexable
 
 _SPAN = re.compile(r"^\s*(\d+)\s*([mhdw])\s*$")
 _UNITS = {"m": 60, "h": 3600, "d": 86400, "w": 604800}
@@ -54,7 +54,8 @@ FILTER_PARAMS: tuple[Param, ...] = (
     Param("km", "number", f"Radius around --near in km (default {DEFAULT_KM:g}, at most {MAX_KM:g}).", "30"),
     Param("min_severity", "number", "Severity at least this (0-10).", "5"),
     Param("min_sources", "integer", "Reported by at least this many outlets.", "2"),
-    Param("text", "string", "Case-insensitive substring of the title or the evidence (3 characters or more).",
+    Param("text", "string", "Case-insensitive substring of the title or the evidence (3 characters or more, 3 of them "
+          "letters or digits).",
           "mortar"),
     Param("limit", "integer", f"At most this many incidents (1-{MAX_LIMIT}, default {DEFAULT_LIMIT}).", "50"),
 )
@@ -196,6 +197,9 @@ def parse_filter(params: Mapping[str, str | None], *, now: datetime | None = Non
     if text is not None and len(text) < MIN_INDEXED_TEXT:
         # the text index holds 3-character pieces: a shorter needle would be looked for in every incident
         raise InputError(f"text: {text!r} is too short; give at least {MIN_INDEXED_TEXT} characters")
+    if text is not None and not indexable(text):
+        # PostgreSQL's trigrams are taken from the letters and digits: `---` or `a b` would scan every incident
+        raise InputError(f"text: {text!r} has too few letters or digits; give at least {MIN_INDEXED_TEXT}")
     limit_raw = get("limit")
     limit = DEFAULT_LIMIT if limit_raw is None else int(_number(limit_raw, "limit", 1, MAX_LIMIT, whole=True))
     severity, sources = get("min_severity"), get("min_sources")

@@ -100,6 +100,8 @@ def test_one_incident_has_revisions_alerts_and_evidence(client: TestClient, five
     ("min_severity=11", 400, "min_severity: must be between 0 and 10"),
     ("text=qz", 400, "text: 'qz' is too short; give at least 3 characters"),  # would read every incident
     ("text=%20%D0%B4%D0%B6%20", 400, "text: 'дж' is too short; give at least 3 characters"),
+    ("text=---", 400, "text: '---' has too few letters or digits; give at least 3"),  # no trigram on PostgreSQL
+    ("text=a%20b", 400, "text: 'a b' has too few letters or digits; give at least 3"),
     ("cursor=zzz", 400, "cursor: 'zzz' is not a cursor from a previous page's `next` link"),
     ("colour=red", 400, "colour: unknown parameter (known: ceasefire, country, cursor, event_since, event_until, "
                         "km, label, limit, min_severity, min_sources, near, order, seen_since, since, text, until)"),

@@ -100,6 +100,7 @@ def test_the_table_is_plain_when_piped(three: tuple[dict[str, str], list[str]]) 
     (["--limit", "0"], "Error: limit: must be between 1 and 10000\n"),
     (["--min-severity", "high"], "Error: min_severity: 'high' is not a number\n"),
     (["--text", "qz"], "Error: text: 'qz' is too short; give at least 3 characters\n"),
+    (["--text", "-.-"], "Error: text: '-.-' has too few letters or digits; give at least 3\n"),
     (["--label", "bombing"],
      "Error: label: 'bombing' is not one of shelling, air_strike, armed_clash, ceasefire_violation\n"),
     (["--event-since", "spring"],

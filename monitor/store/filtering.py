@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Select, String, Text, and_, cast, func, or_, select, type_coerce
+from sqlalchemy import Integer, Select, String, Text, and_, cast, func, literal_column, or_, select, type_coerce
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -103,7 +103,13 @@ LIVE: ColumnElement[bool] = func.coalesce(incidents.c.merged_into, 0) == 0
 
 def conditions(conn: Connection, f: IncidentFilter) -> list[ColumnElement[bool]]:
     c = incidents.c
-    conds: list[ColumnElement[bool]] = [LIVE]
+    postgresql = conn.dialect.name == "postgresql"
+    # PostgreSQL has statistics on merged_into (nearly all NULL) and on no expression: it took the COALESCE
+    # of LIVE and the label's text search to keep 0.5 % of rows each, and then sorted a sequential scan of
+    # every incident rather than walk the list order's index to the limit (ceasefire + min sources, label +
+    # min severity at 100,000: 40-50 ms -> 2-7 ms). Here the NULL test is estimated from the statistics and
+    # strpos(...) > 0 as an inequality (a third of the rows), near what a label holds.
+    conds: list[ColumnElement[bool]] = [or_(c.merged_into.is_(None), c.merged_into == 0) if postgresql else LIVE]
     if f.since is not None:
         conds.append(c.updated_at >= f.since)
     if f.until is not None:
@@ -118,7 +124,9 @@ def conditions(conn: Connection, f: IncidentFilter) -> list[ColumnElement[bool]]
         conds.append(c.country == f.country)
     if f.label:
         # labels is a JSON list of fixed identifiers; its text holds each one in quotes on both engines
-        conds.append(cast(c.labels, Text).like(f'%"{f.label}"%'))
+        quoted = f'"{f.label}"'
+        conds.append(func.strpos(cast(c.labels, Text), quoted) > 0 if postgresql
+                     else cast(c.labels, Text).like(f"%{quoted}%"))
     if f.ceasefire:
         conds.append(func.lower(c.ceasefire) == f.ceasefire.lower())
     if f.min_severity is not None:
@@ -152,9 +160,20 @@ def listed_columns(conn: Connection) -> list[ColumnElement[Any]]:
             for n in _LISTED]
 
 
-def filtered(conn: Connection, f: IncidentFilter) -> Select[Any]:
-    q = select(*listed_columns(conn)).where(*conditions(conn, f))
+def filtered(conn: Connection, f: IncidentFilter,
+             columns: list[ColumnElement[Any]] | None = None) -> Select[Any]:
+    """The matching incidents' `columns` (default listed_columns) in list order, newest update first."""
+    q = select(*(columns or listed_columns(conn))).where(*conditions(conn, f))
     q = q.order_by(incidents.c.updated_at.desc(), incidents.c.id.desc())
     if f.limit is not None and f.near is None:  # with `near`, rows outside the circle are dropped later
-        q = q.limit(f.limit)
+        q = limited(conn, q, f.limit)
     return q
+
+
+def limited(conn: Connection, q: Select[Any], n: int) -> Select[Any]:
+    """`q` with LIMIT n, the number written into the SQL on PostgreSQL. psycopg prepares a statement run five
+    times, and a plan for any LIMIT is made for a tenth of the rows: PostgreSQL then walked the list order's
+    index through all 100,000 incidents for a text no row holds (16 ms -> 200 ms, `text=zzzqqq`)."""
+    if conn.dialect.name == "postgresql":
+        return q.limit(literal_column(str(int(n)), Integer))
+    return q.limit(n)

@@ -14,8 +14,8 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.engine import Connection
 
-from monitor.store.filtering import IncidentFilter, conditions, listed_columns
-from monitor.store.json_pages import Listed, listed
+from monitor.store.filtering import IncidentFilter, conditions, limited
+from monitor.store.json_pages import listed, page_columns
 from monitor.store.queries import _day, take
 from monitor.store.schema import articles, incidents
 
@@ -25,9 +25,10 @@ MAX_ARTICLES = 200
 
 @dataclass(frozen=True)
 class EventPage:
-    """One page in event-date order; `next_after` is the (event_date, id) cursor of the next page."""
+    """One page in event-date order, each incident's JSON object as text (json_pages.listed); `next_after` is
+    the (event_date, id) cursor of the next page."""
 
-    items: list[Listed]
+    items: list[str]
     next_after: tuple[date | None, int] | None
 
 
@@ -53,7 +54,7 @@ def page_by_event(conn: Connection, f: IncidentFilter, after: tuple[date | None,
     which PostgreSQL cannot serve from the event_date index (its backward scan puts NULLs first)."""
     assert f.limit is not None
     c = incidents.c
-    base = select(*listed_columns(conn)).where(*conditions(conn, replace(f, after=None)))
+    base = select(*page_columns(conn)).where(*conditions(conn, replace(f, after=None)))
     want = f.limit + 1
     rows: list[Any] = []
     if after is None or after[0] is not None:
@@ -75,7 +76,7 @@ def page_by_event(conn: Connection, f: IncidentFilter, after: tuple[date | None,
 
 
 def _take(conn: Connection, q: Any, f: IncidentFilter, want: int) -> list[Any]:
-    return take(conn, q if f.near is not None else q.limit(want), f.near, want)
+    return take(conn, q if f.near is not None else limited(conn, q, want), f.near, want)
 
 
 def incident_articles(conn: Connection, public_id: str) -> list[ArticleText] | None:
