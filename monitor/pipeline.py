@@ -21,7 +21,6 @@ from monitor.alerts.deliver import send_async
 from monitor.alerts.digest import cron_period
 from monitor.alerts.render import Message, body_format_for, render_incident
 from monitor.alerts.routing import LOG_TARGET, digest_targets
-from monitor.classify_memo import ClassificationMemo
 from monitor.errors import DatabaseError, DeliveryError, FeedError
 from monitor.feeds.fetch import Fetcher
 from monitor.feeds.parse import fingerprint
@@ -31,6 +30,7 @@ from monitor.incidents.group import ArticleDraft
 from monitor.logs import event
 from monitor.models import FeedItem, IncidentView
 from monitor.reading.classify import Classifier
+from monitor.reading.classify_memo import ClassificationMemo
 from monitor.settings import Settings
 from monitor.store import FeedRow, FetchOutcome, OutboxRow, SaveReport, Store
 

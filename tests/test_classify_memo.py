@@ -1,4 +1,4 @@
-"""Items met again are classified once (monitor.classify_memo): across polls, outlets and concurrent
+"""Items met again are classified once (monitor.reading.classify_memo): across polls, outlets and concurrent
 threads, with the same result as classifying each, and a failure is nobody's cached answer."""
 
 from __future__ import annotations
@@ -10,10 +10,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from monitor.classify_memo import ClassificationMemo, content_key
 from monitor.models import Classification, FeedItem
 from monitor.pipeline import Deps, process_items
 from monitor.reading.classify import Classifier
+from monitor.reading.classify_memo import ClassificationMemo, content_key
 from monitor.settings import DatabaseSettings, Settings
 from monitor.store import Store
 
