@@ -30,6 +30,20 @@ from bench.real_text import dev_items, snapshot_items  # noqa: E402
 STAGES = ("rules", "decide + relevance", "dates", "actors", "weapons")
 
 
+def ab_arguments(description: str | None, default_items: int) -> argparse.Namespace:
+    """The command line every in-process A/B bench takes: the other version's folder, --items, --rounds."""
+    ap = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("base", type=Path, help="a folder holding the other version's monitor package")
+    ap.add_argument("--items", type=int, default=default_items, help="items per column (each set is cycled to this)")
+    ap.add_argument("--rounds", type=int, default=5)
+    return ap.parse_args()
+
+
+def real_columns() -> dict[str, list[Any]]:
+    """The real texts the A/B benches time: dev.jsonl's items and the snapshot feeds' items."""
+    return {"dev.jsonl texts": dev_items(), "snapshot items": snapshot_items()}
+
+
 def load(root: Path) -> tuple[ModuleType, dict[str, ModuleType], Any]:
     """The classify module, its stage modules and a Classifier, imported from the package in `root`."""
     for name in [n for n in sys.modules if n == "monitor" or n.startswith("monitor.")]:
@@ -85,12 +99,8 @@ def stage_times(version: tuple[ModuleType, dict[str, ModuleType], Any], items: l
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("base", type=Path, help="a folder holding the other version's monitor package")
-    ap.add_argument("--items", type=int, default=2000, help="items per column (each set is cycled to this)")
-    ap.add_argument("--rounds", type=int, default=5)
-    args = ap.parse_args()
-    columns = {"dev.jsonl texts": dev_items(), "snapshot items": snapshot_items()}
+    args = ab_arguments(__doc__, 2000)
+    columns = real_columns()
     versions = {"base": load(args.base.resolve()), "this": load(ROOT)}
     for _, _, clf in versions.values():  # indexes are built on first use: not timed
         for item in itertools.chain(*columns.values()):

@@ -16,7 +16,6 @@ snapshot feeds' items.
 
 from __future__ import annotations
 
-import argparse
 import importlib
 import inspect
 import itertools
@@ -29,8 +28,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.classify_ab import load  # noqa: E402
-from bench.real_text import dev_items, snapshot_items  # noqa: E402
+from bench.classify_ab import ab_arguments, load, real_columns  # noqa: E402
 
 STAGES = ("casualties", "dates", "decide + relevance", "actors", "weapons")
 
@@ -86,12 +84,8 @@ def stage_times(version: tuple[ModuleType, dict[str, ModuleType], Any], casualti
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("base", type=Path, help="a folder holding the other version's monitor package")
-    ap.add_argument("--items", type=int, default=2000, help="items per column (each set is cycled to this)")
-    ap.add_argument("--rounds", type=int, default=5)
-    args = ap.parse_args()
-    columns = {"dev.jsonl texts": dev_items(), "snapshot items": snapshot_items()}
+    args = ab_arguments(__doc__, 2000)
+    columns = real_columns()
     versions = {}
     for name, root in (("base", args.base.resolve()), ("this", ROOT)):
         version = load(root)

@@ -14,7 +14,6 @@ is timed too. Columns: dev.jsonl's texts and the snapshot feeds' items.
 
 from __future__ import annotations
 
-import argparse
 import itertools
 import sys
 import time
@@ -23,8 +22,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.classify_ab import ROOT, load
-from bench.real_text import dev_items, snapshot_items
+from bench.classify_ab import ROOT, ab_arguments, load, real_columns
 
 
 def decide_seconds(clf: Any, relevance: Any, prepared: list[tuple[str, str, list[Any]]]) -> float:
@@ -43,14 +41,10 @@ def decide_seconds(clf: Any, relevance: Any, prepared: list[tuple[str, str, list
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("base", type=Path, help="a folder holding the other version's monitor package")
-    ap.add_argument("--items", type=int, default=3000, help="items per column (each set is cycled to this)")
-    ap.add_argument("--rounds", type=int, default=5)
-    args = ap.parse_args()
+    args = ab_arguments(__doc__, 3000)
     versions = {"base": load(args.base.resolve()), "this": load(ROOT)}
     relevance = {name: version[0].relevance for name, version in versions.items()}  # each classify module's own
-    columns = {"dev.jsonl texts": dev_items(), "snapshot items": snapshot_items()}
+    columns = real_columns()
     for column, distinct in columns.items():
         if not distinct:
             print(f"{column}: not found (../shared/eval or $MONITOR_EVAL_DIR); left out")
